@@ -1,0 +1,143 @@
+-- contactsd schema, migration 1.
+--
+-- Every table keys its rows by an INTEGER PRIMARY KEY (`seq`, the rowid) so
+-- rows append at the end of the table's B-tree and the FTS5 indexes can use
+-- it as their rowid. The public, opaque `id` is a separate unique column; ids
+-- start with a time component, so that index also grows at its right edge.
+-- Times are integer milliseconds since the Unix epoch (UTC).
+
+CREATE TABLE organizations (
+    seq           INTEGER PRIMARY KEY,
+    id            TEXT    NOT NULL UNIQUE,
+    name          TEXT    NOT NULL,
+    created_at    INTEGER NOT NULL,
+    -- Kept exact by the triggers on `contacts`, so an unfiltered listing
+    -- never has to count a million rows.
+    contact_count INTEGER NOT NULL DEFAULT 0
+);
+
+CREATE TABLE api_keys (
+    seq          INTEGER PRIMARY KEY,
+    id           TEXT    NOT NULL UNIQUE,
+    org_seq      INTEGER NOT NULL REFERENCES organizations (seq) ON DELETE CASCADE,
+    -- SHA-256 of the whole key; the key itself is never stored.
+    key_hash     BLOB    NOT NULL UNIQUE,
+    -- The key's first 12 characters, so an operator can tell keys apart.
+    prefix       TEXT    NOT NULL,
+    created_at   INTEGER NOT NULL,
+    last_used_at INTEGER,
+    revoked_at   INTEGER
+);
+CREATE INDEX api_keys_by_org ON api_keys (org_seq, created_at);
+
+CREATE TABLE contacts (
+    seq        INTEGER PRIMARY KEY,
+    id         TEXT    NOT NULL UNIQUE,
+    org_seq    INTEGER NOT NULL REFERENCES organizations (seq) ON DELETE CASCADE,
+    name       TEXT    NOT NULL,
+    -- E.164, normalized at the edge: uniqueness is on this form.
+    phone      TEXT    NOT NULL,
+    language   TEXT,
+    -- A JSON object, serialized compactly.
+    metadata   TEXT    NOT NULL DEFAULT '{}',
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    UNIQUE (org_seq, phone)
+);
+-- The default listing order: newest first, ties broken by id.
+CREATE INDEX contacts_by_created ON contacts (org_seq, created_at, id);
+
+CREATE TABLE audiences (
+    seq           INTEGER PRIMARY KEY,
+    id            TEXT    NOT NULL UNIQUE,
+    org_seq       INTEGER NOT NULL REFERENCES organizations (seq) ON DELETE CASCADE,
+    name          TEXT    NOT NULL,
+    description   TEXT,
+    -- Kept exact by the triggers on `audience_members`.
+    contact_count INTEGER NOT NULL DEFAULT 0,
+    created_at    INTEGER NOT NULL,
+    updated_at    INTEGER NOT NULL
+);
+CREATE INDEX audiences_by_created ON audiences (org_seq, created_at, id);
+
+CREATE TABLE audience_members (
+    audience_seq INTEGER NOT NULL REFERENCES audiences (seq) ON DELETE CASCADE,
+    contact_seq  INTEGER NOT NULL REFERENCES contacts (seq) ON DELETE CASCADE,
+    added_at     INTEGER NOT NULL,
+    PRIMARY KEY (audience_seq, contact_seq)
+) WITHOUT ROWID;
+CREATE INDEX audience_members_by_contact ON audience_members (contact_seq, audience_seq);
+
+CREATE TRIGGER audience_members_count_insert AFTER INSERT ON audience_members BEGIN
+    UPDATE audiences SET contact_count = contact_count + 1 WHERE seq = new.audience_seq;
+END;
+CREATE TRIGGER audience_members_count_delete AFTER DELETE ON audience_members BEGIN
+    UPDATE audiences SET contact_count = contact_count - 1 WHERE seq = old.audience_seq;
+END;
+
+-- Call records outlive their contacts: `contact_id` is the contact's public
+-- id and no foreign key, and the contact's name and phone are a snapshot.
+CREATE TABLE calls (
+    seq              INTEGER PRIMARY KEY,
+    id               TEXT    NOT NULL UNIQUE,
+    org_seq          INTEGER NOT NULL REFERENCES organizations (seq) ON DELETE CASCADE,
+    contact_id       TEXT    NOT NULL,
+    contact_name     TEXT    NOT NULL,
+    phone            TEXT    NOT NULL,
+    status           TEXT    NOT NULL,
+    direction        TEXT    NOT NULL,
+    started_at       INTEGER NOT NULL,
+    duration_seconds INTEGER,
+    metadata         TEXT    NOT NULL DEFAULT '{}',
+    created_at       INTEGER NOT NULL
+);
+CREATE INDEX calls_by_created ON calls (org_seq, created_at, id);
+CREATE INDEX calls_by_contact ON calls (org_seq, contact_id, created_at, id);
+
+-- Search. Two external-content FTS5 indexes over `contacts`:
+-- * trigrams of the name and the phone number answer substrings of three
+--   characters or more, case- and accent-insensitively;
+-- * unicode61 words of the name, with prefix indexes of one and two
+--   characters, answer the short terms that can only match word starts.
+--   Marks (M*) count as word characters so Devanagari and Tamil vowel signs
+--   do not split words.
+CREATE VIRTUAL TABLE contacts_trigram USING fts5 (
+    name, phone,
+    content = 'contacts', content_rowid = 'seq',
+    tokenize = 'trigram remove_diacritics 1'
+);
+CREATE VIRTUAL TABLE contacts_words USING fts5 (
+    name,
+    content = 'contacts', content_rowid = 'seq',
+    tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'",
+    prefix = '1 2',
+    detail = none
+);
+
+CREATE TRIGGER contacts_after_insert AFTER INSERT ON contacts BEGIN
+    INSERT INTO contacts_trigram (rowid, name, phone) VALUES (new.seq, new.name, new.phone);
+    INSERT INTO contacts_words (rowid, name) VALUES (new.seq, new.name);
+    UPDATE organizations SET contact_count = contact_count + 1 WHERE seq = new.org_seq;
+END;
+
+CREATE TRIGGER contacts_after_delete AFTER DELETE ON contacts BEGIN
+    INSERT INTO contacts_trigram (contacts_trigram, rowid, name, phone)
+        VALUES ('delete', old.seq, old.name, old.phone);
+    INSERT INTO contacts_words (contacts_words, rowid, name) VALUES ('delete', old.seq, old.name);
+    UPDATE organizations SET contact_count = contact_count - 1 WHERE seq = old.org_seq;
+END;
+
+-- Re-indexing only when the indexed text changes keeps re-imports of
+-- unchanged rows (and metadata-only updates) cheap.
+CREATE TRIGGER contacts_after_update_trigram AFTER UPDATE OF name, phone ON contacts
+WHEN old.name IS NOT new.name OR old.phone IS NOT new.phone BEGIN
+    INSERT INTO contacts_trigram (contacts_trigram, rowid, name, phone)
+        VALUES ('delete', old.seq, old.name, old.phone);
+    INSERT INTO contacts_trigram (rowid, name, phone) VALUES (new.seq, new.name, new.phone);
+END;
+
+CREATE TRIGGER contacts_after_update_words AFTER UPDATE OF name ON contacts
+WHEN old.name IS NOT new.name BEGIN
+    INSERT INTO contacts_words (contacts_words, rowid, name) VALUES ('delete', old.seq, old.name);
+    INSERT INTO contacts_words (rowid, name) VALUES (new.seq, new.name);
+END;

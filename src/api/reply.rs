@@ -1,0 +1,79 @@
+//! Successful answers: a status, a JSON body and, for creations, `Location`.
+
+use std::io::Cursor;
+
+use rocket::http::{ContentType, Header, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use serde::Serialize;
+
+use crate::error::ApiError;
+
+pub struct Reply {
+    status: Status,
+    body: Vec<u8>,
+    location: Option<String>,
+}
+
+impl Reply {
+    /// `200` with `value` as JSON.
+    pub fn ok<T: Serialize>(value: &T) -> Result<Reply, ApiError> {
+        Self::with_status(Status::Ok, value)
+    }
+
+    /// `201` with `Location: location` and `value` as JSON.
+    pub fn created<T: Serialize>(location: String, value: &T) -> Result<Reply, ApiError> {
+        let mut reply = Self::with_status(Status::Created, value)?;
+        reply.location = Some(location);
+        Ok(reply)
+    }
+
+    fn with_status<T: Serialize>(status: Status, value: &T) -> Result<Reply, ApiError> {
+        let body = serde_json::to_vec(value).map_err(|e| {
+            log::error!("could not serialize a response: {e}");
+            ApiError::internal()
+        })?;
+        Ok(Reply {
+            status,
+            body,
+            location: None,
+        })
+    }
+}
+
+impl<'r> Responder<'r, 'static> for Reply {
+    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+        let mut response = Response::build();
+        response
+            .status(self.status)
+            .header(ContentType::JSON)
+            .sized_body(self.body.len(), Cursor::new(self.body));
+        if let Some(location) = self.location {
+            response.header(Header::new("Location", location));
+        }
+        response.ok()
+    }
+}
+
+/// The seed's list envelope.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page<T> {
+    pub data: Vec<T>,
+    pub total: i64,
+    pub page: i64,
+    pub limit: i64,
+    pub total_pages: i64,
+}
+
+impl<T> Page<T> {
+    pub fn new(data: Vec<T>, total: i64, page: i64, limit: i64) -> Self {
+        Page {
+            data,
+            total,
+            page,
+            limit,
+            total_pages: (total + limit - 1) / limit,
+        }
+    }
+}

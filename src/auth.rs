@@ -1,0 +1,59 @@
+//! Who is calling: the API key request guard.
+//!
+//! A key arrives as `x-api-key: <key>` or `Authorization: Bearer <key>` (the
+//! scheme word in any case). The guard answers with the key's organization,
+//! a [`Tenant`], which every handler passes to every query.
+
+use rocket::request::{FromRequest, Outcome, Request};
+
+use crate::db::{keys, Db, Tenant};
+use crate::error::{self, ApiError};
+use crate::ids;
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Tenant {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        match authenticate(req).await {
+            Ok(tenant) => Outcome::Success(tenant),
+            Err(e) => Outcome::Error((error::stash(req, e), ())),
+        }
+    }
+}
+
+async fn authenticate(req: &Request<'_>) -> Result<Tenant, ApiError> {
+    let key = presented_key(req)?;
+    if !ids::looks_like_api_key(key) {
+        return Err(invalid_key());
+    }
+    let db = req.rocket().state::<Db>().ok_or_else(ApiError::internal)?;
+    let key = key.to_string();
+    db.run(move |conn| keys::authenticate(conn, &key))
+        .await?
+        .ok_or_else(invalid_key)
+}
+
+fn invalid_key() -> ApiError {
+    ApiError::unauthorized("Invalid or revoked API key")
+}
+
+/// The key the request presents, from `x-api-key` first, then `Bearer`.
+fn presented_key<'a>(req: &'a Request<'_>) -> Result<&'a str, ApiError> {
+    if let Some(key) = req.headers().get_one("x-api-key") {
+        return Ok(key.trim());
+    }
+    let Some(authorization) = req.headers().get_one("authorization") else {
+        return Err(ApiError::unauthorized(
+            "Missing API key: send it as x-api-key or Authorization: Bearer",
+        ));
+    };
+    let mut parts = authorization.trim().splitn(2, char::is_whitespace);
+    let scheme = parts.next().unwrap_or_default();
+    match parts.next().map(str::trim) {
+        Some(token) if scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() => Ok(token),
+        _ => Err(ApiError::unauthorized(
+            "The Authorization header must be `Bearer <key>`",
+        )),
+    }
+}

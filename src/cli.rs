@@ -1,0 +1,179 @@
+//! The command line: `serve` (the default) and the administration commands,
+//! which work on the same database file while the server runs (WAL).
+//!
+//! Administration commands print JSON on stdout (one object, or one object a
+//! line for lists) and errors on stderr with exit status 1.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+
+use crate::db::{self, keys, orgs, Db};
+use crate::domain::Name;
+use crate::{app, clock, config};
+
+#[derive(Parser)]
+#[command(
+    name = "contactsd",
+    version,
+    about = "A self-hosted Contacts API server over one SQLite file"
+)]
+struct Cli {
+    /// The SQLite database file [default: Rocket.toml's `database`, else contacts.db]
+    #[arg(long, global = true, value_name = "PATH", env = "CONTACTSD_DATABASE")]
+    database: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API (the default)
+    Serve,
+    /// Manage organizations
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// Manage API keys
+    #[command(subcommand)]
+    Key(KeyCommand),
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Create an organization and its first API key
+    Create { name: String },
+    /// List organizations, one JSON object a line
+    List,
+}
+
+#[derive(Subcommand)]
+enum KeyCommand {
+    /// Issue a new API key for an organization
+    Create { org_id: String },
+    /// List an organization's keys (never the keys themselves)
+    List { org_id: String },
+    /// Revoke a key, given its id or the key itself
+    Revoke { key_id_or_key: String },
+}
+
+/// Runs the command line; the process exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let figment = app::figment();
+    let path = config::database_path(cli.database, &figment);
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(figment, &path),
+        Command::Org(command) => open(&path).and_then(|db| run_org(&db, command)),
+        Command::Key(command) => open(&path).and_then(|db| run_key(&db, command)),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("contactsd: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn open(path: &Path) -> Result<Db, String> {
+    Db::open(path).map_err(|e| format!("cannot open database {}: {e}", path.display()))
+}
+
+fn serve(figment: rocket::figment::Figment, path: &Path) -> Result<(), String> {
+    let db = open(path)?;
+    let mut conn = db.connection().map_err(|e| e.to_string())?;
+    let created = db::write(&mut conn, orgs::create_default_if_none).map_err(|e| e.to_string())?;
+    drop(conn);
+    println!("contactsd: database {}", path.display());
+    if let Some((org, key)) = created {
+        println!(
+            "contactsd: created organization \"{}\" ({}) on first start",
+            org.name, org.id
+        );
+        println!("contactsd: its API key, shown only this once: {}", key.key);
+        if let Ok(config) = figment.extract::<rocket::Config>() {
+            println!(
+                "contactsd: try: curl -H 'x-api-key: {}' http://{}:{}/v1/contacts",
+                key.key, config.address, config.port
+            );
+        }
+    }
+    let launched = rocket::execute(app::build(figment, db).launch());
+    launched
+        .map(|_| ())
+        .map_err(|e| format!("server failed: {e}"))
+}
+
+fn run_org(db: &Db, command: OrgCommand) -> Result<(), String> {
+    let mut conn = db.connection().map_err(|e| e.to_string())?;
+    match command {
+        OrgCommand::Create { name } => {
+            let name =
+                Name::parse(&name).ok_or("the organization name must be 1 to 200 characters")?;
+            let (org, key) = db::write(&mut conn, |tx| orgs::create(tx, name.as_str()))
+                .map_err(|e| e.to_string())?;
+            print_line(&json!({ "id": org.id, "name": org.name, "apiKey": key.key }));
+        }
+        OrgCommand::List => {
+            for org in orgs::list(&conn).map_err(|e| e.to_string())? {
+                print_line(&json!({
+                    "id": org.id,
+                    "name": org.name,
+                    "createdAt": clock::format_ms(org.created_at),
+                }));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn run_key(db: &Db, command: KeyCommand) -> Result<(), String> {
+    let mut conn = db.connection().map_err(|e| e.to_string())?;
+    match command {
+        KeyCommand::Create { org_id } => {
+            let key = db::write(&mut conn, |tx| keys::issue_for(tx, &org_id))
+                .map_err(|e| not_found_as(e, &org_id))?;
+            print_line(&json!({ "id": key.id, "apiKey": key.key }));
+        }
+        KeyCommand::List { org_id } => {
+            for key in keys::list(&conn, &org_id).map_err(|e| not_found_as(e, &org_id))? {
+                print_line(&key_json(&key));
+            }
+        }
+        KeyCommand::Revoke { key_id_or_key } => {
+            let key =
+                db::write(&mut conn, |tx| keys::revoke(tx, &key_id_or_key)).map_err(
+                    |e| match e {
+                        db::Error::NotFound(_) => String::from("no such API key"),
+                        other => other.to_string(),
+                    },
+                )?;
+            print_line(&key_json(&key));
+        }
+    }
+    Ok(())
+}
+
+fn not_found_as(error: db::Error, org_id: &str) -> String {
+    match error {
+        db::Error::NotFound(_) => format!("no organization with id {org_id}"),
+        other => other.to_string(),
+    }
+}
+
+fn key_json(key: &keys::KeyInfo) -> Value {
+    json!({
+        "id": key.id,
+        "prefix": key.prefix,
+        "createdAt": clock::format_ms(key.created_at),
+        "lastUsedAt": key.last_used_at.map(clock::format_ms),
+        "revokedAt": key.revoked_at.map(clock::format_ms),
+    })
+}
+
+fn print_line(value: &Value) {
+    println!("{value}");
+}

@@ -1,0 +1,222 @@
+//! Contacts: one row per phone number per organization.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
+
+use super::{is_unique_violation, Error, Result, Tenant};
+use crate::domain::{ContactFields, NewContact};
+use crate::search::SearchPlan;
+use crate::{clock, ids};
+
+/// A stored contact, as the API shows it (`metadata` is JSON text).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contact {
+    pub id: String,
+    pub name: String,
+    pub phone: String,
+    pub language: Option<String>,
+    pub metadata: String,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "c.id, c.name, c.phone, c.language, c.metadata, c.created_at, c.updated_at";
+
+fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
+    Ok(Contact {
+        id: row.get(0)?,
+        name: row.get(1)?,
+        phone: row.get(2)?,
+        language: row.get(3)?,
+        metadata: row.get(4)?,
+        created_at: row.get(5)?,
+        updated_at: row.get(6)?,
+    })
+}
+
+/// Creates a contact; `PhoneTaken` when the number is in use.
+pub fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewContact) -> Result<Contact> {
+    let now = clock::now_ms();
+    let contact = Contact {
+        id: ids::new_id(ids::Kind::Contact),
+        name: new.name.into_string(),
+        phone: new.phone.into_string(),
+        language: new.language.map(|l| l.into_string()),
+        metadata: new.metadata.into_string(),
+        created_at: now,
+        updated_at: now,
+    };
+    let inserted = tx.execute(
+        "INSERT INTO contacts (id, org_seq, name, phone, language, metadata, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+        params![
+            contact.id,
+            tenant.org_seq,
+            contact.name,
+            contact.phone,
+            contact.language,
+            contact.metadata,
+            now
+        ],
+    );
+    match inserted {
+        Ok(_) => Ok(contact),
+        Err(e) if is_unique_violation(&e) => match id_by_phone(tx, tenant, &contact.phone)? {
+            Some(contact_id) => Err(Error::PhoneTaken {
+                phone: contact.phone,
+                contact_id,
+            }),
+            None => Err(e.into()),
+        },
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn id_by_phone(conn: &Connection, tenant: &Tenant, phone: &str) -> Result<Option<String>> {
+    Ok(conn
+        .query_row(
+            "SELECT id FROM contacts WHERE org_seq = ?1 AND phone = ?2",
+            params![tenant.org_seq, phone],
+            |r| r.get(0),
+        )
+        .optional()?)
+}
+
+/// The contact with public id `id` in the tenant's organization.
+pub fn get(conn: &Connection, tenant: &Tenant, id: &str) -> Result<Contact> {
+    conn.query_row(
+        &format!("SELECT {COLUMNS} FROM contacts c WHERE c.id = ?1 AND c.org_seq = ?2"),
+        params![id, tenant.org_seq],
+        from_row,
+    )
+    .optional()?
+    .ok_or(Error::NotFound("Contact"))
+}
+
+/// Applies `fields` to the contact. A change that leaves every value as it
+/// was writes nothing and keeps `updatedAt`.
+pub fn update(
+    tx: &Transaction<'_>,
+    tenant: &Tenant,
+    id: &str,
+    fields: ContactFields,
+) -> Result<Contact> {
+    let current = get(tx, tenant, id)?;
+    let next = Contact {
+        name: fields
+            .name
+            .map_or_else(|| current.name.clone(), |n| n.into_string()),
+        phone: fields
+            .phone
+            .map_or_else(|| current.phone.clone(), |p| p.into_string()),
+        language: match fields.language {
+            None => current.language.clone(),
+            Some(language) => language.map(|l| l.into_string()),
+        },
+        metadata: fields
+            .metadata
+            .map_or_else(|| current.metadata.clone(), |m| m.into_string()),
+        ..current.clone()
+    };
+    if next == current {
+        return Ok(current);
+    }
+    if next.phone != current.phone {
+        if let Some(contact_id) = id_by_phone(tx, tenant, &next.phone)? {
+            return Err(Error::PhoneTaken {
+                phone: next.phone,
+                contact_id,
+            });
+        }
+    }
+    // Strictly later than the last write, even within one millisecond.
+    let updated_at = clock::now_ms().max(current.updated_at + 1);
+    tx.execute(
+        "UPDATE contacts SET name = ?1, phone = ?2, language = ?3, metadata = ?4, updated_at = ?5
+         WHERE id = ?6 AND org_seq = ?7",
+        params![
+            next.name,
+            next.phone,
+            next.language,
+            next.metadata,
+            updated_at,
+            id,
+            tenant.org_seq
+        ],
+    )?;
+    Ok(Contact { updated_at, ..next })
+}
+
+/// Deletes the contact; its memberships go with it (foreign-key cascade),
+/// its call records stay.
+pub fn delete(tx: &Transaction<'_>, tenant: &Tenant, id: &str) -> Result<()> {
+    let deleted = tx.execute(
+        "DELETE FROM contacts WHERE id = ?1 AND org_seq = ?2",
+        params![id, tenant.org_seq],
+    )?;
+    if deleted == 0 {
+        return Err(Error::NotFound("Contact"));
+    }
+    Ok(())
+}
+
+/// One page of a listing.
+#[derive(Debug, Default)]
+pub struct ListRequest {
+    pub search: Option<SearchPlan>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// The page's rows and the exact number of matching rows.
+pub fn list(
+    conn: &Connection,
+    tenant: &Tenant,
+    request: &ListRequest,
+) -> Result<(Vec<Contact>, i64)> {
+    let mut filter = String::from("c.org_seq = ?");
+    let mut args: Vec<SqlValue> = vec![tenant.org_seq.into()];
+    if let Some(plan) = &request.search {
+        if let Some(query) = &plan.trigram {
+            filter.push_str(
+                " AND c.seq IN (SELECT rowid FROM contacts_trigram WHERE contacts_trigram MATCH ?)",
+            );
+            args.push(query.clone().into());
+        }
+        if let Some(query) = &plan.words {
+            filter.push_str(
+                " AND c.seq IN (SELECT rowid FROM contacts_words WHERE contacts_words MATCH ?)",
+            );
+            args.push(query.clone().into());
+        }
+        for literal in &plan.literals {
+            filter.push_str(" AND instr(c.name, ?) > 0");
+            args.push(literal.clone().into());
+        }
+    }
+
+    let total: i64 = if request.search.is_none() {
+        conn.query_row(
+            "SELECT contact_count FROM organizations WHERE seq = ?1",
+            [tenant.org_seq],
+            |r| r.get(0),
+        )?
+    } else {
+        conn.query_row(
+            &format!("SELECT count(*) FROM contacts c WHERE {filter}"),
+            params_from_iter(args.iter()),
+            |r| r.get(0),
+        )?
+    };
+
+    let sql = format!(
+        "SELECT {COLUMNS} FROM contacts c WHERE {filter}
+         ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?"
+    );
+    args.push(request.limit.into());
+    args.push(request.offset.into());
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map(params_from_iter(args.iter()), from_row)?;
+    let contacts = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok((contacts, total))
+}

@@ -1,0 +1,161 @@
+//! Storage: the pool, the migrations, and (one module a table) all SQL.
+//!
+//! Every connection the pool hands out has WAL, `foreign_keys`, a busy
+//! timeout and `synchronous=NORMAL`. Async code reaches SQLite only through
+//! [`Db::read`] and [`Db::write`], which run on Tokio's blocking pool; writes
+//! take `BEGIN IMMEDIATE` so a reader never fails upgrading to a writer.
+
+pub mod contacts;
+pub mod keys;
+pub mod orgs;
+
+use std::path::Path;
+use std::time::Duration;
+
+use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite_migration::{Migrations, M};
+
+/// How long a connection waits on another writer before giving up.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// Pooled connections; SQLite serializes writers, readers run in parallel.
+const POOL_SIZE: u32 = 8;
+
+/// What storage can fail with. `NotFound` and `PhoneTaken` are answers;
+/// the rest are faults.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    #[error("phone number {phone} is used by contact {contact_id}")]
+    PhoneTaken { phone: String, contact_id: String },
+    #[error("sqlite: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("connection pool: {0}")]
+    Pool(#[from] r2d2::Error),
+    #[error("migration: {0}")]
+    Migration(#[from] rusqlite_migration::Error),
+    #[error("blocking task failed: {0}")]
+    Task(String),
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// The organization a request acts for; every query is scoped by it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Tenant {
+    pub org_seq: i64,
+    pub org_id: String,
+}
+
+/// The versioned schema. `schema.sql` is migration 1; later changes are new
+/// migrations appended here, never edits of an applied one.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![M::up(include_str!("../../schema.sql"))])
+}
+
+fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(BUSY_TIMEOUT)?;
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = NORMAL;
+         PRAGMA foreign_keys = ON;",
+    )
+}
+
+/// The database: a pool of configured connections to one SQLite file.
+#[derive(Clone)]
+pub struct Db {
+    pool: r2d2::Pool<SqliteConnectionManager>,
+}
+
+impl Db {
+    /// Opens (creating if needed) the file at `path` and migrates it.
+    pub fn open(path: &Path) -> Result<Db> {
+        let manager = SqliteConnectionManager::file(path).with_init(configure);
+        let pool = r2d2::Pool::builder()
+            .max_size(POOL_SIZE)
+            .min_idle(Some(1))
+            .build(manager)?;
+        let mut conn = pool.get()?;
+        migrations().to_latest(&mut conn)?;
+        Ok(Db { pool })
+    }
+
+    /// A pooled connection, for synchronous callers (the CLI).
+    pub fn connection(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>> {
+        Ok(self.pool.get()?)
+    }
+
+    /// Runs `f` in a read transaction (one consistent snapshot) off the
+    /// async workers.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+            let value = f(&tx)?;
+            tx.finish()?;
+            Ok(value)
+        })
+        .await
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed only if `f`
+    /// succeeds, off the async workers.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| write(conn, f)).await
+    }
+
+    /// Runs `f` on a pooled connection in autocommit mode, off the async
+    /// workers.
+    pub async fn run<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        let task = rocket::tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        });
+        match task.await {
+            Ok(result) => result,
+            // Re-raise so Rocket's panic handling answers 500, as it would
+            // for a panic in the handler itself.
+            Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+            Err(e) => Err(Error::Task(e.to_string())),
+        }
+    }
+}
+
+/// Runs `f` in one `BEGIN IMMEDIATE` transaction on `conn`.
+pub fn write<T>(conn: &mut Connection, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let value = f(&tx)?;
+    tx.commit()?;
+    Ok(value)
+}
+
+/// Whether `error` is a UNIQUE constraint violation.
+pub(crate) fn is_unique_violation(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn migrations_are_valid() {
+        super::migrations().validate().unwrap();
+    }
+}

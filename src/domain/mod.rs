@@ -1,0 +1,38 @@
+//! Input parsed at the edge into types that cannot hold invalid values.
+//!
+//! A [`PhoneNumber`] is always E.164, a [`Language`] always a canonical BCP 47
+//! tag, a [`Name`] always trimmed and 1 to 200 characters, [`Metadata`]
+//! always a bounded JSON object. Past the edge no code validates again.
+
+mod contact;
+mod language;
+mod metadata;
+mod name;
+mod phone;
+
+pub use contact::{ContactFields, NewContact, CONTACT_FIELDS};
+pub use language::Language;
+pub use metadata::Metadata;
+pub use name::Name;
+pub use phone::PhoneNumber;
+
+use crate::error::FieldError;
+use serde_json::{Map, Value};
+
+/// The fields a server sets and a client may never write.
+pub const READ_ONLY_FIELDS: &[&str] = &["id", "organizationId", "createdAt", "updatedAt"];
+
+/// The body as a JSON object, or the 422 detail saying it is not one.
+pub fn expect_object(body: &Value) -> Result<&Map<String, Value>, FieldError> {
+    body.as_object()
+        .ok_or_else(|| FieldError::new("body", "The request body must be a JSON object"))
+}
+
+/// The detail for a field this endpoint does not accept.
+pub fn unknown_field(field: &str) -> FieldError {
+    if READ_ONLY_FIELDS.contains(&field) {
+        FieldError::new(field, format!("{field} is read-only and cannot be set"))
+    } else {
+        FieldError::new(field, format!("property {field} should not exist"))
+    }
+}

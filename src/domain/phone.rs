@@ -1,0 +1,71 @@
+use serde_json::Value;
+
+use crate::error::FieldError;
+
+/// What a phone number error says, wherever it comes from.
+pub const PHONE_MESSAGE: &str =
+    "phoneNumber must be a valid E.164 phone number, e.g. +919876543210";
+
+/// A valid phone number in E.164 form (`+919876543210`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PhoneNumber(String);
+
+impl PhoneNumber {
+    pub fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
+        value
+            .as_str()
+            .and_then(Self::parse)
+            .ok_or_else(|| FieldError::new(field, PHONE_MESSAGE))
+    }
+
+    /// Accepts an international number (leading `+`) written with digits,
+    /// spaces, dashes, dots and parentheses; the `phonenumber` crate decides
+    /// whether it is a valid number and formats it as E.164.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let rest = text.strip_prefix('+')?;
+        let allowed = |c: char| c.is_ascii_digit() || matches!(c, ' ' | '-' | '.' | '(' | ')');
+        if text.len() > 40 || !rest.chars().all(allowed) {
+            return None;
+        }
+        // The parser is third-party code fed client input; a panic in it must
+        // become a validation error, not a failed request.
+        let parsed = std::panic::catch_unwind(|| phonenumber::parse(None, text)).ok()?;
+        let number = parsed.ok()?;
+        if !phonenumber::is_valid(&number) {
+            return None;
+        }
+        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        Some(PhoneNumber(e164))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalizes_to_e164() {
+        let p = PhoneNumber::parse("+91 98765-43210").unwrap();
+        assert_eq!(p.as_str(), "+919876543210");
+        let p = PhoneNumber::parse("+1 (415) 555.2671").unwrap();
+        assert_eq!(p.as_str(), "+14155552671");
+    }
+
+    #[test]
+    fn rejects_national_invalid_and_vanity_numbers() {
+        assert!(PhoneNumber::parse("9876543210").is_none());
+        assert!(PhoneNumber::parse("+91 12345").is_none());
+        assert!(PhoneNumber::parse("+1 800 FLOWERS").is_none());
+        assert!(PhoneNumber::parse("+").is_none());
+        assert!(PhoneNumber::parse("tel:+919876543210").is_none());
+    }
+}

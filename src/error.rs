@@ -1,0 +1,251 @@
+//! The one error type every route and catcher answers with.
+//!
+//! The body is the platform's NestJS shape (`statusCode`, `message`, `error`)
+//! plus a machine-readable `code`, `details` for field errors, and named
+//! fields such as `contactId`. What the client sees is decided here; causes
+//! of internal errors go to the log and never into a response.
+
+use std::io::Cursor;
+use std::sync::Mutex;
+
+use rocket::http::{ContentType, Status};
+use rocket::request::Request;
+use rocket::response::{self, Responder, Response};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use crate::db;
+
+/// One rule broken by one field of the body or one query parameter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+impl FieldError {
+    pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+/// An error answer: status, code, message and optional extra fields.
+#[derive(Debug)]
+pub struct ApiError {
+    status: Status,
+    code: &'static str,
+    message: String,
+    details: Vec<FieldError>,
+    /// Boxed: most errors have none, and `Result<_, ApiError>` stays small.
+    extra: Option<Box<Map<String, Value>>>,
+}
+
+impl ApiError {
+    fn new(status: Status, code: &'static str, message: impl Into<String>) -> Self {
+        ApiError {
+            status,
+            code,
+            message: message.into(),
+            details: Vec::new(),
+            extra: None,
+        }
+    }
+
+    /// 400: the body is not JSON, or a query parameter has the wrong type.
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(Status::BadRequest, "bad_request", message)
+    }
+
+    /// 400 naming the offending query parameter.
+    pub fn bad_parameter(field: &str, message: impl Into<String>) -> Self {
+        let message = message.into();
+        Self::bad_request(message.clone()).with_details(vec![FieldError::new(field, message)])
+    }
+
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(Status::Unauthorized, "unauthorized", message)
+    }
+
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(Status::NotFound, "not_found", message)
+    }
+
+    /// 409 for a phone number that another contact of the organization uses.
+    pub fn phone_taken(phone: &str, contact_id: &str) -> Self {
+        Self::new(
+            Status::Conflict,
+            "conflict",
+            format!("A contact with phone number {phone} already exists in this organization"),
+        )
+        .with("contactId", Value::from(contact_id))
+    }
+
+    pub fn payload_too_large(message: impl Into<String>) -> Self {
+        Self::new(Status::PayloadTooLarge, "payload_too_large", message)
+    }
+
+    /// 422 listing every broken rule; the message is the first one's.
+    pub fn validation(details: Vec<FieldError>) -> Self {
+        let message = match details.as_slice() {
+            [] => String::from("Validation failed"),
+            [only] => only.message.clone(),
+            [first, rest @ ..] => format!("{} (and {} more)", first.message, rest.len()),
+        };
+        Self::new(Status::UnprocessableEntity, "validation_failed", message).with_details(details)
+    }
+
+    /// 422 for a single field.
+    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+        Self::validation(vec![FieldError::new(field, message)])
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            Status::InternalServerError,
+            "internal",
+            "Internal server error",
+        )
+    }
+
+    pub fn unavailable(message: impl Into<String>) -> Self {
+        Self::new(Status::ServiceUnavailable, "unavailable", message)
+    }
+
+    /// The answer for a status no route produced itself (Rocket's catchers).
+    pub fn for_status(status: Status, req: &Request<'_>) -> Self {
+        match status.code {
+            400 => Self::bad_request("Bad request"),
+            401 => Self::unauthorized("Missing or invalid API key"),
+            404 => Self::not_found(format!("Cannot {} {}", req.method(), req.uri().path())),
+            413 => Self::payload_too_large("Request body is too large"),
+            422 => Self::validation(Vec::new()),
+            500 => Self::internal(),
+            _ => Self::new(
+                status,
+                "error",
+                status.reason().unwrap_or("Error").to_string(),
+            ),
+        }
+    }
+
+    pub fn with_details(mut self, details: Vec<FieldError>) -> Self {
+        self.details = details;
+        self
+    }
+
+    /// Adds a named top-level field, such as `contactId`.
+    pub fn with(mut self, key: &str, value: Value) -> Self {
+        self.extra
+            .get_or_insert_with(Default::default)
+            .insert(key.to_string(), value);
+        self
+    }
+
+    pub fn status(&self) -> Status {
+        self.status
+    }
+
+    pub fn code(&self) -> &'static str {
+        self.code
+    }
+
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+
+    /// The JSON body.
+    pub fn to_body(&self) -> Value {
+        let mut body = Map::new();
+        body.insert("statusCode".into(), Value::from(self.status.code));
+        body.insert(
+            "error".into(),
+            Value::from(self.status.reason().unwrap_or("Error")),
+        );
+        body.insert("code".into(), Value::from(self.code));
+        body.insert("message".into(), Value::from(self.message.as_str()));
+        if !self.details.is_empty() {
+            body.insert(
+                "details".into(),
+                serde_json::to_value(&self.details).unwrap_or_default(),
+            );
+        }
+        for (key, value) in self.extra.iter().flat_map(|extra| extra.iter()) {
+            body.insert(key.clone(), value.clone());
+        }
+        Value::Object(body)
+    }
+}
+
+impl std::fmt::Display for ApiError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}: {}", self.status.code, self.code, self.message)
+    }
+}
+
+impl std::error::Error for ApiError {}
+
+impl From<db::Error> for ApiError {
+    fn from(error: db::Error) -> Self {
+        match error {
+            db::Error::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            db::Error::PhoneTaken { phone, contact_id } => {
+                ApiError::phone_taken(&phone, &contact_id)
+            }
+            db::Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if matches!(
+                    e.code,
+                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
+                ) =>
+            {
+                log::warn!("database busy: {error}");
+                ApiError::unavailable("The database is busy; retry the request")
+            }
+            other => {
+                log::error!("internal error: {other}");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl<'r> Responder<'r, 'static> for ApiError {
+    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+        let body = serde_json::to_vec(&self.to_body()).unwrap_or_default();
+        Response::build()
+            .status(self.status)
+            .header(ContentType::JSON)
+            .sized_body(body.len(), Cursor::new(body))
+            .ok()
+    }
+}
+
+/// Where a request or data guard leaves its error for the catcher.
+///
+/// Rocket hands a failing guard's status, not its error, to the catcher; the
+/// guard stores the full error in the request's local cache and the catcher
+/// takes it from there.
+#[derive(Default)]
+struct PendingError(Mutex<Option<ApiError>>);
+
+/// Stores `error` for the catcher and returns its status for the guard.
+pub fn stash(req: &Request<'_>, error: ApiError) -> Status {
+    let status = error.status;
+    let slot = req.local_cache(PendingError::default);
+    if let Ok(mut pending) = slot.0.lock() {
+        *pending = Some(error);
+    }
+    status
+}
+
+/// The error a guard stored for this request, if its status is `status`.
+pub fn take_pending(req: &Request<'_>, status: Status) -> Option<ApiError> {
+    let slot = req.local_cache(PendingError::default);
+    let mut pending = slot.0.lock().ok()?;
+    match pending.take() {
+        Some(error) if error.status == status => Some(error),
+        _ => None,
+    }
+}

@@ -1,0 +1,151 @@
+//! The `search` parameter, compiled into FTS5 queries.
+//!
+//! Rules (CONTRACT.md): terms are whitespace-separated and all must match. A
+//! term of three or more digits (ignoring `+ - ( ) .`) matches inside the
+//! phone number; a name term of three or more characters matches any
+//! substring (the trigram index); one of one or two characters matches word
+//! starts (the unicode61 prefix index); a term with no letter or digit
+//! matches names containing it literally. A query made only of digits,
+//! spaces, `+ - . ( )` is one phone term. User text never becomes FTS5
+//! syntax: every term is a quoted string with its `"` doubled.
+
+use crate::error::ApiError;
+
+/// The longest `search` accepted, in characters, and the most terms: FTS5
+/// parses every term, so an unbounded query is unbounded work.
+pub const MAX_SEARCH_CHARS: usize = 256;
+pub const MAX_TERMS: usize = 16;
+
+/// What a search compiles to; each part ANDs with the others.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct SearchPlan {
+    /// An FTS5 query for `contacts_trigram` (columns `name`, `phone`).
+    pub trigram: Option<String>,
+    /// An FTS5 query for `contacts_words` (word-start prefixes).
+    pub words: Option<String>,
+    /// Texts the name must contain byte for byte.
+    pub literals: Vec<String>,
+}
+
+/// Compiles `search`; `Ok(None)` when it is blank (no filter).
+pub fn compile(search: &str) -> Result<Option<SearchPlan>, ApiError> {
+    if search.chars().count() > MAX_SEARCH_CHARS {
+        return Err(ApiError::invalid_field(
+            "search",
+            format!("search must be at most {MAX_SEARCH_CHARS} characters"),
+        ));
+    }
+    // Control characters (NUL among them) are separators, never query text.
+    let search: String = search
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
+    let search = search.as_str();
+    let terms: Vec<&str> = search.split_whitespace().collect();
+    if terms.is_empty() {
+        return Ok(None);
+    }
+    if terms.len() > MAX_TERMS {
+        return Err(ApiError::invalid_field(
+            "search",
+            format!("search must have at most {MAX_TERMS} terms"),
+        ));
+    }
+
+    let mut trigram = Vec::new();
+    let mut words = Vec::new();
+    let mut literals = Vec::new();
+
+    let is_phone_char = |c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | '(' | ')');
+    let whole_digits = phone_digits(search);
+    if search
+        .chars()
+        .all(|c| is_phone_char(c) || c.is_whitespace())
+        && whole_digits.len() >= 3
+    {
+        trigram.push(format!("phone : {}", quote(&whole_digits)));
+    } else {
+        for term in terms {
+            let digits = phone_digits(term);
+            if term.chars().all(is_phone_char) && digits.len() >= 3 {
+                trigram.push(format!("phone : {}", quote(&digits)));
+            } else if !term.chars().any(char::is_alphanumeric) {
+                literals.push(term.to_string());
+            } else if term.chars().count() >= 3 {
+                trigram.push(format!("name : {}", quote(term)));
+            } else {
+                words.push(format!("{}*", quote(term)));
+            }
+        }
+    }
+
+    let join = |parts: Vec<String>| (!parts.is_empty()).then(|| parts.join(" AND "));
+    Ok(Some(SearchPlan {
+        trigram: join(trigram),
+        words: join(words),
+        literals,
+    }))
+}
+
+fn phone_digits(text: &str) -> String {
+    text.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// An FTS5 string literal: the text in double quotes, inner quotes doubled.
+fn quote(text: &str) -> String {
+    format!("\"{}\"", text.replace('"', "\"\""))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plan(s: &str) -> SearchPlan {
+        compile(s).unwrap().unwrap()
+    }
+
+    #[test]
+    fn blank_is_no_filter() {
+        assert_eq!(compile("   ").unwrap(), None);
+    }
+
+    #[test]
+    fn phone_queries_become_one_digit_term() {
+        assert_eq!(
+            plan("+91 98765 43210").trigram.as_deref(),
+            Some("phone : \"919876543210\"")
+        );
+        assert_eq!(
+            plan("(987) 65").trigram.as_deref(),
+            Some("phone : \"98765\"")
+        );
+    }
+
+    #[test]
+    fn name_terms_by_length_and_punctuation() {
+        let p = plan("pri sh % o\"neil \"x");
+        assert_eq!(
+            p.trigram.as_deref(),
+            Some("name : \"pri\" AND name : \"o\"\"neil\"")
+        );
+        assert_eq!(p.words.as_deref(), Some("\"sh\"* AND \"\"\"x\"*"));
+        assert_eq!(p.literals, vec!["%".to_string()]);
+    }
+
+    #[test]
+    fn control_characters_separate_terms() {
+        assert_eq!(plan("\0abc").trigram.as_deref(), Some("name : \"abc\""));
+        assert_eq!(compile("\0\u{7}").unwrap(), None);
+    }
+
+    #[test]
+    fn fts_operators_are_plain_text() {
+        let p = plan("a AND NEAR(b) *");
+        assert_eq!(p.words.as_deref(), Some("\"a\"*"));
+        assert_eq!(
+            p.trigram.as_deref(),
+            Some("name : \"AND\" AND name : \"NEAR(b)\"")
+        );
+        assert_eq!(p.literals, vec!["*".to_string()]);
+    }
+}

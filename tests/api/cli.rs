@@ -1,0 +1,288 @@
+//! The administration CLI and `serve`, run as the real binary.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn contactsd(dir: &Path, args: &[&str]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_contactsd"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CONTACTSD_DATABASE")
+        .env_remove("ROCKET_CONFIG")
+        .env_remove("ROCKET_DATABASE");
+    command
+}
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    contactsd(dir, args).output().expect("run contactsd")
+}
+
+/// Runs a command expected to succeed; its stdout lines as JSON.
+fn json_lines(dir: &Path, args: &[&str]) -> Vec<Value> {
+    let output = run(dir, args);
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|_| panic!("not JSON: {l}")))
+        .collect()
+}
+
+fn keys_of(value: &Value) -> Vec<&str> {
+    value
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect()
+}
+
+fn is_api_key(text: &str) -> bool {
+    text.strip_prefix("sk_live_").is_some_and(|rest| {
+        rest.len() == 32
+            && rest
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+    })
+}
+
+#[test]
+fn org_create_prints_the_org_and_its_first_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let lines = json_lines(dir.path(), &["org", "create", "Acme Calls"]);
+    assert_eq!(lines.len(), 1);
+    let org = &lines[0];
+    assert_eq!(keys_of(org), ["id", "name", "apiKey"]);
+    assert!(org["id"].as_str().unwrap().starts_with("org_"));
+    assert_eq!(org["name"], "Acme Calls");
+    assert!(is_api_key(org["apiKey"].as_str().unwrap()), "{org}");
+    // The default path is contacts.db in the working directory.
+    assert!(dir.path().join("contacts.db").exists());
+}
+
+#[test]
+fn org_list_prints_one_object_a_line() {
+    let dir = tempfile::tempdir().unwrap();
+    json_lines(dir.path(), &["org", "create", "One"]);
+    json_lines(dir.path(), &["org", "create", "Two"]);
+    let orgs = json_lines(dir.path(), &["org", "list"]);
+    assert_eq!(orgs.len(), 2);
+    for (org, name) in orgs.iter().zip(["One", "Two"]) {
+        assert_eq!(keys_of(org), ["id", "name", "createdAt"]);
+        assert_eq!(org["name"], name);
+    }
+}
+
+#[test]
+fn keys_are_created_listed_without_secrets_and_revoked() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = json_lines(dir.path(), &["org", "create", "Acme"]).remove(0);
+    let org_id = org["id"].as_str().unwrap();
+    let first_key = org["apiKey"].as_str().unwrap();
+
+    let created = json_lines(dir.path(), &["key", "create", org_id]).remove(0);
+    assert_eq!(keys_of(&created), ["id", "apiKey"]);
+    assert!(created["id"].as_str().unwrap().starts_with("key_"));
+    let second_key = created["apiKey"].as_str().unwrap();
+    assert!(is_api_key(second_key));
+    assert_ne!(first_key, second_key);
+
+    let listed = run(dir.path(), &["key", "list", org_id]);
+    let text = String::from_utf8(listed.stdout).unwrap();
+    assert!(!text.contains(first_key) && !text.contains(second_key));
+    let keys: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(keys.len(), 2);
+    for key in &keys {
+        assert_eq!(
+            keys_of(key),
+            ["id", "prefix", "createdAt", "lastUsedAt", "revokedAt"]
+        );
+        assert_eq!(key["lastUsedAt"], Value::Null);
+        assert_eq!(key["revokedAt"], Value::Null);
+    }
+    assert_eq!(keys[0]["prefix"], &first_key[..12]);
+    assert_eq!(keys[1]["prefix"], &second_key[..12]);
+
+    // Revoke one by id and the other by the key itself.
+    json_lines(
+        dir.path(),
+        &["key", "revoke", created["id"].as_str().unwrap()],
+    );
+    json_lines(dir.path(), &["key", "revoke", first_key]);
+    for key in json_lines(dir.path(), &["key", "list", org_id]) {
+        assert!(key["revokedAt"].is_string(), "{key}");
+    }
+}
+
+#[test]
+fn unknown_orgs_and_keys_fail_on_stderr() {
+    let dir = tempfile::tempdir().unwrap();
+    for args in [
+        &["key", "create", "org_nope"][..],
+        &["key", "list", "org_nope"],
+        &["key", "revoke", "key_nope"],
+    ] {
+        let output = run(dir.path(), args);
+        assert!(!output.status.success(), "{args:?}");
+        assert!(output.stdout.is_empty());
+        assert!(!output.stderr.is_empty());
+    }
+}
+
+#[test]
+fn database_path_comes_from_flag_then_env_then_rocket_toml() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Rocket.toml"),
+        "[default]\ndatabase = \"from-toml.db\"\n",
+    )
+    .unwrap();
+    json_lines(dir.path(), &["org", "create", "Toml"]);
+    assert!(dir.path().join("from-toml.db").exists());
+
+    let output = contactsd(dir.path(), &["org", "create", "Env"])
+        .env("CONTACTSD_DATABASE", "from-env.db")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(dir.path().join("from-env.db").exists());
+
+    let output = contactsd(
+        dir.path(),
+        &["--database", "from-flag.db", "org", "create", "Flag"],
+    )
+    .env("CONTACTSD_DATABASE", "from-env.db")
+    .output()
+    .unwrap();
+    assert!(output.status.success());
+    let orgs = json_lines(dir.path(), &["--database", "from-flag.db", "org", "list"]);
+    assert_eq!(orgs.len(), 1);
+    assert_eq!(orgs[0]["name"], "Flag");
+    assert!(!dir.path().join("contacts.db").exists());
+}
+
+/// A running `contactsd serve` on a free port, stopped when dropped.
+struct Server {
+    child: std::process::Child,
+    port: u16,
+    output: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the server and reads its output up to the launch line.
+fn serve(dir: &Path, args: &[&str]) -> Server {
+    let mut child = contactsd(dir, args)
+        .env("ROCKET_PORT", "0")
+        .env("ROCKET_CLI_COLORS", "false")
+        .env("ROCKET_LOG_LEVEL", "normal")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().unwrap();
+    let mut output = Vec::new();
+    let mut port = None;
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(at) = line.find("launched from http://127.0.0.1:") {
+            let digits: String = line[at + 31..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            port = digits.parse().ok();
+        }
+        output.push(line);
+        if port.is_some() {
+            break;
+        }
+    }
+    // Keep draining the log so the server never writes to a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Server {
+        child,
+        port: port.unwrap_or_else(|| panic!("server did not launch: {output:#?}")),
+        output,
+    }
+}
+
+/// One HTTP/1.1 request over a real socket: `(status, body)`.
+fn http(port: u16, method: &str, path: &str, key: Option<&str>, body: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let auth = key
+        .map(|k| format!("x-api-key: {k}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let json = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(json).unwrap_or(Value::Null))
+}
+
+#[test]
+fn first_serve_creates_default_org_and_prints_a_working_key_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = serve(dir.path(), &[]);
+    let key = server
+        .output
+        .iter()
+        .find_map(|line| line.split_whitespace().find(|w| is_api_key(w)))
+        .unwrap_or_else(|| panic!("no key printed: {:#?}", server.output))
+        .to_string();
+
+    let (status, body) = http(server.port, "GET", "/healthz", None, "");
+    assert_eq!((status, body), (200, serde_json::json!({"status": "ok"})));
+    let (status, _) = http(server.port, "GET", "/v1/contacts", None, "");
+    assert_eq!(status, 401);
+    let (status, body) = http(
+        server.port,
+        "POST",
+        "/v1/contacts",
+        Some(&key),
+        r#"{"name":"Priya Sharma","phoneNumber":"+91 98765-43210"}"#,
+    );
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(body["phoneNumber"], "+919876543210");
+
+    // Revoked from the CLI while the server runs: the next request is 401.
+    json_lines(dir.path(), &["key", "revoke", &key]);
+    let (status, body) = http(server.port, "GET", "/v1/contacts", Some(&key), "");
+    assert_eq!(status, 401, "{body}");
+    drop(server);
+
+    let orgs = json_lines(dir.path(), &["org", "list"]);
+    assert_eq!(orgs.len(), 1);
+    assert_eq!(orgs[0]["name"], "default");
+
+    // The second start finds an organization and prints no key.
+    let again = serve(dir.path(), &["serve"]);
+    assert!(
+        again.output.iter().all(|l| !l.contains("sk_live_")),
+        "{:#?}",
+        again.output
+    );
+}

@@ -1,0 +1,198 @@
+//! A fresh server on a fresh SQLite file for every test.
+
+use std::path::PathBuf;
+
+use contactsd::db::{self, orgs, Db};
+use rocket::http::{ContentType, Header, Status};
+use rocket::local::blocking::Client;
+use serde_json::Value;
+use tempfile::TempDir;
+
+/// One answer: status, `Location` (if any) and the body as JSON.
+#[derive(Debug)]
+pub struct Answer {
+    pub status: Status,
+    pub location: Option<String>,
+    pub body: Value,
+}
+
+impl Answer {
+    /// Asserts this is the contract's error shape with `status` and `code`.
+    pub fn assert_error(&self, status: u16, code: &str) {
+        assert_eq!(self.status.code, status, "body: {}", self.body);
+        assert_eq!(self.body["statusCode"], status, "body: {}", self.body);
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert!(self.body["error"].is_string(), "body: {}", self.body);
+        assert!(self.body["message"].is_string(), "body: {}", self.body);
+    }
+
+    /// The `field`s named in `details`.
+    pub fn detail_fields(&self) -> Vec<String> {
+        self.body["details"]
+            .as_array()
+            .map(|d| {
+                d.iter()
+                    .filter_map(|e| e["field"].as_str().map(String::from))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+pub struct TestApp {
+    pub client: Client,
+    pub key: String,
+    pub org_id: String,
+    pub db_path: PathBuf,
+    db: Db,
+    _dir: TempDir,
+}
+
+impl TestApp {
+    pub fn spawn() -> TestApp {
+        Self::spawn_with(|figment| figment)
+    }
+
+    /// Spawns with a configuration change (for example a smaller limit).
+    pub fn spawn_with(
+        configure: impl FnOnce(rocket::figment::Figment) -> rocket::figment::Figment,
+    ) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db_path = dir.path().join("contacts.db");
+        let db = Db::open(&db_path).expect("open database");
+        let (org_id, key) = create_org(&db, "Acme");
+        let figment = configure(contactsd::app::figment().merge(("log_level", "off")));
+        let client = Client::tracked(contactsd::app::build(figment, db.clone())).expect("rocket");
+        TestApp {
+            client,
+            key,
+            org_id,
+            db_path,
+            db,
+            _dir: dir,
+        }
+    }
+
+    /// Another organization on the same database: `(org_id, key)`.
+    pub fn other_org(&self) -> (String, String) {
+        create_org(&self.db, "Other")
+    }
+
+    /// A direct connection to the test's database file.
+    pub fn sqlite(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.db_path).expect("sqlite")
+    }
+
+    pub fn send(
+        &self,
+        method: rocket::http::Method,
+        uri: &str,
+        key: Option<&str>,
+        body: Option<String>,
+    ) -> Answer {
+        let mut request = self.client.req(method, uri.to_string());
+        if let Some(key) = key {
+            request.add_header(Header::new("x-api-key", key.to_string()));
+        }
+        if let Some(body) = body {
+            request.add_header(ContentType::JSON);
+            request.set_body(body);
+        }
+        let response = request.dispatch();
+        let status = response.status();
+        let location = response.headers().get_one("Location").map(String::from);
+        let text = response.into_string().unwrap_or_default();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text:?}"));
+        Answer {
+            status,
+            location,
+            body,
+        }
+    }
+
+    pub fn get(&self, uri: &str) -> Answer {
+        self.send(rocket::http::Method::Get, uri, Some(&self.key), None)
+    }
+
+    pub fn post(&self, uri: &str, body: &Value) -> Answer {
+        self.send(
+            rocket::http::Method::Post,
+            uri,
+            Some(&self.key),
+            Some(body.to_string()),
+        )
+    }
+
+    pub fn patch(&self, uri: &str, body: &Value) -> Answer {
+        self.send(
+            rocket::http::Method::Patch,
+            uri,
+            Some(&self.key),
+            Some(body.to_string()),
+        )
+    }
+
+    pub fn delete(&self, uri: &str) -> Answer {
+        self.send(rocket::http::Method::Delete, uri, Some(&self.key), None)
+    }
+
+    /// Creates a contact and returns it, asserting 201.
+    pub fn create_contact(&self, name: &str, phone: &str) -> Value {
+        let answer = self.post(
+            "/v1/contacts",
+            &serde_json::json!({ "name": name, "phoneNumber": phone }),
+        );
+        assert_eq!(answer.status, Status::Created, "{}", answer.body);
+        answer.body
+    }
+
+    /// The ids of `GET uri`'s `data`, in order.
+    pub fn list_ids(&self, uri: &str) -> Vec<String> {
+        let answer = self.get(uri);
+        assert_eq!(answer.status, Status::Ok, "{}", answer.body);
+        ids_of(&answer.body)
+    }
+
+    /// The names `GET /v1/contacts?search=…` finds.
+    pub fn search_names(&self, search: &str) -> Vec<String> {
+        let uri = format!("/v1/contacts?limit=100&search={}", encode(search));
+        let answer = self.get(&uri);
+        assert_eq!(answer.status, Status::Ok, "{search:?}: {}", answer.body);
+        let mut names: Vec<String> = answer.body["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        names
+    }
+}
+
+pub fn ids_of(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .expect("data")
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn create_org(db: &Db, name: &str) -> (String, String) {
+    let mut conn = db.connection().expect("connection");
+    let (org, key) = db::write(&mut conn, |tx| orgs::create(tx, name)).expect("create org");
+    (org.id, key.key)
+}
+
+/// Percent-encodes a query parameter value.
+pub fn encode(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}

@@ -1,0 +1,12 @@
+//! Integration tests: every request goes through Rocket's full request
+//! handling (routing, guards, catchers) against a real SQLite file; the CLI
+//! tests run the real binary, and the serve test talks over a real socket.
+
+mod auth;
+mod cli;
+mod contacts;
+mod errors;
+mod fields;
+mod helpers;
+mod listing;
+mod search;
