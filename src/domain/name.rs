@@ -15,17 +15,22 @@ impl Name {
         let text = value
             .as_str()
             .ok_or_else(|| FieldError::new(field, format!("{field} must be a string")))?;
+        if text.trim().chars().any(char::is_control) {
+            return Err(FieldError::new(
+                field,
+                format!("{field} must not contain control characters"),
+            ));
+        }
         Self::parse(text).ok_or_else(|| {
             FieldError::new(
                 field,
-                format!(
-                    "{field} must be between 1 and {MAX_NAME_CHARS} characters, without control characters"
-                ),
+                format!("{field} must be 1 to {MAX_NAME_CHARS} characters long after trimming"),
             )
         })
     }
 
-    /// Trims `text`; `None` when nothing or too much is left.
+    /// Trims `text`; `None` when nothing or too much is left, or when it
+    /// holds control characters.
     pub fn parse(text: &str) -> Option<Self> {
         let trimmed = text.trim();
         if trimmed.chars().any(char::is_control) {
