@@ -1,15 +1,18 @@
-//! `/v1/contacts`: list, create, read, update, delete.
+//! `/v1/contacts`: list, create, read, update, delete, and the bulk and
+//! audience-membership operations of the seed.
 
 use rocket::{Route, State};
 use serde::Serialize;
 use serde_json::value::RawValue;
+use serde_json::{json, Value};
 
 use super::{JsonBody, Page, PageRequest, RawQuery, Reply};
 use crate::clock;
-use crate::db::contacts::{self, Contact, ListRequest};
+use crate::db::audiences::{self, MembershipChange};
+use crate::db::contacts::{self, Contact, ListRequest, Membership, Upserted};
 use crate::db::{Db, Tenant};
-use crate::domain::{ContactFields, NewContact};
-use crate::error::ApiError;
+use crate::domain::{self, expect_object, BulkItem, ContactFields, IdListError, NewContact};
+use crate::error::{ApiError, FieldError};
 use crate::search;
 
 pub fn routes() -> Vec<Route> {
@@ -18,7 +21,11 @@ pub fn routes() -> Vec<Route> {
         post_contact,
         get_contact,
         patch_contact,
-        delete_contact
+        delete_contact,
+        post_contacts_bulk,
+        post_contacts_bulk_delete,
+        post_contacts_add_to_audience,
+        post_contacts_remove_from_audience,
     ]
 }
 
@@ -43,9 +50,7 @@ impl<'a> ContactView<'a> {
             name: &contact.name,
             phone_number: &contact.phone,
             language: contact.language.as_deref(),
-            // Stored metadata is JSON we serialized ourselves.
-            metadata: RawValue::from_string(contact.metadata.clone())
-                .unwrap_or_else(|_| empty_object()),
+            metadata: raw_json(&contact.metadata),
             organization_id: &tenant.org_id,
             created_at: clock::format_ms(contact.created_at),
             updated_at: clock::format_ms(contact.updated_at),
@@ -53,19 +58,25 @@ impl<'a> ContactView<'a> {
     }
 }
 
-fn empty_object() -> Box<RawValue> {
-    RawValue::from_string(String::from("{}")).unwrap_or_default()
+/// Stored metadata as it is: it is JSON we serialized ourselves.
+pub fn raw_json(text: &str) -> Box<RawValue> {
+    RawValue::from_string(text.to_string())
+        .or_else(|_| RawValue::from_string(String::from("{}")))
+        .unwrap_or_default()
 }
 
 fn location(contact: &Contact) -> String {
     format!("/v1/contacts/{}", contact.id)
 }
 
-#[rocket::get("/contacts")]
-async fn get_contacts(
-    db: &State<Db>,
-    tenant: Tenant,
+/// Answers a contact listing: `page`, `limit` and `search` from `query`,
+/// restricted to `membership` when given. Shared by `GET /v1/contacts` and
+/// the audience member listings.
+pub async fn list_page(
+    db: &Db,
+    tenant: &Tenant,
     mut query: RawQuery,
+    membership: Option<Membership>,
 ) -> Result<Reply, ApiError> {
     let page = PageRequest::from_query(&mut query)?;
     let search = query
@@ -76,6 +87,7 @@ async fn get_contacts(
     query.finish()?;
     let request = ListRequest {
         search,
+        membership,
         limit: page.limit,
         offset: page.offset(),
     };
@@ -83,8 +95,13 @@ async fn get_contacts(
     let (rows, total) = db
         .read(move |tx| contacts::list(tx, &scope, &request))
         .await?;
-    let data = rows.iter().map(|c| ContactView::new(c, &tenant)).collect();
+    let data = rows.iter().map(|c| ContactView::new(c, tenant)).collect();
     Reply::ok(&Page::new(data, total, page.page, page.limit))
+}
+
+#[rocket::get("/contacts")]
+async fn get_contacts(db: &State<Db>, tenant: Tenant, query: RawQuery) -> Result<Reply, ApiError> {
+    list_page(db, &tenant, query, None).await
 }
 
 #[rocket::post("/contacts", data = "<body>")]
@@ -124,5 +141,184 @@ async fn delete_contact(db: &State<Db>, tenant: Tenant, id: &str) -> Result<Repl
     let id = id.to_string();
     db.write(move |tx| contacts::delete(tx, &tenant, &id))
         .await?;
-    Reply::ok(&serde_json::json!({ "success": true }))
+    Reply::ok(&json!({ "success": true }))
+}
+
+/// One failed bulk item.
+#[derive(Serialize)]
+struct BulkError {
+    index: usize,
+    field: String,
+    reason: String,
+}
+
+#[rocket::post("/contacts/bulk", data = "<body>")]
+async fn post_contacts_bulk(
+    db: &State<Db>,
+    tenant: Tenant,
+    body: JsonBody,
+) -> Result<Reply, ApiError> {
+    let items = bulk_items(&body.0)?;
+    // Validation happens here, outside the write transaction.
+    let parsed: Vec<Result<BulkItem, FieldError>> = items
+        .iter()
+        .map(|item| {
+            BulkItem::from_json(item).map_err(|mut errors| {
+                errors.truncate(1);
+                errors
+                    .pop()
+                    .unwrap_or_else(|| FieldError::new("item", "invalid contact"))
+            })
+        })
+        .collect();
+    let scope = tenant.clone();
+    let (applied, errors) = db
+        .write(move |tx| {
+            let mut applied = Vec::with_capacity(parsed.len());
+            let mut errors = Vec::new();
+            for (index, item) in parsed.into_iter().enumerate() {
+                match item {
+                    Ok(item) => applied.push(contacts::upsert(tx, &scope, item)?),
+                    Err(error) => errors.push(BulkError {
+                        index,
+                        field: error.field,
+                        reason: error.message,
+                    }),
+                }
+            }
+            Ok((applied, errors))
+        })
+        .await?;
+    let created = applied
+        .iter()
+        .filter(|(_, how)| *how == Upserted::Created)
+        .count();
+    let views: Vec<ContactView<'_>> = applied
+        .iter()
+        .map(|(c, _)| ContactView::new(c, &tenant))
+        .collect();
+    Reply::ok(&json!({
+        "created": created,
+        "updated": applied.len() - created,
+        "failed": errors.len(),
+        "contacts": views,
+        "errors": errors,
+    }))
+}
+
+/// The `contacts` array of a bulk body: 413 above 1,000 items, 422 when the
+/// body has another shape.
+fn bulk_items(body: &Value) -> Result<&Vec<Value>, ApiError> {
+    let object = expect_object(body).map_err(|e| ApiError::validation(vec![e]))?;
+    let mut errors: Vec<FieldError> = object
+        .keys()
+        .filter(|k| k.as_str() != "contacts")
+        .map(|k| domain::unknown_field(k))
+        .collect();
+    let items = match object.get("contacts") {
+        Some(Value::Array(items)) if items.len() > domain::MAX_IDS => {
+            return Err(too_many("contacts", items.len()));
+        }
+        Some(Value::Array(items)) => Some(items),
+        Some(_) => {
+            errors.push(FieldError::new("contacts", "contacts must be an array"));
+            None
+        }
+        None => {
+            errors.push(FieldError::new("contacts", "contacts is required"));
+            None
+        }
+    };
+    match items {
+        Some(items) if errors.is_empty() => Ok(items),
+        _ => Err(ApiError::validation(errors)),
+    }
+}
+
+fn too_many(field: &str, count: usize) -> ApiError {
+    ApiError::payload_too_large(format!(
+        "{field} holds {count} items; at most {} are allowed in one request",
+        domain::MAX_IDS
+    ))
+}
+
+/// Reads `contactIds` (and nothing else but `also_allowed`).
+pub fn contact_ids_of(body: &Value, also_allowed: &[&str]) -> Result<Vec<String>, ApiError> {
+    let object = expect_object(body).map_err(|e| ApiError::validation(vec![e]))?;
+    domain::contact_ids(object, also_allowed).map_err(|e| match e {
+        IdListError::TooMany(count) => too_many("contactIds", count),
+        IdListError::Invalid(errors) => ApiError::validation(errors),
+    })
+}
+
+#[rocket::post("/contacts/bulk-delete", data = "<body>")]
+async fn post_contacts_bulk_delete(
+    db: &State<Db>,
+    tenant: Tenant,
+    body: JsonBody,
+) -> Result<Reply, ApiError> {
+    let ids = contact_ids_of(&body.0, &[])?;
+    let deleted = db
+        .write(move |tx| contacts::delete_many(tx, &tenant, &ids))
+        .await?;
+    Reply::ok(&json!({ "deleted": deleted }))
+}
+
+/// `audienceId` and `contactIds` of an add/remove body.
+fn membership_body(body: &Value) -> Result<(String, Vec<String>), ApiError> {
+    let object = expect_object(body).map_err(|e| ApiError::validation(vec![e]))?;
+    let audience_id = match object.get("audienceId") {
+        Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+        Some(_) => Err(FieldError::new(
+            "audienceId",
+            "audienceId must be an audience id",
+        )),
+        None => Err(FieldError::new("audienceId", "audienceId is required")),
+    };
+    match (domain::contact_ids(object, &["audienceId"]), audience_id) {
+        (Err(IdListError::TooMany(count)), _) => Err(too_many("contactIds", count)),
+        (Ok(ids), Ok(audience_id)) => Ok((audience_id, ids)),
+        (ids, audience_id) => {
+            let mut details: Vec<FieldError> = audience_id.err().into_iter().collect();
+            if let Err(IdListError::Invalid(errors)) = ids {
+                details.extend(errors);
+            }
+            Err(ApiError::validation(details))
+        }
+    }
+}
+
+/// The answer of an add or remove: `added` or `removed` per `verb`.
+pub fn membership_reply(change: &MembershipChange, verb: &str) -> Result<Reply, ApiError> {
+    let mut body = serde_json::Map::new();
+    body.insert("audienceId".into(), json!(change.audience_id));
+    body.insert(verb.into(), json!(change.changed));
+    body.insert("contactCount".into(), json!(change.contact_count));
+    Reply::ok(&Value::Object(body))
+}
+
+#[rocket::post("/contacts/add-to-audience", data = "<body>")]
+async fn post_contacts_add_to_audience(
+    db: &State<Db>,
+    tenant: Tenant,
+    body: JsonBody,
+) -> Result<Reply, ApiError> {
+    let (audience_id, ids) = membership_body(&body.0)?;
+    let change = db
+        .write(move |tx| audiences::add_members(tx, &tenant, &audience_id, &ids))
+        .await?;
+    membership_reply(&change, "added")
+}
+
+#[rocket::post("/contacts/remove-from-audience", data = "<body>")]
+async fn post_contacts_remove_from_audience(
+    db: &State<Db>,
+    tenant: Tenant,
+    body: JsonBody,
+) -> Result<Reply, ApiError> {
+    let (audience_id, ids) = membership_body(&body.0)?;
+    let change = db
+        .write(move |tx| audiences::remove_members(tx, &tenant, &audience_id, &ids))
+        .await?;
+    membership_reply(&change, "removed")
 }

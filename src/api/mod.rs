@@ -1,7 +1,9 @@
 //! The HTTP surface: routes, the shared request and response pieces, and the
 //! catchers that give Rocket's own errors the contract's JSON shape.
 
+mod audiences;
 mod body;
+mod calls;
 mod contacts;
 mod health;
 mod query;
@@ -19,7 +21,10 @@ pub use reply::{Page, Reply};
 
 /// Every `/v1` route.
 pub fn routes() -> Vec<Route> {
-    contacts::routes()
+    let mut routes = contacts::routes();
+    routes.extend(audiences::routes());
+    routes.extend(calls::routes());
+    routes
 }
 
 /// Routes outside `/v1` (no key needed).

@@ -4,7 +4,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
 
 use super::{is_unique_violation, Error, Result, Tenant};
-use crate::domain::{ContactFields, NewContact};
+use crate::domain::{BulkItem, ContactFields, NewContact};
 use crate::search::SearchPlan;
 use crate::{clock, ids};
 
@@ -46,19 +46,19 @@ pub fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewContact) -> Result<
         created_at: now,
         updated_at: now,
     };
-    let inserted = tx.execute(
+    let mut stmt = tx.prepare_cached(
         "INSERT INTO contacts (id, org_seq, name, phone, language, metadata, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
-        params![
-            contact.id,
-            tenant.org_seq,
-            contact.name,
-            contact.phone,
-            contact.language,
-            contact.metadata,
-            now
-        ],
-    );
+    )?;
+    let inserted = stmt.execute(params![
+        contact.id,
+        tenant.org_seq,
+        contact.name,
+        contact.phone,
+        contact.language,
+        contact.metadata,
+        now
+    ]);
     match inserted {
         Ok(_) => Ok(contact),
         Err(e) if is_unique_violation(&e) => match id_by_phone(tx, tenant, &contact.phone)? {
@@ -73,24 +73,30 @@ pub fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewContact) -> Result<
 }
 
 fn id_by_phone(conn: &Connection, tenant: &Tenant, phone: &str) -> Result<Option<String>> {
-    Ok(conn
-        .query_row(
-            "SELECT id FROM contacts WHERE org_seq = ?1 AND phone = ?2",
-            params![tenant.org_seq, phone],
-            |r| r.get(0),
-        )
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM contacts WHERE org_seq = ?1 AND phone = ?2")?;
+    Ok(stmt
+        .query_row(params![tenant.org_seq, phone], |r| r.get(0))
         .optional()?)
 }
 
 /// The contact with public id `id` in the tenant's organization.
 pub fn get(conn: &Connection, tenant: &Tenant, id: &str) -> Result<Contact> {
-    conn.query_row(
-        &format!("SELECT {COLUMNS} FROM contacts c WHERE c.id = ?1 AND c.org_seq = ?2"),
-        params![id, tenant.org_seq],
-        from_row,
-    )
-    .optional()?
-    .ok_or(Error::NotFound("Contact"))
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM contacts c WHERE c.id = ?1 AND c.org_seq = ?2"
+    ))?;
+    stmt.query_row(params![id, tenant.org_seq], from_row)
+        .optional()?
+        .ok_or(Error::NotFound("Contact"))
+}
+
+fn by_phone(conn: &Connection, tenant: &Tenant, phone: &str) -> Result<Option<Contact>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM contacts c WHERE c.org_seq = ?1 AND c.phone = ?2"
+    ))?;
+    Ok(stmt
+        .query_row(params![tenant.org_seq, phone], from_row)
+        .optional()?)
 }
 
 /// Applies `fields` to the contact. A change that leaves every value as it
@@ -118,9 +124,6 @@ pub fn update(
             .map_or_else(|| current.metadata.clone(), |m| m.into_string()),
         ..current.clone()
     };
-    if next == current {
-        return Ok(current);
-    }
     if next.phone != current.phone {
         if let Some(contact_id) = id_by_phone(tx, tenant, &next.phone)? {
             return Err(Error::PhoneTaken {
@@ -129,41 +132,133 @@ pub fn update(
             });
         }
     }
-    // Strictly later than the last write, even within one millisecond.
+    save_changes(tx, tenant, current, next)
+}
+
+/// Writes `next` over `current` when they differ, moving `updated_at`
+/// strictly forward; returns the stored contact.
+fn save_changes(
+    tx: &Transaction<'_>,
+    tenant: &Tenant,
+    current: Contact,
+    next: Contact,
+) -> Result<Contact> {
+    if next == current {
+        return Ok(current);
+    }
     let updated_at = clock::now_ms().max(current.updated_at + 1);
-    tx.execute(
+    let mut stmt = tx.prepare_cached(
         "UPDATE contacts SET name = ?1, phone = ?2, language = ?3, metadata = ?4, updated_at = ?5
          WHERE id = ?6 AND org_seq = ?7",
-        params![
-            next.name,
-            next.phone,
-            next.language,
-            next.metadata,
-            updated_at,
-            id,
-            tenant.org_seq
-        ],
     )?;
+    stmt.execute(params![
+        next.name,
+        next.phone,
+        next.language,
+        next.metadata,
+        updated_at,
+        current.id,
+        tenant.org_seq
+    ])?;
     Ok(Contact { updated_at, ..next })
+}
+
+/// Whether a bulk item created a contact or updated an existing one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Upserted {
+    Created,
+    Updated,
+}
+
+/// Creates the item's contact, or updates the one with its phone number:
+/// `name` always, `language` and `metadata` only when the item carries them.
+pub fn upsert(
+    tx: &Transaction<'_>,
+    tenant: &Tenant,
+    item: BulkItem,
+) -> Result<(Contact, Upserted)> {
+    match by_phone(tx, tenant, item.phone.as_str())? {
+        None => {
+            let new = NewContact {
+                name: item.name,
+                phone: item.phone,
+                language: item.language.flatten(),
+                metadata: item.metadata.unwrap_or_else(crate::domain::Metadata::empty),
+            };
+            Ok((insert(tx, tenant, new)?, Upserted::Created))
+        }
+        Some(current) => {
+            let next = Contact {
+                name: item.name.into_string(),
+                language: match item.language {
+                    None => current.language.clone(),
+                    Some(language) => language.map(|l| l.into_string()),
+                },
+                metadata: item
+                    .metadata
+                    .map_or_else(|| current.metadata.clone(), |m| m.into_string()),
+                ..current.clone()
+            };
+            Ok((save_changes(tx, tenant, current, next)?, Upserted::Updated))
+        }
+    }
 }
 
 /// Deletes the contact; its memberships go with it (foreign-key cascade),
 /// its call records stay.
 pub fn delete(tx: &Transaction<'_>, tenant: &Tenant, id: &str) -> Result<()> {
-    let deleted = tx.execute(
-        "DELETE FROM contacts WHERE id = ?1 AND org_seq = ?2",
-        params![id, tenant.org_seq],
-    )?;
-    if deleted == 0 {
+    if delete_many(tx, tenant, &[id.to_string()])? == 0 {
         return Err(Error::NotFound("Contact"));
     }
     Ok(())
+}
+
+/// Deletes the tenant's contacts among `ids`, ignoring the rest; how many
+/// rows went.
+pub fn delete_many(tx: &Transaction<'_>, tenant: &Tenant, ids: &[String]) -> Result<usize> {
+    let mut stmt = tx.prepare_cached("DELETE FROM contacts WHERE id = ?1 AND org_seq = ?2")?;
+    let mut deleted = 0;
+    for id in ids {
+        deleted += stmt.execute(params![id, tenant.org_seq])?;
+    }
+    Ok(deleted)
+}
+
+/// The row numbers of the tenant's contacts `ids`, or `MissingContacts`
+/// naming every id that is unknown (or another organization's).
+pub fn seqs_of(conn: &Connection, tenant: &Tenant, ids: &[String]) -> Result<Vec<i64>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT seq FROM contacts WHERE id = ?1 AND org_seq = ?2")?;
+    let mut seqs = Vec::with_capacity(ids.len());
+    let mut missing = Vec::new();
+    for id in ids {
+        match stmt
+            .query_row(params![id, tenant.org_seq], |r| r.get::<_, i64>(0))
+            .optional()?
+        {
+            Some(seq) => seqs.push(seq),
+            None => missing.push(id.clone()),
+        }
+    }
+    if missing.is_empty() {
+        Ok(seqs)
+    } else {
+        Err(Error::MissingContacts(missing))
+    }
+}
+
+/// Restricts a listing to an audience's members, or to everyone else.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Membership {
+    In { audience_seq: i64, count: i64 },
+    NotIn { audience_seq: i64, count: i64 },
 }
 
 /// One page of a listing.
 #[derive(Debug, Default)]
 pub struct ListRequest {
     pub search: Option<SearchPlan>,
+    pub membership: Option<Membership>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -176,6 +271,21 @@ pub fn list(
 ) -> Result<(Vec<Contact>, i64)> {
     let mut filter = String::from("c.org_seq = ?");
     let mut args: Vec<SqlValue> = vec![tenant.org_seq.into()];
+    match request.membership {
+        Some(Membership::In { audience_seq, .. }) => {
+            filter.push_str(
+                " AND c.seq IN (SELECT contact_seq FROM audience_members WHERE audience_seq = ?)",
+            );
+            args.push(audience_seq.into());
+        }
+        Some(Membership::NotIn { audience_seq, .. }) => {
+            filter.push_str(
+                " AND c.seq NOT IN (SELECT contact_seq FROM audience_members WHERE audience_seq = ?)",
+            );
+            args.push(audience_seq.into());
+        }
+        None => {}
+    }
     if let Some(plan) = &request.search {
         if let Some(query) = &plan.trigram {
             filter.push_str(
@@ -195,18 +305,26 @@ pub fn list(
         }
     }
 
-    let total: i64 = if request.search.is_none() {
-        conn.query_row(
+    let total: i64 = match (&request.search, request.membership) {
+        (None, None) => conn.query_row(
             "SELECT contact_count FROM organizations WHERE seq = ?1",
             [tenant.org_seq],
             |r| r.get(0),
-        )?
-    } else {
-        conn.query_row(
+        )?,
+        (None, Some(Membership::In { count, .. })) => count,
+        (None, Some(Membership::NotIn { count, .. })) => {
+            let all: i64 = conn.query_row(
+                "SELECT contact_count FROM organizations WHERE seq = ?1",
+                [tenant.org_seq],
+                |r| r.get(0),
+            )?;
+            all - count
+        }
+        (Some(_), _) => conn.query_row(
             &format!("SELECT count(*) FROM contacts c WHERE {filter}"),
             params_from_iter(args.iter()),
             |r| r.get(0),
-        )?
+        )?,
     };
 
     let sql = format!(

@@ -5,6 +5,8 @@
 //! [`Db::read`] and [`Db::write`], which run on Tokio's blocking pool; writes
 //! take `BEGIN IMMEDIATE` so a reader never fails upgrading to a writer.
 
+pub mod audiences;
+pub mod calls;
 pub mod contacts;
 pub mod keys;
 pub mod orgs;
@@ -29,6 +31,8 @@ pub enum Error {
     NotFound(&'static str),
     #[error("phone number {phone} is used by contact {contact_id}")]
     PhoneTaken { phone: String, contact_id: String },
+    #[error("unknown contact ids: {0:?}")]
+    MissingContacts(Vec<String>),
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
     #[error("connection pool: {0}")]

@@ -89,6 +89,32 @@ impl NewContact {
     }
 }
 
+/// One item of a bulk upsert: validated like a create, but remembering
+/// which optional fields it carried (absent ones keep their stored values
+/// when the number is already known).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BulkItem {
+    pub name: Name,
+    pub phone: PhoneNumber,
+    pub language: Option<Option<Language>>,
+    pub metadata: Option<Metadata>,
+}
+
+impl BulkItem {
+    pub fn from_json(item: &Value) -> Result<Self, Vec<FieldError>> {
+        let fields = ContactFields::from_json(item)?;
+        let language = fields.language.clone();
+        let metadata = fields.metadata.clone();
+        let new = NewContact::from_fields(fields)?;
+        Ok(BulkItem {
+            name: new.name,
+            phone: new.phone,
+            language,
+            metadata,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -4,13 +4,19 @@
 //! tag, a [`Name`] always trimmed and 1 to 200 characters, [`Metadata`]
 //! always a bounded JSON object. Past the edge no code validates again.
 
+mod audience;
+mod call;
 mod contact;
+mod id_list;
 mod language;
 mod metadata;
 mod name;
 mod phone;
 
-pub use contact::{ContactFields, NewContact, CONTACT_FIELDS};
+pub use audience::AudienceFields;
+pub use call::{NewCall, CALL_DIRECTIONS, CALL_STATUSES};
+pub use contact::{BulkItem, ContactFields, NewContact, CONTACT_FIELDS};
+pub use id_list::{contact_ids, IdListError, MAX_IDS};
 pub use language::Language;
 pub use metadata::Metadata;
 pub use name::Name;

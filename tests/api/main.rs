@@ -2,7 +2,10 @@
 //! handling (routing, guards, catchers) against a real SQLite file; the CLI
 //! tests run the real binary, and the serve test talks over a real socket.
 
+mod audiences;
 mod auth;
+mod bulk;
+mod calls;
 mod cli;
 mod contacts;
 mod errors;

@@ -1,0 +1,62 @@
+use serde_json::Value;
+
+use super::{expect_object, unknown_field, Name};
+use crate::error::FieldError;
+
+/// The longest audience description, in characters.
+pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+
+/// Whatever an audience body set. `description: Some(None)` clears it.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AudienceFields {
+    pub name: Option<Name>,
+    pub description: Option<Option<String>>,
+}
+
+impl AudienceFields {
+    pub fn from_json(body: &Value) -> Result<Self, Vec<FieldError>> {
+        let object = expect_object(body).map_err(|e| vec![e])?;
+        let mut fields = AudienceFields::default();
+        let mut errors = Vec::new();
+        for (key, value) in object {
+            let parsed = match key.as_str() {
+                "name" => Name::from_json(key, value).map(|n| fields.name = Some(n)),
+                "description" => parse_description(value).map(|d| fields.description = Some(d)),
+                _ => Err(unknown_field(key)),
+            };
+            if let Err(error) = parsed {
+                errors.push(error);
+            }
+        }
+        if errors.is_empty() {
+            Ok(fields)
+        } else {
+            Err(errors)
+        }
+    }
+
+    /// For a create: `name` is required.
+    pub fn require_name(self) -> Result<(Name, Option<String>), Vec<FieldError>> {
+        match self.name {
+            Some(name) => Ok((name, self.description.flatten())),
+            None => Err(vec![FieldError::new("name", "name is required")]),
+        }
+    }
+}
+
+fn parse_description(value: &Value) -> Result<Option<String>, FieldError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(text) if text.chars().count() <= MAX_DESCRIPTION_CHARS => {
+            Ok(Some(text.clone()))
+        }
+        Value::String(_) => Err(FieldError::new(
+            "description",
+            format!("description must be at most {MAX_DESCRIPTION_CHARS} characters"),
+        )),
+        _ => Err(FieldError::new(
+            "description",
+            "description must be a string or null",
+        )),
+    }
+}

@@ -1,0 +1,349 @@
+//! `/v1/audiences` and the contacts' add/remove-to-audience operations.
+
+use rocket::http::{Method, Status};
+use serde_json::{json, Value};
+
+use crate::helpers::TestApp;
+
+fn create_audience(app: &TestApp, name: &str) -> Value {
+    let answer = app.post("/v1/audiences", &json!({ "name": name }));
+    assert_eq!(answer.status, Status::Created, "{}", answer.body);
+    answer.body
+}
+
+fn id(value: &Value) -> &str {
+    value["id"].as_str().unwrap()
+}
+
+fn contact_count(app: &TestApp, audience: &Value) -> Value {
+    app.get(&format!("/v1/audiences/{}", id(audience))).body["contactCount"].clone()
+}
+
+#[test]
+fn create_get_patch_and_delete_an_audience() {
+    let app = TestApp::spawn();
+    let answer = app.post(
+        "/v1/audiences",
+        &json!({"name": "  VIP customers ", "description": "Top tier"}),
+    );
+    assert_eq!(answer.status, Status::Created);
+    let audience = answer.body;
+    assert_eq!(
+        answer.location.as_deref(),
+        Some(format!("/v1/audiences/{}", id(&audience)).as_str())
+    );
+    assert!(id(&audience).starts_with("aud_"));
+    let keys: Vec<&str> = audience
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "name",
+            "description",
+            "contactCount",
+            "organizationId",
+            "createdAt",
+            "updatedAt"
+        ]
+    );
+    assert_eq!(audience["name"], "VIP customers");
+    assert_eq!(audience["contactCount"], 0);
+    assert_eq!(audience["organizationId"], app.org_id.as_str());
+
+    let uri = format!("/v1/audiences/{}", id(&audience));
+    assert_eq!(app.get(&uri).body, audience);
+    let same = app.patch(&uri, &json!({"name": "VIP customers"}));
+    assert_eq!(same.body, audience);
+    let patched = app.patch(&uri, &json!({"description": null}));
+    assert_eq!(patched.body["description"], Value::Null);
+    assert!(patched.body["updatedAt"].as_str() > audience["updatedAt"].as_str());
+
+    assert_eq!(app.delete(&uri).body, json!({"success": true}));
+    app.get(&uri).assert_error(404, "not_found");
+}
+
+#[test]
+fn audience_bodies_are_validated() {
+    let app = TestApp::spawn();
+    for (body, field) in [
+        (json!({}), "name"),
+        (json!({"name": ""}), "name"),
+        (json!({"name": 5}), "name"),
+        (json!({"name": "A", "description": 5}), "description"),
+        (json!({"name": "A", "contactCount": 5}), "contactCount"),
+        (json!({"name": "A", "id": "aud_x"}), "id"),
+    ] {
+        let answer = app.post("/v1/audiences", &body);
+        answer.assert_error(422, "validation_failed");
+        assert_eq!(answer.detail_fields(), [field], "{body}");
+    }
+    let description = create_audience(&app, "No description");
+    assert_eq!(description["description"], Value::Null);
+}
+
+#[test]
+fn audiences_list_newest_first_with_search_by_name() {
+    let app = TestApp::spawn();
+    create_audience(&app, "Mumbai leads");
+    create_audience(&app, "Delhi leads");
+    create_audience(&app, "Renewals");
+    let all = app.get("/v1/audiences");
+    assert_eq!(all.body["total"], 3);
+    assert_eq!(all.body["data"][0]["name"], "Renewals");
+    let found = app.get("/v1/audiences?search=LEADS&limit=1");
+    assert_eq!(found.body["total"], 2);
+    assert_eq!(found.body["totalPages"], 2);
+    assert_eq!(found.body["limit"], 1);
+    app.get("/v1/audiences?limit=0")
+        .assert_error(422, "validation_failed");
+    app.get("/v1/audiences?nope=1")
+        .assert_error(400, "bad_request");
+}
+
+#[test]
+fn add_to_audience_counts_added_and_re_adding_is_a_no_op() {
+    let app = TestApp::spawn();
+    let audience = create_audience(&app, "VIP");
+    let a = app.create_contact("A", "+919876543210");
+    let b = app.create_contact("B", "+919123456789");
+    let answer = app.post(
+        "/v1/contacts/add-to-audience",
+        &json!({"audienceId": id(&audience), "contactIds": [id(&a), id(&b)]}),
+    );
+    assert_eq!(answer.status, Status::Ok);
+    assert_eq!(
+        answer.body,
+        json!({"audienceId": id(&audience), "added": 2, "contactCount": 2})
+    );
+    let again = app.post(
+        "/v1/contacts/add-to-audience",
+        &json!({"audienceId": id(&audience), "contactIds": [id(&a), id(&a)]}),
+    );
+    assert_eq!(
+        again.body,
+        json!({"audienceId": id(&audience), "added": 0, "contactCount": 2})
+    );
+    assert_eq!(contact_count(&app, &audience), 2);
+}
+
+#[test]
+fn unknown_audience_or_contacts_are_404_and_change_nothing() {
+    let app = TestApp::spawn();
+    let audience = create_audience(&app, "VIP");
+    let a = app.create_contact("A", "+919876543210");
+    app.post(
+        "/v1/contacts/add-to-audience",
+        &json!({"audienceId": "aud_nope", "contactIds": [id(&a)]}),
+    )
+    .assert_error(404, "not_found");
+    let answer = app.post(
+        "/v1/contacts/add-to-audience",
+        &json!({"audienceId": id(&audience), "contactIds": [id(&a), "ct_x", "ct_y"]}),
+    );
+    answer.assert_error(404, "not_found");
+    assert_eq!(answer.body["missingContactIds"], json!(["ct_x", "ct_y"]));
+    assert_eq!(contact_count(&app, &audience), 0);
+
+    let removed = app.post(
+        "/v1/contacts/remove-from-audience",
+        &json!({"audienceId": id(&audience), "contactIds": ["ct_z"]}),
+    );
+    removed.assert_error(404, "not_found");
+    assert_eq!(removed.body["missingContactIds"], json!(["ct_z"]));
+}
+
+#[test]
+fn membership_bodies_are_validated() {
+    let app = TestApp::spawn();
+    let audience = create_audience(&app, "VIP");
+    for body in [
+        json!({"audienceId": id(&audience), "contactIds": []}),
+        json!({"audienceId": id(&audience)}),
+        json!({"contactIds": ["ct_a"]}),
+        json!({"audienceId": 5, "contactIds": ["ct_a"]}),
+        json!({"audienceId": id(&audience), "contactIds": ["ct_a"], "extra": true}),
+    ] {
+        app.post("/v1/contacts/add-to-audience", &body)
+            .assert_error(422, "validation_failed");
+    }
+    let ids: Vec<String> = (0..1001).map(|i| format!("ct_{i}")).collect();
+    app.post(
+        "/v1/contacts/add-to-audience",
+        &json!({"audienceId": id(&audience), "contactIds": ids}),
+    )
+    .assert_error(413, "payload_too_large");
+}
+
+#[test]
+fn remove_from_audience_counts_removed_and_ignores_non_members() {
+    let app = TestApp::spawn();
+    let audience = create_audience(&app, "VIP");
+    let a = app.create_contact("A", "+919876543210");
+    let b = app.create_contact("B", "+919123456789");
+    app.post(
+        "/v1/contacts/add-to-audience",
+        &json!({"audienceId": id(&audience), "contactIds": [id(&a)]}),
+    );
+    let answer = app.post(
+        "/v1/contacts/remove-from-audience",
+        &json!({"audienceId": id(&audience), "contactIds": [id(&a), id(&b)]}),
+    );
+    assert_eq!(
+        answer.body,
+        json!({"audienceId": id(&audience), "removed": 1, "contactCount": 0})
+    );
+    // The contacts themselves stay.
+    assert_eq!(app.get("/v1/contacts").body["total"], 2);
+}
+
+#[test]
+fn contact_count_stays_exact_through_contact_deletes_and_bulk_deletes() {
+    let app = TestApp::spawn();
+    let audience = create_audience(&app, "VIP");
+    let other = create_audience(&app, "Other");
+    let contacts: Vec<Value> = (0..4)
+        .map(|i| app.create_contact(&format!("P{i}"), &format!("+91987654321{i}")))
+        .collect();
+    let ids: Vec<&str> = contacts.iter().map(id).collect();
+    for aud in [&audience, &other] {
+        app.post(
+            "/v1/contacts/add-to-audience",
+            &json!({"audienceId": id(aud), "contactIds": ids}),
+        );
+    }
+    assert_eq!(contact_count(&app, &audience), 4);
+    app.delete(&format!("/v1/contacts/{}", ids[0]));
+    assert_eq!(contact_count(&app, &audience), 3);
+    app.post(
+        "/v1/contacts/bulk-delete",
+        &json!({"contactIds": [ids[1], ids[2]]}),
+    );
+    assert_eq!(contact_count(&app, &audience), 1);
+    assert_eq!(contact_count(&app, &other), 1);
+    // Deleting an audience leaves its members and the other audience alone.
+    app.delete(&format!("/v1/audiences/{}", id(&audience)));
+    assert_eq!(contact_count(&app, &other), 1);
+    assert_eq!(app.get("/v1/contacts").body["total"], 1);
+}
+
+#[test]
+fn members_and_available_contacts_partition_the_organization() {
+    let app = TestApp::spawn();
+    let audience = create_audience(&app, "VIP");
+    let a = app.create_contact("Priya Sharma", "+919876543210");
+    let b = app.create_contact("Ravi Kumar", "+919123456789");
+    let c = app.create_contact("Priya Iyer", "+919000012345");
+    app.post(
+        &format!("/v1/audiences/{}/contacts", id(&audience)),
+        &json!({"contactIds": [id(&a), id(&b)]}),
+    );
+    let members = app.get(&format!("/v1/audiences/{}/contacts", id(&audience)));
+    assert_eq!(members.body["total"], 2);
+    assert_eq!(crate::helpers::ids_of(&members.body), [id(&b), id(&a)]);
+    let available = app.get(&format!(
+        "/v1/audiences/{}/available-contacts",
+        id(&audience)
+    ));
+    assert_eq!(available.body["total"], 1);
+    assert_eq!(crate::helpers::ids_of(&available.body), [id(&c)]);
+    let searched = app.get(&format!(
+        "/v1/audiences/{}/contacts?search=priya",
+        id(&audience)
+    ));
+    assert_eq!(crate::helpers::ids_of(&searched.body), [id(&a)]);
+    assert_eq!(searched.body["total"], 1);
+    let searched = app.get(&format!(
+        "/v1/audiences/{}/available-contacts?search=priya&limit=1",
+        id(&audience)
+    ));
+    assert_eq!(searched.body["total"], 1);
+    app.get("/v1/audiences/aud_nope/contacts")
+        .assert_error(404, "not_found");
+    app.get("/v1/audiences/aud_nope/available-contacts")
+        .assert_error(404, "not_found");
+}
+
+#[test]
+fn audience_scoped_add_and_remove_routes_answer_like_the_contact_ones() {
+    let app = TestApp::spawn();
+    let audience = create_audience(&app, "VIP");
+    let a = app.create_contact("A", "+919876543210");
+    let b = app.create_contact("B", "+919123456789");
+    let base = format!("/v1/audiences/{}/contacts", id(&audience));
+    let added = app.post(&base, &json!({"contactIds": [id(&a), id(&b)]}));
+    assert_eq!(
+        added.body,
+        json!({"audienceId": id(&audience), "added": 2, "contactCount": 2})
+    );
+    let removed = app.post(&format!("{base}/remove"), &json!({"contactIds": [id(&a)]}));
+    assert_eq!(
+        removed.body,
+        json!({"audienceId": id(&audience), "removed": 1, "contactCount": 1})
+    );
+    let deleted = app.send(
+        Method::Delete,
+        &base,
+        Some(&app.key),
+        Some(json!({"contactIds": [id(&b)]}).to_string()),
+    );
+    assert_eq!(
+        deleted.body,
+        json!({"audienceId": id(&audience), "removed": 1, "contactCount": 0})
+    );
+    let missing = app.post(&base, &json!({"contactIds": ["ct_nope"]}));
+    missing.assert_error(404, "not_found");
+    assert_eq!(missing.body["missingContactIds"], json!(["ct_nope"]));
+    app.post(&base, &json!({"contactIds": [], "audienceId": "x"}))
+        .assert_error(422, "validation_failed");
+}
+
+#[test]
+fn another_organizations_audiences_and_contacts_are_404() {
+    let app = TestApp::spawn();
+    let audience = create_audience(&app, "VIP");
+    let mine = app.create_contact("Mine", "+919876543210");
+    let (_, other_key) = app.other_org();
+    let uri = format!("/v1/audiences/{}", id(&audience));
+    for (method, path, body) in [
+        (Method::Get, uri.clone(), None),
+        (Method::Patch, uri.clone(), Some(json!({"name": "X"}))),
+        (Method::Delete, uri.clone(), None),
+        (Method::Get, format!("{uri}/contacts"), None),
+        (Method::Get, format!("{uri}/available-contacts"), None),
+        (
+            Method::Post,
+            format!("{uri}/contacts"),
+            Some(json!({"contactIds": [id(&mine)]})),
+        ),
+    ] {
+        let answer = app.send(method, &path, Some(&other_key), body.map(|b| b.to_string()));
+        answer.assert_error(404, "not_found");
+    }
+    let listed = app.send(Method::Get, "/v1/audiences", Some(&other_key), None);
+    assert_eq!(listed.body["total"], 0);
+
+    // Their audience cannot take my contact: it is missing for them.
+    let body = json!({"name": "Theirs"}).to_string();
+    let theirs = app.send(Method::Post, "/v1/audiences", Some(&other_key), Some(body));
+    let body = json!({"audienceId": id(&theirs.body), "contactIds": [id(&mine)]}).to_string();
+    let answer = app.send(
+        Method::Post,
+        "/v1/contacts/add-to-audience",
+        Some(&other_key),
+        Some(body),
+    );
+    answer.assert_error(404, "not_found");
+    assert_eq!(answer.body["missingContactIds"], json!([id(&mine)]));
+    // And my key cannot use their audience.
+    app.post(
+        "/v1/contacts/add-to-audience",
+        &json!({"audienceId": id(&theirs.body), "contactIds": [id(&mine)]}),
+    )
+    .assert_error(404, "not_found");
+    assert_eq!(contact_count(&app, &audience), 0);
+}
