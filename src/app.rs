@@ -25,6 +25,7 @@ pub fn figment() -> Figment {
 
 /// The server over `db`, configured by `figment`.
 pub fn build(figment: Figment, db: Db) -> Rocket<Build> {
+    crate::domain::PhoneNumber::warm_up();
     rocket::custom(figment)
         .manage(db)
         .mount("/", api::root_routes())

@@ -11,6 +11,8 @@ use crate::{clock, ids};
 /// A stored contact, as the API shows it (`metadata` is JSON text).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Contact {
+    /// The row number: internal, never shown.
+    pub seq: i64,
     pub id: String,
     pub name: String,
     pub phone: String,
@@ -20,17 +22,19 @@ pub struct Contact {
     pub updated_at: i64,
 }
 
-const COLUMNS: &str = "c.id, c.name, c.phone, c.language, c.metadata, c.created_at, c.updated_at";
+const COLUMNS: &str =
+    "c.seq, c.id, c.name, c.phone, c.language, c.metadata, c.created_at, c.updated_at";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
     Ok(Contact {
-        id: row.get(0)?,
-        name: row.get(1)?,
-        phone: row.get(2)?,
-        language: row.get(3)?,
-        metadata: row.get(4)?,
-        created_at: row.get(5)?,
-        updated_at: row.get(6)?,
+        seq: row.get(0)?,
+        id: row.get(1)?,
+        name: row.get(2)?,
+        phone: row.get(3)?,
+        language: row.get(4)?,
+        metadata: row.get(5)?,
+        created_at: row.get(6)?,
+        updated_at: row.get(7)?,
     })
 }
 
@@ -38,6 +42,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
 pub fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewContact) -> Result<Contact> {
     let now = clock::now_ms();
     let contact = Contact {
+        seq: 0,
         id: ids::new_id(ids::Kind::Contact),
         name: new.name.into_string(),
         phone: new.phone.into_string(),
@@ -60,7 +65,10 @@ pub fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewContact) -> Result<
         now
     ]);
     match inserted {
-        Ok(_) => Ok(contact),
+        Ok(_) => Ok(Contact {
+            seq: tx.last_insert_rowid(),
+            ..contact
+        }),
         Err(e) if is_unique_violation(&e) => match id_by_phone(tx, tenant, &contact.phone)? {
             Some(contact_id) => Err(Error::PhoneTaken {
                 phone: contact.phone,
@@ -132,24 +140,19 @@ pub fn update(
             });
         }
     }
-    save_changes(tx, tenant, current, next)
+    save_changes(tx, current, next)
 }
 
 /// Writes `next` over `current` when they differ, moving `updated_at`
 /// strictly forward; returns the stored contact.
-fn save_changes(
-    tx: &Transaction<'_>,
-    tenant: &Tenant,
-    current: Contact,
-    next: Contact,
-) -> Result<Contact> {
+fn save_changes(tx: &Transaction<'_>, current: Contact, next: Contact) -> Result<Contact> {
     if next == current {
         return Ok(current);
     }
     let updated_at = clock::now_ms().max(current.updated_at + 1);
     let mut stmt = tx.prepare_cached(
         "UPDATE contacts SET name = ?1, phone = ?2, language = ?3, metadata = ?4, updated_at = ?5
-         WHERE id = ?6 AND org_seq = ?7",
+         WHERE seq = ?6",
     )?;
     stmt.execute(params![
         next.name,
@@ -157,8 +160,7 @@ fn save_changes(
         next.language,
         next.metadata,
         updated_at,
-        current.id,
-        tenant.org_seq
+        current.seq
     ])?;
     Ok(Contact { updated_at, ..next })
 }
@@ -172,35 +174,72 @@ pub enum Upserted {
 
 /// Creates the item's contact, or updates the one with its phone number:
 /// `name` always, `language` and `metadata` only when the item carries them.
+///
+/// One `INSERT … ON CONFLICT DO UPDATE … RETURNING` statement does either
+/// with a single probe of the phone index; its `WHERE` skips updates that
+/// would change nothing, so those keep `updated_at` (and are read back).
 pub fn upsert(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     item: BulkItem,
 ) -> Result<(Contact, Upserted)> {
-    match by_phone(tx, tenant, item.phone.as_str())? {
-        None => {
-            let new = NewContact {
-                name: item.name,
-                phone: item.phone,
-                language: item.language.flatten(),
-                metadata: item.metadata.unwrap_or_else(crate::domain::Metadata::empty),
-            };
-            Ok((insert(tx, tenant, new)?, Upserted::Created))
-        }
-        Some(current) => {
-            let next = Contact {
-                name: item.name.into_string(),
-                language: match item.language {
-                    None => current.language.clone(),
-                    Some(language) => language.map(|l| l.into_string()),
-                },
-                metadata: item
-                    .metadata
-                    .map_or_else(|| current.metadata.clone(), |m| m.into_string()),
-                ..current.clone()
-            };
-            Ok((save_changes(tx, tenant, current, next)?, Upserted::Updated))
-        }
+    let now = clock::now_ms();
+    let id = ids::new_id(ids::Kind::Contact);
+    let (has_language, language) = match item.language {
+        None => (false, None),
+        Some(language) => (true, language.map(|l| l.into_string())),
+    };
+    let (has_metadata, metadata) = match item.metadata {
+        None => (false, crate::domain::Metadata::empty().into_string()),
+        Some(metadata) => (true, metadata.into_string()),
+    };
+    let mut stmt = tx.prepare_cached(
+        "INSERT INTO contacts (id, org_seq, name, phone, language, metadata, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+         ON CONFLICT (org_seq, phone) DO UPDATE SET
+             name = excluded.name,
+             language = CASE WHEN ?8 THEN excluded.language ELSE language END,
+             metadata = CASE WHEN ?9 THEN excluded.metadata ELSE metadata END,
+             updated_at = max(excluded.updated_at, updated_at + 1)
+         WHERE name IS NOT excluded.name
+            OR (?8 AND language IS NOT excluded.language)
+            OR (?9 AND metadata IS NOT excluded.metadata)
+         RETURNING seq, id, name, phone, language, metadata, created_at, updated_at",
+    )?;
+    let written = stmt
+        .query_row(
+            params![
+                id,
+                tenant.org_seq,
+                item.name.as_str(),
+                item.phone.as_str(),
+                language,
+                metadata,
+                now,
+                has_language,
+                has_metadata
+            ],
+            |row| {
+                Ok(Contact {
+                    seq: row.get(0)?,
+                    id: row.get(1)?,
+                    name: row.get(2)?,
+                    phone: row.get(3)?,
+                    language: row.get(4)?,
+                    metadata: row.get(5)?,
+                    created_at: row.get(6)?,
+                    updated_at: row.get(7)?,
+                })
+            },
+        )
+        .optional()?;
+    match written {
+        Some(contact) if contact.id == id => Ok((contact, Upserted::Created)),
+        Some(contact) => Ok((contact, Upserted::Updated)),
+        // The stored row already held these values.
+        None => by_phone(tx, tenant, item.phone.as_str())?
+            .map(|contact| (contact, Upserted::Updated))
+            .ok_or(Error::NotFound("Contact")),
     }
 }
 

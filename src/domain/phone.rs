@@ -35,8 +35,18 @@ impl PhoneNumber {
         if !phonenumber::is_valid(&number) {
             return None;
         }
-        let e164 = number.format().mode(phonenumber::Mode::E164).to_string();
+        // E.164 is `+`, the country code and the national number (with any
+        // Italian leading zeros), which is what the crate's E164 mode
+        // writes; asking for it directly skips the formatter's pattern
+        // matching, a quarter of a bulk request's validation time.
+        let e164 = format!("+{}{}", number.country().code(), number.national());
         Some(PhoneNumber(e164))
+    }
+
+    /// Loads the crate's metadata (about 70 ms, once per process) so the
+    /// first request does not pay for it.
+    pub fn warm_up() {
+        let _ = Self::parse("+14155552671");
     }
 
     pub fn as_str(&self) -> &str {
@@ -58,6 +68,20 @@ mod tests {
         assert_eq!(p.as_str(), "+919876543210");
         let p = PhoneNumber::parse("+1 (415) 555.2671").unwrap();
         assert_eq!(p.as_str(), "+14155552671");
+    }
+
+    #[test]
+    fn agrees_with_the_crates_e164_formatter() {
+        for text in [
+            "+39 06 1234 5678",
+            "+44 20 7946 0958",
+            "+91 98765 43210",
+            "+1 415 555 2671",
+        ] {
+            let number = phonenumber::parse(None, text).unwrap();
+            let expected = number.format().mode(phonenumber::Mode::E164).to_string();
+            assert_eq!(PhoneNumber::parse(text).unwrap().as_str(), expected);
+        }
     }
 
     #[test]

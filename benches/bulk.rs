@@ -1,0 +1,226 @@
+//! The bulk-write benchmark (issue 3). Run on demand:
+//!
+//!     cargo bench --bench bulk                 # HTTP vs raw rusqlite, 1,000 rows
+//!     cargo bench --bench bulk -- --sustained  # import to 1,000,000 contacts
+//!
+//! Part 1 sends 1,000 new contacts through `POST /v1/contacts/bulk` over a
+//! real socket, then the same 1,000 again with new names (updates), and
+//! writes the same rows directly with rusqlite in one transaction into the
+//! same schema on another file, interleaved sample by sample so both see the
+//! same machine and the same database sizes. It prints medians and the
+//! HTTP/raw ratios.
+//!
+//! Part 2 imports 1,000,000 contacts through the API in 1,000-item requests
+//! one after another, from an empty database, and prints the rate, the
+//! per-request time at the start and the end, and the file size.
+
+mod support;
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use contactsd::db::{self, orgs, Db, Tenant};
+use rusqlite::params;
+use serde_json::json;
+use support::{median_ms, person_name, phone_number, start_server, Client};
+
+const BATCH: u64 = 1000;
+
+fn batch_body(start: u64, suffix: &str) -> Vec<u8> {
+    let contacts: Vec<_> = (start..start + BATCH)
+        .map(|i| {
+            json!({
+                "name": format!("{}{suffix}", person_name(i)),
+                "phoneNumber": phone_number(i),
+                "language": if i % 3 == 0 { "hi-IN" } else { "en-IN" },
+                "metadata": {"city": if i % 2 == 0 { "Mumbai" } else { "Delhi" }, "tier": "premium"},
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({ "contacts": contacts })).unwrap()
+}
+
+/// The raw baseline: the same rows, one transaction, same schema.
+struct Raw {
+    conn: rusqlite::Connection,
+    tenant: Tenant,
+}
+
+impl Raw {
+    fn open(path: &Path) -> Raw {
+        let db = Db::open(path).expect("open raw database");
+        let mut conn = db.connection().expect("connection");
+        let (org, _) = db::write(&mut conn, |tx| orgs::create(tx, "raw")).unwrap();
+        drop(conn);
+        drop(db);
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.execute_batch(
+            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+        )
+        .unwrap();
+        Raw {
+            conn,
+            tenant: Tenant {
+                org_seq: org.seq,
+                org_id: org.id,
+            },
+        }
+    }
+
+    fn insert(&mut self, start: u64) {
+        let tx = self.conn.transaction().unwrap();
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO contacts (id, org_seq, name, phone, language, metadata, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                )
+                .unwrap();
+            let now = contactsd::clock::now_ms();
+            for i in start..start + BATCH {
+                let metadata =
+                    json!({"city": if i % 2 == 0 { "Mumbai" } else { "Delhi" }, "tier": "premium"});
+                stmt.execute(params![
+                    contactsd::ids::new_id(contactsd::ids::Kind::Contact),
+                    self.tenant.org_seq,
+                    person_name(i),
+                    phone_number(i),
+                    if i % 3 == 0 { "hi-IN" } else { "en-IN" },
+                    metadata.to_string(),
+                    now
+                ])
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+
+    fn update(&mut self, start: u64, suffix: &str) {
+        let tx = self.conn.transaction().unwrap();
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE contacts SET name = ?1, updated_at = ?2 WHERE org_seq = ?3 AND phone = ?4",
+                )
+                .unwrap();
+            let now = contactsd::clock::now_ms();
+            for i in start..start + BATCH {
+                let name = format!("{}{suffix}", person_name(i));
+                stmt.execute(params![name, now, self.tenant.org_seq, phone_number(i)])
+                    .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+}
+
+fn timed(f: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    f();
+    start.elapsed()
+}
+
+fn compare(samples: usize) {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start_server(&dir.path().join("http.db"));
+    let mut client = Client::connect(server.port, &server.key);
+    let mut raw = Raw::open(&dir.path().join("raw.db"));
+
+    // Warm up both paths (page cache, prepared statements, allocator).
+    let warm = 5_000_000;
+    client.request("POST", "/v1/contacts/bulk", &batch_body(warm, ""));
+    raw.insert(warm);
+
+    let (mut http_new, mut http_upd, mut raw_new, mut raw_upd) = (vec![], vec![], vec![], vec![]);
+    for s in 0..samples as u64 {
+        let start = s * BATCH;
+        let new_body = batch_body(start, "");
+        let update_body = batch_body(start, " Jr");
+        http_new.push(timed(|| {
+            let (status, body) = client.request("POST", "/v1/contacts/bulk", &new_body);
+            assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+            assert!(
+                body.starts_with(b"{\"created\":1000,"),
+                "every item must apply"
+            );
+        }));
+        raw_new.push(timed(|| raw.insert(start)));
+        http_upd.push(timed(|| {
+            let (status, _) = client.request("POST", "/v1/contacts/bulk", &update_body);
+            assert_eq!(status, 200);
+        }));
+        raw_upd.push(timed(|| raw.update(start, " Jr")));
+    }
+    let (hn, rn) = (median_ms(&mut http_new), median_ms(&mut raw_new));
+    let (hu, ru) = (median_ms(&mut http_upd), median_ms(&mut raw_upd));
+    println!("bulk upsert of {BATCH} contacts, {samples} samples each (medians)");
+    println!("| operation | HTTP bulk (ms) | raw rusqlite (ms) | HTTP/raw |");
+    println!("|---|---:|---:|---:|");
+    println!(
+        "| 1,000 new contacts | {hn:.1} | {rn:.1} | {:.2}x |",
+        hn / rn
+    );
+    println!("| 1,000 updates | {hu:.1} | {ru:.1} | {:.2}x |", hu / ru);
+}
+
+fn sustained(total: u64) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("import.db");
+    let server = start_server(&path);
+    let mut client = Client::connect(server.port, &server.key);
+    let requests = total / BATCH;
+    let mut per_request = Vec::with_capacity(requests as usize);
+    let started = Instant::now();
+    for r in 0..requests {
+        let body = batch_body(r * BATCH, "");
+        let t = Instant::now();
+        let (status, _) = client.request("POST", "/v1/contacts/bulk", &body);
+        per_request.push(t.elapsed());
+        assert_eq!(status, 200);
+        if (r + 1) % 100 == 0 {
+            eprintln!(
+                "  {} contacts, {:.1} s",
+                (r + 1) * BATCH,
+                started.elapsed().as_secs_f64()
+            );
+        }
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let window = (per_request.len() / 20).max(1);
+    let first = median_ms(&mut per_request[..window].to_vec());
+    let last = median_ms(&mut per_request[per_request.len() - window..].to_vec());
+    let size: u64 = ["import.db", "import.db-wal"]
+        .iter()
+        .filter_map(|f| std::fs::metadata(dir.path().join(f)).ok())
+        .map(|m| m.len())
+        .sum();
+    println!("sustained import of {total} contacts in {requests} requests of {BATCH}");
+    println!("| measure | value |");
+    println!("|---|---:|");
+    println!("| total time | {elapsed:.1} s |");
+    println!("| rate | {:.0} contacts/s |", total as f64 / elapsed);
+    println!("| median request, first 5% | {first:.1} ms |");
+    println!("| median request, last 5% | {last:.1} ms |");
+    println!(
+        "| database file (+ WAL) | {:.0} MiB |",
+        size as f64 / 1048576.0
+    );
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--sustained") {
+        let total = args
+            .get(at + 1)
+            .and_then(|n| n.parse().ok())
+            .unwrap_or(1_000_000);
+        sustained(total);
+    } else {
+        let samples = args
+            .iter()
+            .position(|a| a == "--samples")
+            .and_then(|at| args.get(at + 1)?.parse().ok())
+            .unwrap_or(30);
+        compare(samples);
+    }
+}

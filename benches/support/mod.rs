@@ -1,0 +1,181 @@
+//! What the benchmarks share: a contactsd server on a real socket (the same
+//! Rocket instance the binary serves, launched in this process on a free
+//! port) and a keep-alive HTTP/1.1 client whose responses `httparse` reads.
+
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::time::Duration;
+
+use contactsd::db::{self, orgs, Db};
+use rocket::fairing::AdHoc;
+
+/// A running server: its port and the organization's key.
+pub struct Server {
+    pub port: u16,
+    pub key: String,
+    pub org_id: String,
+}
+
+/// Opens (migrating) `path`, creates one organization, and serves it.
+pub fn start_server(path: &Path) -> Server {
+    let db = Db::open(path).expect("open database");
+    let mut conn = db.connection().expect("connection");
+    let (org, key) = db::write(&mut conn, |tx| orgs::create(tx, "bench")).expect("org");
+    drop(conn);
+    let (tx, rx) = std::sync::mpsc::channel();
+    let figment = contactsd::app::figment()
+        .merge(("port", 0))
+        .merge(("log_level", "off"));
+    let rocket = contactsd::app::build(figment, db).attach(AdHoc::on_liftoff("port", move |r| {
+        let port = r.config().port;
+        Box::pin(async move {
+            let _ = tx.send(port);
+        })
+    }));
+    std::thread::spawn(move || {
+        let _ = rocket::execute(rocket.launch());
+    });
+    let port = rx
+        .recv_timeout(Duration::from_secs(30))
+        .expect("server launched");
+    Server {
+        port,
+        key: key.key,
+        org_id: org.id,
+    }
+}
+
+/// One keep-alive connection.
+pub struct Client {
+    reader: BufReader<TcpStream>,
+    key: String,
+}
+
+impl Client {
+    pub fn connect(port: u16, key: &str) -> Client {
+        let stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        stream.set_nodelay(true).ok();
+        Client {
+            reader: BufReader::with_capacity(1 << 16, stream),
+            key: key.to_string(),
+        }
+    }
+
+    /// Sends a request and returns `(status, body)`.
+    pub fn request(&mut self, method: &str, path: &str, body: &[u8]) -> (u16, Vec<u8>) {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: {}\r\n\
+             Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            self.key,
+            body.len()
+        );
+        let stream = self.reader.get_mut();
+        stream.write_all(head.as_bytes()).expect("write head");
+        stream.write_all(body).expect("write body");
+        self.read_response()
+    }
+
+    fn read_response(&mut self) -> (u16, Vec<u8>) {
+        // Read up to the blank line ending the head, then parse it.
+        let mut head = Vec::new();
+        loop {
+            let before = head.len();
+            self.reader.read_until(b'\n', &mut head).expect("read head");
+            assert!(head.len() > before, "connection closed");
+            if head.ends_with(b"\r\n\r\n") {
+                break;
+            }
+        }
+        let mut headers = [httparse::EMPTY_HEADER; 32];
+        let mut response = httparse::Response::new(&mut headers);
+        response.parse(&head).expect("parse response head");
+        let status = response.code.expect("status");
+        let length: usize = response
+            .headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case("content-length"))
+            .and_then(|h| std::str::from_utf8(h.value).ok()?.trim().parse().ok())
+            .expect("content-length");
+        let mut body = vec![0; length];
+        self.reader.read_exact(&mut body).expect("read body");
+        (status, body)
+    }
+}
+
+/// The median of `samples` (sorted in place), in milliseconds.
+pub fn median_ms(samples: &mut [Duration]) -> f64 {
+    samples.sort();
+    let mid = samples.len() / 2;
+    let median = if samples.len() % 2 == 0 {
+        (samples[mid - 1] + samples[mid]) / 2
+    } else {
+        samples[mid]
+    };
+    median.as_secs_f64() * 1000.0
+}
+
+/// A deterministic stream of realistic names: common Indian and other first
+/// names (so many repeat), and surnames.
+pub fn person_name(i: u64) -> String {
+    const FIRST: &[&str] = &[
+        "Priya", "Rahul", "Anjali", "Amit", "Sneha", "Vikram", "Pooja", "Arjun", "Kavya", "Rohan",
+        "Neha", "Karan", "Divya", "Sanjay", "Meera", "Aditya", "Lakshmi", "Suresh", "Fatima",
+        "Mohammed", "José", "María", "Chen", "Aisha", "John", "Emma", "Olga", "Hiroshi", "Zoë",
+        "Ravi", "Deepak", "Anushka", "Ishaan", "Tanvi", "Harpreet", "Gurpreet", "Sofia", "Liam",
+    ];
+    const LAST: &[&str] = &[
+        "Sharma",
+        "Verma",
+        "Patel",
+        "Iyer",
+        "Reddy",
+        "Nair",
+        "Khan",
+        "Singh",
+        "Gupta",
+        "Das",
+        "Mukherjee",
+        "Banerjee",
+        "Menon",
+        "Rao",
+        "Joshi",
+        "Kulkarni",
+        "Desai",
+        "Mehta",
+        "Shah",
+        "Pillai",
+        "García",
+        "Müller",
+        "Smith",
+        "Nguyen",
+        "Kim",
+        "Silva",
+        "Ivanova",
+        "Okafor",
+        "Tanaka",
+        "O'Brien",
+        "Fernandes",
+        "Chatterjee",
+        "Bhat",
+        "Saxena",
+        "Agarwal",
+        "Malhotra",
+    ];
+    let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let first = FIRST[(h % FIRST.len() as u64) as usize];
+    let last = LAST[((h >> 20) % LAST.len() as u64) as usize];
+    format!("{first} {last}")
+}
+
+/// The `i`-th phone number of a deterministic, collision-free sequence:
+/// valid Indian mobiles mostly, some US and UK numbers.
+pub fn phone_number(i: u64) -> String {
+    match i % 10 {
+        0 => format!("+1415{:07}", 2_000_000 + (i / 10) % 8_000_000),
+        1 => format!("+447700{:06}", (i / 10) % 1_000_000),
+        _ => format!("+919{:09}", i),
+    }
+}
