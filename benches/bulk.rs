@@ -53,11 +53,8 @@ impl Raw {
         let (org, _) = db::write(&mut conn, |tx| orgs::create(tx, "raw")).unwrap();
         drop(conn);
         drop(db);
-        let conn = rusqlite::Connection::open(path).unwrap();
-        conn.execute_batch(
-            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
-        )
-        .unwrap();
+        let mut conn = rusqlite::Connection::open(path).unwrap();
+        db::configure(&mut conn).unwrap();
         Raw {
             conn,
             tenant: Tenant {
@@ -139,9 +136,11 @@ fn compare(samples: usize) {
         http_new.push(timed(|| {
             let (status, body) = client.request("POST", "/v1/contacts/bulk", &new_body);
             assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+            let tail = &body[body.len().saturating_sub(400)..];
             assert!(
                 body.starts_with(b"{\"created\":1000,"),
-                "every item must apply"
+                "every item must apply: {}",
+                String::from_utf8_lossy(tail)
             );
         }));
         raw_new.push(timed(|| raw.insert(start)));

@@ -170,12 +170,16 @@ pub fn person_name(i: u64) -> String {
     format!("{first} {last}")
 }
 
-/// The `i`-th phone number of a deterministic, collision-free sequence:
-/// valid Indian mobiles mostly, some US and UK numbers.
+/// The `i`-th phone number of a deterministic, collision-free sequence in
+/// scattered order (as real imports arrive): valid Indian mobiles mostly,
+/// some US and UK numbers. Multiplying by an odd number not divisible by 5
+/// permutes the residues modulo any 2^a 5^b, so no two `i` collide.
 pub fn phone_number(i: u64) -> String {
+    const SCATTER: u64 = 2_654_435_761;
+    let k = i / 10;
     match i % 10 {
-        0 => format!("+1415{:07}", 2_000_000 + (i / 10) % 8_000_000),
-        1 => format!("+447700{:06}", (i / 10) % 1_000_000),
-        _ => format!("+919{:09}", i),
+        0 => format!("+1415{:07}", 2_000_000 + (k * SCATTER) % 8_000_000),
+        1 => format!("+4471{:08}", (k * SCATTER) % 100_000_000),
+        _ => format!("+919{:09}", (i * SCATTER) % 1_000_000_000),
     }
 }

