@@ -1,14 +1,25 @@
 //! Opaque public ids and API keys.
 //!
-//! An id is a prefix, eight characters of the creation time in milliseconds
-//! (base 62 in ASCII order), then sixteen random nanoid characters (96 bits).
-//! The random part makes ids unguessable; the time part makes each new id
-//! land at the right edge of its unique index, which keeps bulk imports fast.
-//! Clients never parse ids, so the layout can change.
+//! An id is a prefix, eight characters of the creation time in milliseconds,
+//! then sixteen characters (96 bits) from nanoid's random source, all in a
+//! URL-safe alphabet listed in ASCII order. The random part makes ids
+//! unguessable; the time part makes each new id land at the right edge of
+//! its unique index, which keeps bulk imports fast. Within one millisecond
+//! the random part grows by a random step instead of being drawn afresh, so
+//! ids made by one process sort in creation order (and `createdAt desc, id
+//! desc` lists newest first even inside a millisecond). Clients never parse
+//! ids, so the layout can change.
+
+use std::sync::Mutex;
 
 use crate::clock;
 
-const TIME_ALPHABET: &[u8; 62] = b"0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+/// 64 URL-safe characters in ASCII order, so text order is number order.
+const ALPHABET: &[u8; 64] = b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
+const RANDOM_BITS: u32 = 96;
+
+/// The last id's time and random part.
+static LAST: Mutex<(i64, u128)> = Mutex::new((i64::MIN, 0));
 
 /// What API keys start with.
 pub const KEY_PREFIX: &str = "sk_live_";
@@ -37,19 +48,44 @@ impl Kind {
     }
 }
 
+fn random_bits(bytes: usize) -> u128 {
+    nanoid::rngs::default(bytes)
+        .into_iter()
+        .fold(0u128, |acc, b| (acc << 8) | u128::from(b))
+}
+
 /// A new id of the given kind.
 pub fn new_id(kind: Kind) -> String {
+    let now = clock::now_ms();
+    let (ms, random) = {
+        let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+        let step = random_bits(4) + 1;
+        let random = match last.0.cmp(&now) {
+            // Same millisecond (or a clock that went back): keep the order.
+            std::cmp::Ordering::Equal | std::cmp::Ordering::Greater
+                if last.1 + step < (1 << RANDOM_BITS) =>
+            {
+                (last.0, last.1 + step)
+            }
+            _ => (now, random_bits(12)),
+        };
+        *last = random;
+        random
+    };
     let mut id = String::with_capacity(32);
     id.push_str(kind.prefix());
-    let mut ms = u64::try_from(clock::now_ms()).unwrap_or(0);
-    let mut time = [b'0'; 8];
-    for slot in time.iter_mut().rev() {
-        *slot = TIME_ALPHABET[(ms % 62) as usize];
-        ms /= 62;
-    }
-    id.extend(time.iter().map(|&b| char::from(b)));
-    id.push_str(&nanoid::nanoid!(16));
+    push_digits(&mut id, u128::from(u64::try_from(ms).unwrap_or(0)), 8);
+    push_digits(&mut id, random, 16);
     id
+}
+
+/// Appends `value` as `width` base-64 digits of [`ALPHABET`], most
+/// significant first.
+fn push_digits(out: &mut String, value: u128, width: u32) {
+    for i in (0..width).rev() {
+        let digit = (value >> (6 * i)) & 63;
+        out.push(char::from(ALPHABET[digit as usize]));
+    }
 }
 
 /// A new secret API key: `sk_live_` and 32 random URL-safe characters.
@@ -77,6 +113,11 @@ mod tests {
         assert!(a.starts_with("ct_"));
         assert_eq!(a.len(), 3 + 8 + 16);
         assert!(new_id(Kind::Organization).starts_with("org_"));
+        let ids: Vec<String> = (0..2000).map(|_| new_id(Kind::Contact)).collect();
+        assert!(
+            ids.windows(2).all(|w| w[0] < w[1]),
+            "ids sort in creation order"
+        );
     }
 
     #[test]
