@@ -1,12 +1,13 @@
 //! Opaque public ids and API keys.
 //!
-//! An id is a prefix, eight characters of the creation time in milliseconds,
-//! then sixteen characters (96 bits) from nanoid's random source, all in a
-//! URL-safe alphabet listed in ASCII order. The random part makes ids
-//! unguessable; the time part makes each new id land at the right edge of
-//! its unique index, which keeps bulk imports fast. Within one millisecond
-//! the random part grows by a random step instead of being drawn afresh, so
-//! ids made by one process sort in creation order (and `createdAt desc, id
+//! An id is a prefix, seven characters of the creation time in milliseconds
+//! (enough until the year 2109), then sixteen characters (96 bits) from
+//! nanoid's random source, in a URL-safe alphabet listed in ASCII order.
+//! The random part makes ids unguessable; the time part makes each new id
+//! land at the right edge of its unique index, which keeps bulk imports
+//! fast. Within one millisecond the random part grows by a random 64-bit
+//! step instead of being drawn afresh, so neighbours stay unguessable and
+//! ids made by one process sort in creation order (`createdAt desc, id
 //! desc` lists newest first even inside a millisecond). Clients never parse
 //! ids, so the layout can change.
 
@@ -59,7 +60,7 @@ pub fn new_id(kind: Kind) -> String {
     let now = clock::now_ms();
     let (ms, random) = {
         let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
-        let step = random_bits(4) + 1;
+        let step = random_bits(8) + 1;
         let random = match last.0.cmp(&now) {
             // Same millisecond (or a clock that went back): keep the order.
             std::cmp::Ordering::Equal | std::cmp::Ordering::Greater
@@ -74,7 +75,7 @@ pub fn new_id(kind: Kind) -> String {
     };
     let mut id = String::with_capacity(32);
     id.push_str(kind.prefix());
-    push_digits(&mut id, u128::from(u64::try_from(ms).unwrap_or(0)), 8);
+    push_digits(&mut id, u128::from(u64::try_from(ms).unwrap_or(0)), 7);
     push_digits(&mut id, random, 16);
     id
 }
@@ -111,7 +112,7 @@ mod tests {
     fn ids_have_prefix_and_sort_by_time() {
         let a = new_id(Kind::Contact);
         assert!(a.starts_with("ct_"));
-        assert_eq!(a.len(), 3 + 8 + 16);
+        assert_eq!(a.len(), 3 + 7 + 16);
         assert!(new_id(Kind::Organization).starts_with("org_"));
         let ids: Vec<String> = (0..2000).map(|_| new_id(Kind::Contact)).collect();
         assert!(
