@@ -6,6 +6,14 @@
 -- start with a time component, so that index also grows at its right edge.
 -- Times are integer milliseconds since the Unix epoch (UTC).
 
+-- Server-side secrets, made once per database file.
+CREATE TABLE settings (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+) WITHOUT ROWID;
+-- Signs listing cursors, so a tampered cursor is refused.
+INSERT INTO settings (key, value) VALUES ('cursor_secret', randomblob(32));
+
 CREATE TABLE organizations (
     seq           INTEGER PRIMARY KEY,
     id            TEXT    NOT NULL UNIQUE,
@@ -35,6 +43,13 @@ CREATE TABLE contacts (
     id         TEXT    NOT NULL UNIQUE,
     org_seq    INTEGER NOT NULL REFERENCES organizations (seq) ON DELETE CASCADE,
     name       TEXT    NOT NULL,
+    -- The name in lower case (Unicode rules, computed at the edge): the
+    -- `sort=name` key.
+    name_key   TEXT    NOT NULL,
+    -- The first one or two characters of each word of the name, each after
+    -- the marker `^^` (`^^pr ^^sh` for "Priya Sharma"): word-start search
+    -- for one- and two-character terms through the trigram index.
+    initials   TEXT    NOT NULL,
     -- E.164, normalized at the edge: uniqueness is on this form.
     phone      TEXT    NOT NULL,
     language   TEXT,
@@ -44,8 +59,12 @@ CREATE TABLE contacts (
     updated_at INTEGER NOT NULL,
     UNIQUE (org_seq, phone)
 );
--- The default listing order: newest first, ties broken by id.
+-- One index per listing order (ties broken by id), and one for the
+-- language filter in the default order.
 CREATE INDEX contacts_by_created ON contacts (org_seq, created_at, id);
+CREATE INDEX contacts_by_updated ON contacts (org_seq, updated_at, id);
+CREATE INDEX contacts_by_name ON contacts (org_seq, name_key, id);
+CREATE INDEX contacts_by_language ON contacts (org_seq, language, created_at, id);
 
 CREATE TABLE audiences (
     seq           INTEGER PRIMARY KEY,
@@ -94,50 +113,34 @@ CREATE TABLE calls (
 CREATE INDEX calls_by_created ON calls (org_seq, created_at, id);
 CREATE INDEX calls_by_contact ON calls (org_seq, contact_id, created_at, id);
 
--- Search. Two external-content FTS5 indexes over `contacts`:
--- * trigrams of the name and the phone number answer substrings of three
---   characters or more, case- and accent-insensitively;
--- * unicode61 words of the name, with prefix indexes of one and two
---   characters, answer the short terms that can only match word starts.
---   Marks (M*) count as word characters so Devanagari and Tamil vowel signs
---   do not split words.
+-- Search: one external-content FTS5 trigram index over `contacts`. Trigrams
+-- of the name and the phone answer substrings of three characters or more,
+-- case- and accent-insensitively; trigrams of `initials` answer the one- and
+-- two-character terms, which match word starts only ("^^p", "^pr").
 CREATE VIRTUAL TABLE contacts_trigram USING fts5 (
-    name, phone,
+    name, phone, initials,
     content = 'contacts', content_rowid = 'seq',
     tokenize = 'trigram remove_diacritics 1'
 );
-CREATE VIRTUAL TABLE contacts_words USING fts5 (
-    name,
-    content = 'contacts', content_rowid = 'seq',
-    tokenize = "unicode61 remove_diacritics 2 categories 'L* N* Co M*'",
-    prefix = '1 2',
-    detail = none
-);
 
 CREATE TRIGGER contacts_after_insert AFTER INSERT ON contacts BEGIN
-    INSERT INTO contacts_trigram (rowid, name, phone) VALUES (new.seq, new.name, new.phone);
-    INSERT INTO contacts_words (rowid, name) VALUES (new.seq, new.name);
+    INSERT INTO contacts_trigram (rowid, name, phone, initials)
+        VALUES (new.seq, new.name, new.phone, new.initials);
     UPDATE organizations SET contact_count = contact_count + 1 WHERE seq = new.org_seq;
 END;
 
 CREATE TRIGGER contacts_after_delete AFTER DELETE ON contacts BEGIN
-    INSERT INTO contacts_trigram (contacts_trigram, rowid, name, phone)
-        VALUES ('delete', old.seq, old.name, old.phone);
-    INSERT INTO contacts_words (contacts_words, rowid, name) VALUES ('delete', old.seq, old.name);
+    INSERT INTO contacts_trigram (contacts_trigram, rowid, name, phone, initials)
+        VALUES ('delete', old.seq, old.name, old.phone, old.initials);
     UPDATE organizations SET contact_count = contact_count - 1 WHERE seq = old.org_seq;
 END;
 
 -- Re-indexing only when the indexed text changes keeps re-imports of
 -- unchanged rows (and metadata-only updates) cheap.
-CREATE TRIGGER contacts_after_update_trigram AFTER UPDATE OF name, phone ON contacts
+CREATE TRIGGER contacts_after_update_search AFTER UPDATE OF name, phone ON contacts
 WHEN old.name IS NOT new.name OR old.phone IS NOT new.phone BEGIN
-    INSERT INTO contacts_trigram (contacts_trigram, rowid, name, phone)
-        VALUES ('delete', old.seq, old.name, old.phone);
-    INSERT INTO contacts_trigram (rowid, name, phone) VALUES (new.seq, new.name, new.phone);
-END;
-
-CREATE TRIGGER contacts_after_update_words AFTER UPDATE OF name ON contacts
-WHEN old.name IS NOT new.name BEGIN
-    INSERT INTO contacts_words (contacts_words, rowid, name) VALUES ('delete', old.seq, old.name);
-    INSERT INTO contacts_words (rowid, name) VALUES (new.seq, new.name);
+    INSERT INTO contacts_trigram (contacts_trigram, rowid, name, phone, initials)
+        VALUES ('delete', old.seq, old.name, old.phone, old.initials);
+    INSERT INTO contacts_trigram (rowid, name, phone, initials)
+        VALUES (new.seq, new.name, new.phone, new.initials);
 END;

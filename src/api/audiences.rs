@@ -4,11 +4,11 @@ use rocket::{Route, State};
 use serde::Serialize;
 use serde_json::json;
 
-use super::contacts::{contact_ids_of, list_page, membership_reply};
+use super::contacts::{contact_ids_of, membership_reply};
+use super::listing::{list_contacts, Scope};
 use super::{JsonBody, Page, PageRequest, RawQuery, Reply};
 use crate::clock;
 use crate::db::audiences::{self, Audience};
-use crate::db::contacts::Membership;
 use crate::db::{Db, Tenant};
 use crate::domain::AudienceFields;
 use crate::error::ApiError;
@@ -124,30 +124,6 @@ async fn delete_audience(db: &State<Db>, tenant: Tenant, id: &str) -> Result<Rep
     Reply::ok(&json!({ "success": true }))
 }
 
-async fn members_page(
-    db: &Db,
-    tenant: Tenant,
-    id: &str,
-    query: RawQuery,
-    members: bool,
-) -> Result<Reply, ApiError> {
-    let (scope, id) = (tenant.clone(), id.to_string());
-    let audience = db.read(move |tx| audiences::get(tx, &scope, &id)).await?;
-    let (audience_seq, count) = (audience.seq, audience.contact_count);
-    let membership = if members {
-        Membership::In {
-            audience_seq,
-            count,
-        }
-    } else {
-        Membership::NotIn {
-            audience_seq,
-            count,
-        }
-    };
-    list_page(db, &tenant, query, Some(membership)).await
-}
-
 #[rocket::get("/audiences/<id>/contacts")]
 async fn get_audience_contacts(
     db: &State<Db>,
@@ -155,7 +131,7 @@ async fn get_audience_contacts(
     id: &str,
     query: RawQuery,
 ) -> Result<Reply, ApiError> {
-    members_page(db, tenant, id, query, true).await
+    list_contacts(db, &tenant, query, Scope::Members(id.to_string())).await
 }
 
 #[rocket::get("/audiences/<id>/available-contacts")]
@@ -165,7 +141,7 @@ async fn get_audience_available_contacts(
     id: &str,
     query: RawQuery,
 ) -> Result<Reply, ApiError> {
-    members_page(db, tenant, id, query, false).await
+    list_contacts(db, &tenant, query, Scope::Available(id.to_string())).await
 }
 
 #[rocket::post("/audiences/<id>/contacts", data = "<body>")]

@@ -6,14 +6,14 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::{JsonBody, Page, PageRequest, RawQuery, Reply};
+use super::listing::{list_contacts, Scope};
+use super::{JsonBody, RawQuery, Reply};
 use crate::clock;
 use crate::db::audiences::{self, MembershipChange};
-use crate::db::contacts::{self, Contact, ListRequest, Membership, Upserted};
+use crate::db::contacts::{self, Contact, Upserted};
 use crate::db::{self, Db, Tenant};
 use crate::domain::{self, expect_object, BulkItem, ContactFields, IdListError, NewContact};
 use crate::error::{ApiError, FieldError};
-use crate::search;
 
 pub fn routes() -> Vec<Route> {
     rocket::routes![
@@ -69,39 +69,9 @@ fn location(contact: &Contact) -> String {
     format!("/v1/contacts/{}", contact.id)
 }
 
-/// Answers a contact listing: `page`, `limit` and `search` from `query`,
-/// restricted to `membership` when given. Shared by `GET /v1/contacts` and
-/// the audience member listings.
-pub async fn list_page(
-    db: &Db,
-    tenant: &Tenant,
-    mut query: RawQuery,
-    membership: Option<Membership>,
-) -> Result<Reply, ApiError> {
-    let page = PageRequest::from_query(&mut query)?;
-    let search = query
-        .take("search")
-        .map(|s| search::compile(&s))
-        .transpose()?
-        .flatten();
-    query.finish()?;
-    let request = ListRequest {
-        search,
-        membership,
-        limit: page.limit,
-        offset: page.offset(),
-    };
-    let scope = tenant.clone();
-    let (rows, total) = db
-        .read(move |tx| contacts::list(tx, &scope, &request))
-        .await?;
-    let data = rows.iter().map(|c| ContactView::new(c, tenant)).collect();
-    Reply::ok(&Page::new(data, total, page.page, page.limit))
-}
-
 #[rocket::get("/contacts")]
 async fn get_contacts(db: &State<Db>, tenant: Tenant, query: RawQuery) -> Result<Reply, ApiError> {
-    list_page(db, &tenant, query, None).await
+    list_contacts(db, &tenant, query, Scope::All).await
 }
 
 #[rocket::post("/contacts", data = "<body>")]

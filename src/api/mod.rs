@@ -6,6 +6,7 @@ mod body;
 mod calls;
 mod contacts;
 mod health;
+mod listing;
 mod query;
 mod reply;
 

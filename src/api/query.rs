@@ -45,6 +45,25 @@ impl RawQuery {
         found
     }
 
+    /// Whether the parameter `name` is present.
+    pub fn has(&self, name: &str) -> bool {
+        self.0.iter().any(|(n, _)| n == name)
+    }
+
+    /// Removes and returns every parameter whose name starts with `prefix`,
+    /// as `(rest of the name, value)`, in query order.
+    pub fn take_prefixed(&mut self, prefix: &str) -> Vec<(String, String)> {
+        let mut taken = Vec::new();
+        self.0.retain(|(n, v)| match n.strip_prefix(prefix) {
+            Some(rest) => {
+                taken.push((rest.to_string(), v.clone()));
+                false
+            }
+            None => true,
+        });
+        taken
+    }
+
     /// Fails on the first parameter nobody took.
     pub fn finish(self) -> Result<(), ApiError> {
         match self.0.into_iter().next() {

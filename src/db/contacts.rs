@@ -5,7 +5,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 
 use super::{is_unique_violation, Error, Result, Tenant};
 use crate::domain::{BulkItem, ContactFields, NewContact};
-use crate::search::SearchPlan;
+use crate::search::{self, SearchPlan};
 use crate::{clock, ids};
 
 /// A stored contact, as the API shows it (`metadata` is JSON text).
@@ -52,13 +52,16 @@ pub fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewContact) -> Result<
         updated_at: now,
     };
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO contacts (id, org_seq, name, phone, language, metadata, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+        "INSERT INTO contacts (id, org_seq, name, name_key, initials, phone, language, metadata,
+                               created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
     )?;
     let inserted = stmt.execute(params![
         contact.id,
         tenant.org_seq,
         contact.name,
+        search::sort_key(&contact.name),
+        search::initials(&contact.name),
         contact.phone,
         contact.language,
         contact.metadata,
@@ -151,11 +154,14 @@ fn save_changes(tx: &Transaction<'_>, current: Contact, next: Contact) -> Result
     }
     let updated_at = clock::now_ms().max(current.updated_at + 1);
     let mut stmt = tx.prepare_cached(
-        "UPDATE contacts SET name = ?1, phone = ?2, language = ?3, metadata = ?4, updated_at = ?5
-         WHERE seq = ?6",
+        "UPDATE contacts SET name = ?1, name_key = ?2, initials = ?3, phone = ?4, language = ?5,
+                             metadata = ?6, updated_at = ?7
+         WHERE seq = ?8",
     )?;
     stmt.execute(params![
         next.name,
+        search::sort_key(&next.name),
+        search::initials(&next.name),
         next.phone,
         next.language,
         next.metadata,
@@ -194,10 +200,13 @@ pub fn upsert(
         Some(metadata) => (true, metadata.into_string()),
     };
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO contacts (id, org_seq, name, phone, language, metadata, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)
+        "INSERT INTO contacts (id, org_seq, name, phone, language, metadata, created_at, updated_at,
+                               name_key, initials)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?10, ?11)
          ON CONFLICT (org_seq, phone) DO UPDATE SET
              name = excluded.name,
+             name_key = excluded.name_key,
+             initials = excluded.initials,
              language = CASE WHEN ?8 THEN excluded.language ELSE language END,
              metadata = CASE WHEN ?9 THEN excluded.metadata ELSE metadata END,
              updated_at = max(excluded.updated_at, updated_at + 1)
@@ -217,7 +226,9 @@ pub fn upsert(
                 metadata,
                 now,
                 has_language,
-                has_metadata
+                has_metadata,
+                search::sort_key(item.name.as_str()),
+                search::initials(item.name.as_str())
             ],
             |row| {
                 Ok(Contact {
@@ -293,87 +304,231 @@ pub enum Membership {
     NotIn { audience_seq: i64, count: i64 },
 }
 
-/// One page of a listing.
-#[derive(Debug, Default)]
-pub struct ListRequest {
-    pub search: Option<SearchPlan>,
-    pub membership: Option<Membership>,
-    pub limit: i64,
-    pub offset: i64,
+/// What a listing can be ordered by; ties are broken by `id` in the same
+/// direction, so the order is total.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortField {
+    CreatedAt,
+    UpdatedAt,
+    /// Case-insensitively, by the stored `name_key`.
+    Name,
 }
 
-/// The page's rows and the exact number of matching rows.
-pub fn list(
-    conn: &Connection,
-    tenant: &Tenant,
-    request: &ListRequest,
-) -> Result<(Vec<Contact>, i64)> {
-    let mut filter = String::from("c.org_seq = ?");
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sort {
+    pub field: SortField,
+    pub descending: bool,
+}
+
+impl Default for Sort {
+    fn default() -> Self {
+        Sort {
+            field: SortField::CreatedAt,
+            descending: true,
+        }
+    }
+}
+
+impl Sort {
+    fn column(self) -> &'static str {
+        match self.field {
+            SortField::CreatedAt => "c.created_at",
+            SortField::UpdatedAt => "c.updated_at",
+            SortField::Name => "c.name_key",
+        }
+    }
+
+    /// The sort key of `contact`, as a cursor records it.
+    pub fn key_of(self, contact: &Contact) -> SqlValue {
+        match self.field {
+            SortField::CreatedAt => contact.created_at.into(),
+            SortField::UpdatedAt => contact.updated_at.into(),
+            SortField::Name => search::sort_key(&contact.name).into(),
+        }
+    }
+}
+
+/// One `metadata.KEY=VALUE` filter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MetadataFilter {
+    pub key: String,
+    pub value: String,
+}
+
+/// Every condition a listing can carry; all are ANDed.
+#[derive(Clone, Debug, Default)]
+pub struct Filters {
+    pub search: Option<SearchPlan>,
+    pub membership: Option<Membership>,
+    pub language: Option<String>,
+    pub metadata: Vec<MetadataFilter>,
+    pub created_after: Option<i64>,
+    pub created_before: Option<i64>,
+    pub updated_after: Option<i64>,
+    pub updated_before: Option<i64>,
+}
+
+/// Which rows of the ordered result a page holds.
+#[derive(Clone, Debug)]
+pub enum Window {
+    /// Skip this many rows.
+    Offset(i64),
+    /// The rows after this sort key and id (a cursor).
+    After { key: SqlValue, id: String },
+}
+
+/// One page of a listing.
+#[derive(Clone, Debug)]
+pub struct ListRequest {
+    pub filters: Filters,
+    pub sort: Sort,
+    pub limit: i64,
+    pub window: Window,
+}
+
+/// A page of contacts, the exact number of matching rows, and whether rows
+/// follow the page.
+#[derive(Debug)]
+pub struct ListPage {
+    pub rows: Vec<Contact>,
+    pub total: i64,
+    pub has_more: bool,
+}
+
+/// The WHERE clause of `filters` and its arguments.
+fn where_clause(tenant: &Tenant, filters: &Filters) -> (String, Vec<SqlValue>) {
+    let mut sql = String::from("c.org_seq = ?");
     let mut args: Vec<SqlValue> = vec![tenant.org_seq.into()];
-    match request.membership {
+    match filters.membership {
         Some(Membership::In { audience_seq, .. }) => {
-            filter.push_str(
+            sql.push_str(
                 " AND c.seq IN (SELECT contact_seq FROM audience_members WHERE audience_seq = ?)",
             );
             args.push(audience_seq.into());
         }
         Some(Membership::NotIn { audience_seq, .. }) => {
-            filter.push_str(
+            sql.push_str(
                 " AND c.seq NOT IN (SELECT contact_seq FROM audience_members WHERE audience_seq = ?)",
             );
             args.push(audience_seq.into());
         }
         None => {}
     }
-    if let Some(plan) = &request.search {
+    if let Some(plan) = &filters.search {
         if let Some(query) = &plan.trigram {
-            filter.push_str(
+            sql.push_str(
                 " AND c.seq IN (SELECT rowid FROM contacts_trigram WHERE contacts_trigram MATCH ?)",
             );
             args.push(query.clone().into());
         }
-        if let Some(query) = &plan.words {
-            filter.push_str(
-                " AND c.seq IN (SELECT rowid FROM contacts_words WHERE contacts_words MATCH ?)",
-            );
-            args.push(query.clone().into());
-        }
         for literal in &plan.literals {
-            filter.push_str(" AND instr(c.name, ?) > 0");
+            sql.push_str(" AND instr(c.name, ?) > 0");
             args.push(literal.clone().into());
         }
     }
-
-    let total: i64 = match (&request.search, request.membership) {
-        (None, None) => conn.query_row(
-            "SELECT contact_count FROM organizations WHERE seq = ?1",
-            [tenant.org_seq],
-            |r| r.get(0),
-        )?,
-        (None, Some(Membership::In { count, .. })) => count,
-        (None, Some(Membership::NotIn { count, .. })) => {
-            let all: i64 = conn.query_row(
-                "SELECT contact_count FROM organizations WHERE seq = ?1",
-                [tenant.org_seq],
-                |r| r.get(0),
-            )?;
-            all - count
+    if let Some(language) = &filters.language {
+        sql.push_str(" AND c.language = ?");
+        args.push(language.clone().into());
+    }
+    for filter in &filters.metadata {
+        // A string equal to VALUE, or a number or boolean whose JSON text
+        // is VALUE; SQLite renders both sides, so they compare alike.
+        let literal: SqlValue = match serde_json::from_str::<serde_json::Value>(&filter.value) {
+            Ok(serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => {
+                filter.value.clone().into()
+            }
+            _ => SqlValue::Null,
+        };
+        if filter.key.contains(['"', '\\']) {
+            // Keys a JSON path cannot quote: walk the object's members.
+            sql.push_str(
+                " AND EXISTS (SELECT 1 FROM json_each(c.metadata) e WHERE e.key = ? \
+                 AND (c.metadata -> e.fullkey) IN (json_quote(?), ?))",
+            );
+            args.push(filter.key.clone().into());
+        } else {
+            sql.push_str(" AND (c.metadata -> ?) IN (json_quote(?), ?)");
+            args.push(format!("$.\"{}\"", filter.key).into());
         }
-        (Some(_), _) => conn.query_row(
-            &format!("SELECT count(*) FROM contacts c WHERE {filter}"),
-            params_from_iter(args.iter()),
-            |r| r.get(0),
-        )?,
-    };
+        args.push(filter.value.clone().into());
+        args.push(literal);
+    }
+    for (bound, column, op) in [
+        (filters.created_after, "c.created_at", ">="),
+        (filters.created_before, "c.created_at", "<"),
+        (filters.updated_after, "c.updated_at", ">="),
+        (filters.updated_before, "c.updated_at", "<"),
+    ] {
+        if let Some(ms) = bound {
+            sql.push_str(&format!(" AND {column} {op} ?"));
+            args.push(ms.into());
+        }
+    }
+    (sql, args)
+}
 
-    let sql = format!(
-        "SELECT {COLUMNS} FROM contacts c WHERE {filter}
-         ORDER BY c.created_at DESC, c.id DESC LIMIT ? OFFSET ?"
+/// The exact number of the tenant's contacts matching `filters`, from the
+/// kept counters when only membership restricts it.
+fn count(conn: &Connection, tenant: &Tenant, filters: &Filters) -> Result<i64> {
+    let plain = filters.search.is_none()
+        && filters.language.is_none()
+        && filters.metadata.is_empty()
+        && filters.created_after.is_none()
+        && filters.created_before.is_none()
+        && filters.updated_after.is_none()
+        && filters.updated_before.is_none();
+    if plain {
+        let all: i64 = conn
+            .prepare_cached("SELECT contact_count FROM organizations WHERE seq = ?1")?
+            .query_row([tenant.org_seq], |r| r.get(0))?;
+        return Ok(match filters.membership {
+            None => all,
+            Some(Membership::In { count, .. }) => count,
+            Some(Membership::NotIn { count, .. }) => all - count,
+        });
+    }
+    let (sql, args) = where_clause(tenant, filters);
+    Ok(conn
+        .prepare_cached(&format!("SELECT count(*) FROM contacts c WHERE {sql}"))?
+        .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
+}
+
+/// One page of the tenant's contacts.
+pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result<ListPage> {
+    let total = count(conn, tenant, &request.filters)?;
+    let (mut sql, mut args) = where_clause(tenant, &request.filters);
+    let column = request.sort.column();
+    let direction = if request.sort.descending {
+        "DESC"
+    } else {
+        "ASC"
+    };
+    let mut offset = 0;
+    match &request.window {
+        Window::Offset(skip) => offset = *skip,
+        Window::After { key, id } => {
+            let op = if request.sort.descending { "<" } else { ">" };
+            sql.push_str(&format!(" AND ({column}, c.id) {op} (?, ?)"));
+            args.push(key.clone());
+            args.push(id.clone().into());
+        }
+    }
+    // One row more than the page tells whether another page follows.
+    args.push((request.limit + 1).into());
+    args.push(offset.into());
+    let query = format!(
+        "SELECT {COLUMNS} FROM contacts c WHERE {sql}
+         ORDER BY {column} {direction}, c.id {direction} LIMIT ? OFFSET ?"
     );
-    args.push(request.limit.into());
-    args.push(request.offset.into());
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let rows = stmt.query_map(params_from_iter(args.iter()), from_row)?;
-    let contacts = rows.collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok((contacts, total))
+    let mut stmt = conn.prepare_cached(&query)?;
+    let mut rows = stmt
+        .query_map(params_from_iter(args.iter()), from_row)?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let has_more = rows.len() as i64 > request.limit;
+    rows.truncate(request.limit as usize);
+    Ok(ListPage {
+        rows,
+        total,
+        has_more,
+    })
 }

@@ -77,6 +77,7 @@ pub fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<SqliteConnectionManager>,
+    cursor_secret: std::sync::Arc<[u8]>,
 }
 
 impl Db {
@@ -89,7 +90,21 @@ impl Db {
             .build(manager)?;
         let mut conn = pool.get()?;
         migrations().to_latest(&mut conn)?;
-        Ok(Db { pool })
+        let secret: Vec<u8> = conn.query_row(
+            "SELECT value FROM settings WHERE key = 'cursor_secret'",
+            [],
+            |r| r.get(0),
+        )?;
+        Ok(Db {
+            pool,
+            cursor_secret: secret.into(),
+        })
+    }
+
+    /// The key listing cursors are signed with (kept in the file, so
+    /// cursors survive restarts).
+    pub fn cursor_secret(&self) -> &[u8] {
+        &self.cursor_secret
     }
 
     /// A pooled connection, for synchronous callers (the CLI).

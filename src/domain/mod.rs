@@ -18,7 +18,7 @@ pub use call::{NewCall, CALL_DIRECTIONS, CALL_STATUSES};
 pub use contact::{BulkItem, ContactFields, NewContact, CONTACT_FIELDS};
 pub use id_list::{contact_ids, IdListError, MAX_IDS};
 pub use language::Language;
-pub use metadata::Metadata;
+pub use metadata::{Metadata, MAX_KEY_CHARS as MAX_METADATA_KEY_CHARS};
 pub use name::Name;
 pub use phone::PhoneNumber;
 

@@ -21,7 +21,7 @@ fn empty_list_has_the_seed_envelope() {
     assert_eq!(answer.status, Status::Ok);
     assert_eq!(
         answer.body,
-        json!({"data": [], "total": 0, "page": 1, "limit": 20, "totalPages": 0})
+        json!({"data": [], "total": 0, "page": 1, "limit": 20, "totalPages": 0, "nextCursor": null})
     );
 }
 

@@ -10,6 +10,7 @@ mod cli;
 mod contacts;
 mod errors;
 mod fields;
+mod filters;
 mod helpers;
 mod listing;
 mod search;
