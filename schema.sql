@@ -59,11 +59,13 @@ CREATE TABLE contacts (
     updated_at INTEGER NOT NULL,
     UNIQUE (org_seq, phone)
 );
--- One index per listing order (ties broken by id), and one for the
--- language filter in the default order.
+-- Indexes for the time orders (ties broken by id) and for the language
+-- filter in the default order. There is deliberately no index on
+-- `name_key`: names arrive in random order, and keeping one cost a fifth
+-- of the import rate (measured: 15,300 against 11,900 contacts/s for 1M
+-- contacts); `sort=name` sorts the matching rows instead.
 CREATE INDEX contacts_by_created ON contacts (org_seq, created_at, id);
 CREATE INDEX contacts_by_updated ON contacts (org_seq, updated_at, id);
-CREATE INDEX contacts_by_name ON contacts (org_seq, name_key, id);
 CREATE INDEX contacts_by_language ON contacts (org_seq, language, created_at, id);
 
 CREATE TABLE audiences (
@@ -122,6 +124,7 @@ CREATE VIRTUAL TABLE contacts_trigram USING fts5 (
     content = 'contacts', content_rowid = 'seq',
     tokenize = 'trigram remove_diacritics 1'
 );
+INSERT INTO contacts_trigram (contacts_trigram, rank) VALUES ('automerge', 8);
 
 CREATE TRIGGER contacts_after_insert AFTER INSERT ON contacts BEGIN
     INSERT INTO contacts_trigram (rowid, name, phone, initials)
