@@ -25,11 +25,24 @@ pub fn start_server(path: &Path) -> Server {
     let mut conn = db.connection().expect("connection");
     let (org, key) = db::write(&mut conn, |tx| orgs::create(tx, "bench")).expect("org");
     drop(conn);
-    let (tx, rx) = std::sync::mpsc::channel();
-    let figment = contactsd::app::figment()
+    Server {
+        port: launch(contactsd::app::build(bench_figment(), db)),
+        key: key.key,
+        org_id: org.id,
+    }
+}
+
+/// The server's configuration for benchmarks: a free port, no request log.
+pub fn bench_figment() -> rocket::figment::Figment {
+    contactsd::app::figment()
         .merge(("port", 0))
-        .merge(("log_level", "off"));
-    let rocket = contactsd::app::build(figment, db).attach(AdHoc::on_liftoff("port", move |r| {
+        .merge(("log_level", "off"))
+}
+
+/// Launches `rocket` on a background thread; the port it listens on.
+pub fn launch(rocket: rocket::Rocket<rocket::Build>) -> u16 {
+    let (tx, rx) = std::sync::mpsc::channel();
+    let rocket = rocket.attach(AdHoc::on_liftoff("port", move |r| {
         let port = r.config().port;
         Box::pin(async move {
             let _ = tx.send(port);
@@ -38,14 +51,8 @@ pub fn start_server(path: &Path) -> Server {
     std::thread::spawn(move || {
         let _ = rocket::execute(rocket.launch());
     });
-    let port = rx
-        .recv_timeout(Duration::from_secs(30))
-        .expect("server launched");
-    Server {
-        port,
-        key: key.key,
-        org_id: org.id,
-    }
+    rx.recv_timeout(Duration::from_secs(60))
+        .expect("server launched")
 }
 
 /// One keep-alive connection.

@@ -395,10 +395,26 @@ pub struct ListPage {
     pub has_more: bool,
 }
 
-/// The WHERE clause of `filters` and its arguments.
+/// The FROM and WHERE clauses of `filters` (`FROM … WHERE …`) and their
+/// arguments.
+///
+/// With a search, the FTS5 matches drive the query (`CROSS JOIN` fixes the
+/// join order): each match is checked by row number, instead of every row
+/// of the organization being checked against the matches, which at a
+/// million contacts was 50-100 ms even for a search matching 100 rows.
 fn where_clause(tenant: &Tenant, filters: &Filters) -> (String, Vec<SqlValue>) {
-    let mut sql = String::from("c.org_seq = ?");
-    let mut args: Vec<SqlValue> = vec![tenant.org_seq.into()];
+    let mut args: Vec<SqlValue> = Vec::new();
+    let mut sql = match filters.search.as_ref().and_then(|p| p.trigram.as_ref()) {
+        Some(query) => {
+            args.push(query.clone().into());
+            String::from(
+                "FROM contacts_trigram CROSS JOIN contacts c ON c.seq = contacts_trigram.rowid \
+                 WHERE contacts_trigram MATCH ? AND c.org_seq = ?",
+            )
+        }
+        None => String::from("FROM contacts c WHERE c.org_seq = ?"),
+    };
+    args.push(tenant.org_seq.into());
     match filters.membership {
         Some(Membership::In { audience_seq, .. }) => {
             sql.push_str(
@@ -415,12 +431,6 @@ fn where_clause(tenant: &Tenant, filters: &Filters) -> (String, Vec<SqlValue>) {
         None => {}
     }
     if let Some(plan) = &filters.search {
-        if let Some(query) = &plan.trigram {
-            sql.push_str(
-                " AND c.seq IN (SELECT rowid FROM contacts_trigram WHERE contacts_trigram MATCH ?)",
-            );
-            args.push(query.clone().into());
-        }
         for literal in &plan.literals {
             sql.push_str(" AND instr(c.name, ?) > 0");
             args.push(literal.clone().into());
@@ -489,7 +499,7 @@ fn count(conn: &Connection, tenant: &Tenant, filters: &Filters) -> Result<i64> {
     }
     let (sql, args) = where_clause(tenant, filters);
     Ok(conn
-        .prepare_cached(&format!("SELECT count(*) FROM contacts c WHERE {sql}"))?
+        .prepare_cached(&format!("SELECT count(*) {sql}"))?
         .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
 }
 
@@ -517,7 +527,7 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
     args.push((request.limit + 1).into());
     args.push(offset.into());
     let query = format!(
-        "SELECT {COLUMNS} FROM contacts c WHERE {sql}
+        "SELECT {COLUMNS} {sql}
          ORDER BY {column} {direction}, c.id {direction} LIMIT ? OFFSET ?"
     );
     let mut stmt = conn.prepare_cached(&query)?;

@@ -1,0 +1,317 @@
+//! The search and listing benchmark (issue 4). Run on demand:
+//!
+//!     cargo bench --bench search               # builds the data once, then measures
+//!     cargo bench --bench search -- --rebuild  # rebuilds the data
+//!
+//! It builds (once, cached under `target/bench-data/`) a database of
+//! 1,000,000 contacts in one organization and 1,000,000 spread over 100
+//! others, with realistic repeated names and Indian and other numbers,
+//! serves it from this process on loopback, and measures each query with
+//! wrk (Debian's `wrk`; one connection, 5 s each) for p50 and p99. It also
+//! serves a bare Rocket route doing one pooled rusqlite point lookup on the
+//! same file and compares requests per second for get-by-id (wrk, 2
+//! threads, 50 connections), in the same run.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use contactsd::db::{self, keys, orgs, Db};
+use r2d2_sqlite::SqliteConnectionManager;
+use rocket::State;
+use rusqlite::params;
+use serde_json::Value;
+use support::{bench_figment, launch, person_name, phone_number, Client};
+
+const BIG_ORG: u64 = 1_000_000;
+const OTHER_ORGS: u64 = 100;
+const OTHER_ROWS: u64 = 1_000_000;
+const CHUNK: u64 = 10_000;
+/// One row in 10,000 gets this surname: a selective search.
+const RARE_SURNAME: &str = "Vanderpoel";
+const CITIES: &[&str] = &[
+    "Mumbai", "Delhi", "Bengaluru", "Chennai", "Kolkata", "Hyderabad", "Pune", "Ahmedabad",
+    "Jaipur", "Lucknow",
+];
+const LANGUAGES: &[&str] = &["hi-IN", "en-IN", "ta-IN", "mr-IN", "bn-IN", "en"];
+
+fn data_path() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/search-1m.db")
+}
+
+/// Builds the data set; returns the big organization's id.
+fn build(path: &Path) -> String {
+    let _ = std::fs::create_dir_all(path.parent().unwrap());
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let started = Instant::now();
+    let db = Db::open(path).expect("open");
+    let mut conn = db.connection().expect("connection");
+    let (big, _) = db::write(&mut conn, |tx| orgs::create(tx, "big")).unwrap();
+    let others: Vec<i64> = (0..OTHER_ORGS)
+        .map(|i| {
+            db::write(&mut conn, |tx| orgs::create(tx, &format!("other {i}")))
+                .unwrap()
+                .0
+                .seq
+        })
+        .collect();
+    drop(conn);
+    drop(db);
+    let mut conn = rusqlite::Connection::open(path).unwrap();
+    db::configure(&mut conn).unwrap();
+    let base_ms: i64 = 1_767_225_600_000; // 2026-01-01
+    let total = BIG_ORG + OTHER_ROWS;
+    let mut i: u64 = 0;
+    while i < total {
+        // Alternate chunks of the big organization and the others, so their
+        // rows interleave in time as they would in one shared file.
+        let chunk = i / CHUNK;
+        let org_seq = if chunk % 2 == 0 {
+            big.seq
+        } else {
+            others[((chunk / 2) % OTHER_ORGS) as usize]
+        };
+        let tx = conn.transaction().unwrap();
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO contacts (id, org_seq, name, name_key, initials, phone, language,
+                                           metadata, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                )
+                .unwrap();
+            for j in i..i + CHUNK {
+                let name = if j % 10_000 == 7 {
+                    format!("{} {RARE_SURNAME}", person_name(j).split(' ').next().unwrap())
+                } else {
+                    person_name(j)
+                };
+                let metadata = serde_json::json!({
+                    "city": CITIES[(j % CITIES.len() as u64) as usize],
+                    "tier": if j % 5 == 0 { "premium" } else { "standard" },
+                });
+                stmt.execute(params![
+                    contactsd::ids::new_id(contactsd::ids::Kind::Contact),
+                    org_seq,
+                    name,
+                    contactsd::search::sort_key(&name),
+                    contactsd::search::initials(&name),
+                    phone_number(j),
+                    LANGUAGES[(j % LANGUAGES.len() as u64) as usize],
+                    metadata.to_string(),
+                    base_ms + (j as i64) * 10,
+                ])
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        i += CHUNK;
+        if i % 200_000 == 0 {
+            eprintln!("  built {i} rows in {:.0} s", started.elapsed().as_secs_f64());
+        }
+    }
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    eprintln!("built {total} rows in {:.0} s", started.elapsed().as_secs_f64());
+    big.id
+}
+
+fn big_org_id(path: &Path) -> Option<String> {
+    let conn = rusqlite::Connection::open(path).ok()?;
+    conn.query_row(
+        "SELECT o.id FROM organizations o WHERE o.name = 'big' AND o.contact_count = ?1",
+        [BIG_ORG as i64],
+        |r| r.get(0),
+    )
+    .ok()
+}
+
+type Pool = r2d2::Pool<SqliteConnectionManager>;
+
+/// The baseline: a bare route doing one pooled point lookup.
+#[rocket::get("/bare/<id>")]
+async fn bare(pool: &State<Pool>, id: String) -> Option<String> {
+    let pool = pool.inner().clone();
+    rocket::tokio::task::spawn_blocking(move || {
+        let conn = pool.get().ok()?;
+        conn.query_row(
+            "SELECT id, name, phone, language, metadata, created_at, updated_at
+             FROM contacts WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(serde_json::json!({
+                    "id": r.get::<_, String>(0)?, "name": r.get::<_, String>(1)?,
+                    "phoneNumber": r.get::<_, String>(2)?, "language": r.get::<_, Option<String>>(3)?,
+                    "metadata": r.get::<_, String>(4)?, "createdAt": r.get::<_, i64>(5)?,
+                    "updatedAt": r.get::<_, i64>(6)?,
+                })
+                .to_string())
+            },
+        )
+        .ok()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// What wrk reported.
+struct Measured {
+    p50_ms: f64,
+    p99_ms: f64,
+    rps: f64,
+}
+
+fn to_ms(text: &str) -> f64 {
+    let (number, unit) = text.split_at(text.find(|c: char| c.is_alphabetic()).unwrap_or(text.len()));
+    let n: f64 = number.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        _ => f64::NAN,
+    }
+}
+
+fn wrk(url: &str, key: &str, threads: u32, connections: u32, seconds: u32) -> Measured {
+    let output = Command::new("wrk")
+        .args([
+            &format!("-t{threads}"),
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+            "-H",
+            &format!("x-api-key: {key}"),
+            url,
+        ])
+        .output()
+        .expect("wrk (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let percentile = |label: &str| {
+        text.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(label))
+            .map(|rest| to_ms(rest.trim()))
+            .unwrap_or(f64::NAN)
+    };
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|r| r.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    if text.contains("Non-2xx") {
+        panic!("wrk saw errors for {url}:\n{text}");
+    }
+    Measured {
+        p50_ms: percentile("50%"),
+        p99_ms: percentile("99%"),
+        rps,
+    }
+}
+
+fn main() {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        eprintln!("this benchmark needs wrk: apt-get install wrk");
+        std::process::exit(2);
+    }
+    let path = data_path();
+    let rebuild = std::env::args().any(|a| a == "--rebuild");
+    let org_id = match big_org_id(&path) {
+        Some(id) if !rebuild => id,
+        _ => build(&path),
+    };
+    let size: u64 = ["", "-wal"]
+        .iter()
+        .filter_map(|s| std::fs::metadata(format!("{}{s}", path.display())).ok())
+        .map(|m| m.len())
+        .sum();
+
+    let db = Db::open(&path).unwrap();
+    let key = {
+        let mut conn = db.connection().unwrap();
+        db::write(&mut conn, |tx| keys::issue_for(tx, &org_id)).unwrap().key
+    };
+    let port = launch(contactsd::app::build(bench_figment(), db));
+    let pool: Pool = r2d2::Pool::builder()
+        .max_size(8)
+        .build(SqliteConnectionManager::file(&path).with_init(db::configure))
+        .unwrap();
+    let bare_port = launch(
+        rocket::custom(bench_figment())
+            .manage(pool)
+            .mount("/", rocket::routes![bare]),
+    );
+
+    let base = format!("http://127.0.0.1:{port}");
+    let mut client = Client::connect(port, &key);
+    let get = |client: &mut Client, path: &str| -> Value {
+        let (status, body) = client.request("GET", path, b"");
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(status, 200, "{path}: {body}");
+        body
+    };
+    let deep = get(&mut client, "/v1/contacts?page=24999");
+    let cursor = deep["nextCursor"].as_str().unwrap().to_string();
+    let some_id = deep["data"][0]["id"].as_str().unwrap().to_string();
+    let encoded_cursor: String = cursor
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+
+    let scenarios: Vec<(&str, String, &str)> = vec![
+        ("page 1", String::from("/v1/contacts"), "10"),
+        ("page 25,000 by page", String::from("/v1/contacts?page=25000"), "50"),
+        ("page 25,000 by cursor", format!("/v1/contacts?cursor={encoded_cursor}"), "10"),
+        ("get by id", format!("/v1/contacts/{some_id}"), "10"),
+        ("search rare surname", format!("/v1/contacts?search={}", RARE_SURNAME.to_lowercase()), "10"),
+        ("search common first name", String::from("/v1/contacts?search=priya"), "50"),
+        ("search 3-letter substring", String::from("/v1/contacts?search=ram"), "50"),
+        ("search 5-digit phone fragment", String::from("/v1/contacts?search=98765"), "10"),
+        ("search two terms", String::from("/v1/contacts?search=priya%20sharma"), "50"),
+        ("metadata filter", String::from("/v1/contacts?metadata.city=Pune"), "50"),
+        ("language filter", String::from("/v1/contacts?language=ta-IN"), "10"),
+        ("filter + search", String::from("/v1/contacts?language=hi-IN&search=sharma"), "50"),
+        ("sort=name page 1", String::from("/v1/contacts?sort=name"), "-"),
+    ];
+
+    println!(
+        "{} contacts in the measured organization, {} in {} others; file {:.0} MiB",
+        BIG_ORG,
+        OTHER_ROWS,
+        OTHER_ORGS,
+        size as f64 / 1_048_576.0
+    );
+    println!("| query | matches | p50 (ms) | p99 (ms) | target p99 (ms) |");
+    println!("|---|---:|---:|---:|---:|");
+    for (label, path, target) in &scenarios {
+        let body = get(&mut client, path);
+        let matches = body.get("total").map_or(String::from("1"), |t| t.to_string());
+        let m = wrk(&format!("{base}{path}"), &key, 1, 1, 5);
+        println!(
+            "| {label} | {matches} | {:.2} | {:.2} | {target} |",
+            m.p50_ms, m.p99_ms
+        );
+    }
+
+    let api = wrk(&format!("{base}/v1/contacts/{some_id}"), &key, 2, 50, 5);
+    let bare = wrk(
+        &format!("http://127.0.0.1:{bare_port}/bare/{some_id}"),
+        &key,
+        2,
+        50,
+        5,
+    );
+    println!();
+    println!("| get by id, wrk -t2 -c50 | requests/s |");
+    println!("|---|---:|");
+    println!("| GET /v1/contacts/:id (auth, JSON) | {:.0} |", api.rps);
+    println!("| bare Rocket route, one pooled lookup | {:.0} |", bare.rps);
+    println!("| ratio | {:.0}% (target 80%) |", 100.0 * api.rps / bare.rps);
+}
