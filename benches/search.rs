@@ -32,8 +32,16 @@ const CHUNK: u64 = 10_000;
 /// One row in 10,000 gets this surname: a selective search.
 const RARE_SURNAME: &str = "Vanderpoel";
 const CITIES: &[&str] = &[
-    "Mumbai", "Delhi", "Bengaluru", "Chennai", "Kolkata", "Hyderabad", "Pune", "Ahmedabad",
-    "Jaipur", "Lucknow",
+    "Mumbai",
+    "Delhi",
+    "Bengaluru",
+    "Chennai",
+    "Kolkata",
+    "Hyderabad",
+    "Pune",
+    "Ahmedabad",
+    "Jaipur",
+    "Lucknow",
 ];
 const LANGUAGES: &[&str] = &["hi-IN", "en-IN", "ta-IN", "mr-IN", "bn-IN", "en"];
 
@@ -86,7 +94,10 @@ fn build(path: &Path) -> String {
                 .unwrap();
             for j in i..i + CHUNK {
                 let name = if j % 10_000 == 7 {
-                    format!("{} {RARE_SURNAME}", person_name(j).split(' ').next().unwrap())
+                    format!(
+                        "{} {RARE_SURNAME}",
+                        person_name(j).split(' ').next().unwrap()
+                    )
                 } else {
                     person_name(j)
                 };
@@ -111,11 +122,18 @@ fn build(path: &Path) -> String {
         tx.commit().unwrap();
         i += CHUNK;
         if i % 200_000 == 0 {
-            eprintln!("  built {i} rows in {:.0} s", started.elapsed().as_secs_f64());
+            eprintln!(
+                "  built {i} rows in {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
         }
     }
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
-    eprintln!("built {total} rows in {:.0} s", started.elapsed().as_secs_f64());
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
+    eprintln!(
+        "built {total} rows in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     big.id
 }
 
@@ -166,7 +184,8 @@ struct Measured {
 }
 
 fn to_ms(text: &str) -> f64 {
-    let (number, unit) = text.split_at(text.find(|c: char| c.is_alphabetic()).unwrap_or(text.len()));
+    let (number, unit) =
+        text.split_at(text.find(|c: char| c.is_alphabetic()).unwrap_or(text.len()));
     let n: f64 = number.parse().unwrap_or(f64::NAN);
     match unit {
         "us" => n / 1000.0,
@@ -233,7 +252,9 @@ fn main() {
     let db = Db::open(&path).unwrap();
     let key = {
         let mut conn = db.connection().unwrap();
-        db::write(&mut conn, |tx| keys::issue_for(tx, &org_id)).unwrap().key
+        db::write(&mut conn, |tx| keys::issue_for(tx, &org_id))
+            .unwrap()
+            .key
     };
     let port = launch(contactsd::app::build(bench_figment(), db));
     let pool: Pool = r2d2::Pool::builder()
@@ -267,18 +288,62 @@ fn main() {
 
     let scenarios: Vec<(&str, String, &str)> = vec![
         ("page 1", String::from("/v1/contacts"), "10"),
-        ("page 25,000 by page", String::from("/v1/contacts?page=25000"), "50"),
-        ("page 25,000 by cursor", format!("/v1/contacts?cursor={encoded_cursor}"), "10"),
+        (
+            "page 25,000 by page",
+            String::from("/v1/contacts?page=25000"),
+            "50",
+        ),
+        (
+            "page 25,000 by cursor",
+            format!("/v1/contacts?cursor={encoded_cursor}"),
+            "10",
+        ),
         ("get by id", format!("/v1/contacts/{some_id}"), "10"),
-        ("search rare surname", format!("/v1/contacts?search={}", RARE_SURNAME.to_lowercase()), "10"),
-        ("search common first name", String::from("/v1/contacts?search=priya"), "50"),
-        ("search 3-letter substring", String::from("/v1/contacts?search=ram"), "50"),
-        ("search 5-digit phone fragment", String::from("/v1/contacts?search=98765"), "10"),
-        ("search two terms", String::from("/v1/contacts?search=priya%20sharma"), "50"),
-        ("metadata filter", String::from("/v1/contacts?metadata.city=Pune"), "50"),
-        ("language filter", String::from("/v1/contacts?language=ta-IN"), "10"),
-        ("filter + search", String::from("/v1/contacts?language=hi-IN&search=sharma"), "50"),
-        ("sort=name page 1", String::from("/v1/contacts?sort=name"), "-"),
+        (
+            "search rare surname",
+            format!("/v1/contacts?search={}", RARE_SURNAME.to_lowercase()),
+            "10",
+        ),
+        (
+            "search common first name",
+            String::from("/v1/contacts?search=priya"),
+            "50",
+        ),
+        (
+            "search 3-letter substring",
+            String::from("/v1/contacts?search=ram"),
+            "50",
+        ),
+        (
+            "search 5-digit phone fragment",
+            String::from("/v1/contacts?search=98765"),
+            "10",
+        ),
+        (
+            "search two terms",
+            String::from("/v1/contacts?search=priya%20sharma"),
+            "50",
+        ),
+        (
+            "metadata filter",
+            String::from("/v1/contacts?metadata.city=Pune"),
+            "50",
+        ),
+        (
+            "language filter",
+            String::from("/v1/contacts?language=ta-IN"),
+            "10",
+        ),
+        (
+            "filter + search",
+            String::from("/v1/contacts?language=hi-IN&search=sharma"),
+            "50",
+        ),
+        (
+            "sort=name page 1",
+            String::from("/v1/contacts?sort=name"),
+            "-",
+        ),
     ];
 
     println!(
@@ -292,7 +357,9 @@ fn main() {
     println!("|---|---:|---:|---:|---:|");
     for (label, path, target) in &scenarios {
         let body = get(&mut client, path);
-        let matches = body.get("total").map_or(String::from("1"), |t| t.to_string());
+        let matches = body
+            .get("total")
+            .map_or(String::from("1"), |t| t.to_string());
         let m = wrk(&format!("{base}{path}"), &key, 1, 1, 5);
         println!(
             "| {label} | {matches} | {:.2} | {:.2} | {target} |",
@@ -313,5 +380,8 @@ fn main() {
     println!("|---|---:|");
     println!("| GET /v1/contacts/:id (auth, JSON) | {:.0} |", api.rps);
     println!("| bare Rocket route, one pooled lookup | {:.0} |", bare.rps);
-    println!("| ratio | {:.0}% (target 80%) |", 100.0 * api.rps / bare.rps);
+    println!(
+        "| ratio | {:.0}% (target 80%) |",
+        100.0 * api.rps / bare.rps
+    );
 }

@@ -22,13 +22,36 @@ impl<'r> FromRequest<'r> for Tenant {
     }
 }
 
-async fn authenticate(req: &Request<'_>) -> Result<Tenant, ApiError> {
-    let key = presented_key(req)?;
-    if !ids::looks_like_api_key(key) {
-        return Err(invalid_key());
+/// A well-formed key, not yet looked up: read routes hand it to
+/// [`Db::read_as`], which checks it on the same trip to the database as
+/// the read itself (an unknown or revoked key is still 401 before anything
+/// is read).
+pub struct Caller(pub String);
+
+#[rocket::async_trait]
+impl<'r> FromRequest<'r> for Caller {
+    type Error = ();
+
+    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
+        match well_formed_key(req) {
+            Ok(key) => Outcome::Success(Caller(key.to_string())),
+            Err(e) => Outcome::Error((error::stash(req, e), ())),
+        }
     }
+}
+
+fn well_formed_key<'a>(req: &'a Request<'_>) -> Result<&'a str, ApiError> {
+    let key = presented_key(req)?;
+    if ids::looks_like_api_key(key) {
+        Ok(key)
+    } else {
+        Err(invalid_key())
+    }
+}
+
+async fn authenticate(req: &Request<'_>) -> Result<Tenant, ApiError> {
+    let key = well_formed_key(req)?.to_string();
     let db = req.rocket().state::<Db>().ok_or_else(ApiError::internal)?;
-    let key = key.to_string();
     db.run(move |conn| keys::authenticate(conn, &key))
         .await?
         .ok_or_else(invalid_key)

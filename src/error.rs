@@ -191,6 +191,7 @@ impl From<db::Error> for ApiError {
     fn from(error: db::Error) -> Self {
         match error {
             db::Error::NotFound(what) => ApiError::not_found(format!("{what} not found")),
+            db::Error::Unauthorized => ApiError::unauthorized("Invalid or revoked API key"),
             db::Error::MissingContacts(ids) => {
                 ApiError::not_found(format!("{} of the contacts do not exist", ids.len()))
                     .with("missingContactIds", Value::from(ids))

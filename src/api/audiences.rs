@@ -7,6 +7,7 @@ use serde_json::json;
 use super::contacts::{contact_ids_of, membership_reply};
 use super::listing::{list_contacts, Scope};
 use super::{JsonBody, Page, PageRequest, RawQuery, Reply};
+use crate::auth::Caller;
 use crate::clock;
 use crate::db::audiences::{self, Audience};
 use crate::db::{Db, Tenant};
@@ -127,21 +128,21 @@ async fn delete_audience(db: &State<Db>, tenant: Tenant, id: &str) -> Result<Rep
 #[rocket::get("/audiences/<id>/contacts")]
 async fn get_audience_contacts(
     db: &State<Db>,
-    tenant: Tenant,
+    caller: Caller,
     id: &str,
     query: RawQuery,
 ) -> Result<Reply, ApiError> {
-    list_contacts(db, &tenant, query, Scope::Members(id.to_string())).await
+    list_contacts(db, caller, query, Scope::Members(id.to_string())).await
 }
 
 #[rocket::get("/audiences/<id>/available-contacts")]
 async fn get_audience_available_contacts(
     db: &State<Db>,
-    tenant: Tenant,
+    caller: Caller,
     id: &str,
     query: RawQuery,
 ) -> Result<Reply, ApiError> {
-    list_contacts(db, &tenant, query, Scope::Available(id.to_string())).await
+    list_contacts(db, caller, query, Scope::Available(id.to_string())).await
 }
 
 #[rocket::post("/audiences/<id>/contacts", data = "<body>")]

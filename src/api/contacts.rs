@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::listing::{list_contacts, Scope};
 use super::{JsonBody, RawQuery, Reply};
+use crate::auth::Caller;
 use crate::clock;
 use crate::db::audiences::{self, MembershipChange};
 use crate::db::contacts::{self, Contact, Upserted};
@@ -70,8 +71,8 @@ fn location(contact: &Contact) -> String {
 }
 
 #[rocket::get("/contacts")]
-async fn get_contacts(db: &State<Db>, tenant: Tenant, query: RawQuery) -> Result<Reply, ApiError> {
-    list_contacts(db, &tenant, query, Scope::All).await
+async fn get_contacts(db: &State<Db>, caller: Caller, query: RawQuery) -> Result<Reply, ApiError> {
+    list_contacts(db, caller, query, Scope::All).await
 }
 
 #[rocket::post("/contacts", data = "<body>")]
@@ -85,9 +86,13 @@ async fn post_contact(db: &State<Db>, tenant: Tenant, body: JsonBody) -> Result<
 }
 
 #[rocket::get("/contacts/<id>")]
-async fn get_contact(db: &State<Db>, tenant: Tenant, id: &str) -> Result<Reply, ApiError> {
-    let (scope, id) = (tenant.clone(), id.to_string());
-    let contact = db.read(move |tx| contacts::get(tx, &scope, &id)).await?;
+async fn get_contact(db: &State<Db>, caller: Caller, id: &str) -> Result<Reply, ApiError> {
+    let id = id.to_string();
+    let (contact, tenant) = db
+        .read_as(caller.0, move |tx, tenant| {
+            Ok((contacts::get(tx, &tenant, &id)?, tenant))
+        })
+        .await?;
     Reply::ok(&ContactView::new(&contact, &tenant))
 }
 

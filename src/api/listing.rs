@@ -6,13 +6,14 @@ use serde::Serialize;
 
 use super::contacts::ContactView;
 use super::{PageRequest, RawQuery, Reply};
+use crate::auth::Caller;
 use crate::clock;
 use crate::cursor::{self, CursorError, Position};
 use crate::db::audiences;
 use crate::db::contacts::{
     self, Filters, ListRequest, Membership, MetadataFilter, Sort, SortField, Window,
 };
-use crate::db::{Db, Tenant};
+use crate::db::Db;
 use crate::domain::Language;
 use crate::error::ApiError;
 use crate::search;
@@ -182,64 +183,57 @@ impl Listing {
     }
 }
 
-/// Answers a contact listing for `scope`.
+/// Answers a contact listing for `scope`, authenticating `caller` on the
+/// same trip to the database.
 pub async fn list_contacts(
     db: &Db,
-    tenant: &Tenant,
+    caller: Caller,
     mut query: RawQuery,
     scope: Scope,
 ) -> Result<Reply, ApiError> {
-    let listing = Listing::parse(&mut query, &scope)?;
-    query.finish()?;
-
-    let scope_text = match &scope {
-        Scope::All => String::from("all"),
-        Scope::Members(id) => format!("members:{id}"),
-        Scope::Available(id) => format!("available:{id}"),
-    };
-    let fingerprint = cursor::fingerprint(&format!(
-        "{}|{scope_text}|{}",
-        tenant.org_seq, listing.canonical
-    ));
-    let window = match &listing.cursor {
-        None => Window::Offset((listing.page.unwrap_or(1) - 1).saturating_mul(listing.limit)),
-        Some(text) => {
-            let position = cursor::decode(db.cursor_secret(), &fingerprint, text).map_err(|e| {
-                ApiError::bad_parameter(
-                    "cursor",
-                    match e {
-                        CursorError::Invalid => "cursor is malformed or was altered",
-                        CursorError::OtherQuery => {
-                            "cursor belongs to a query with another sort, search or filter"
-                        }
+    let secret = db.cursor_secret().to_vec();
+    let answer = db
+        .read_as(caller.0, move |tx, tenant| {
+            // The key is checked first, so a bad key is 401 whatever the
+            // query; query errors come back as the inner error.
+            let listing = match Listing::parse(&mut query, &scope).and_then(|l| {
+                query.finish()?;
+                Ok(l)
+            }) {
+                Ok(listing) => listing,
+                Err(e) => return Ok(Err(e)),
+            };
+            let scope_text = match &scope {
+                Scope::All => String::from("all"),
+                Scope::Members(id) => format!("members:{id}"),
+                Scope::Available(id) => format!("available:{id}"),
+            };
+            let fingerprint = cursor::fingerprint(&format!(
+                "{}|{scope_text}|{}",
+                tenant.org_seq, listing.canonical
+            ));
+            let window = match &listing.cursor {
+                None => {
+                    Window::Offset((listing.page.unwrap_or(1) - 1).saturating_mul(listing.limit))
+                }
+                Some(text) => match cursor::decode(&secret, &fingerprint, text) {
+                    Ok(position) => Window::After {
+                        key: position.key,
+                        id: position.id,
                     },
-                )
-            })?;
-            Window::After {
-                key: position.key,
-                id: position.id,
-            }
-        }
-    };
-
-    let membership_of = match &scope {
-        Scope::All => listing.audience_id.clone().map(|id| (id, true)),
-        Scope::Members(id) => Some((id.clone(), true)),
-        Scope::Available(id) => Some((id.clone(), false)),
-    };
-    let mut request = ListRequest {
-        filters: listing.filters,
-        sort: listing.sort,
-        limit: listing.limit,
-        window,
-    };
-    let scoped = tenant.clone();
-    let page = db
-        .read(move |tx| {
+                    Err(e) => return Ok(Err(bad_cursor(e))),
+                },
+            };
+            let membership_of = match &scope {
+                Scope::All => listing.audience_id.clone().map(|id| (id, true)),
+                Scope::Members(id) => Some((id.clone(), true)),
+                Scope::Available(id) => Some((id.clone(), false)),
+            };
+            let mut filters = listing.filters.clone();
             if let Some((audience_id, members)) = membership_of {
-                let audience = audiences::get(tx, &scoped, &audience_id)?;
+                let audience = audiences::get(tx, &tenant, &audience_id)?;
                 let (audience_seq, count) = (audience.seq, audience.contact_count);
-                request.filters.membership = Some(if members {
+                filters.membership = Some(if members {
                     Membership::In {
                         audience_seq,
                         count,
@@ -251,9 +245,17 @@ pub async fn list_contacts(
                     }
                 });
             }
-            contacts::list(tx, &scoped, &request)
+            let request = ListRequest {
+                filters,
+                sort: listing.sort,
+                limit: listing.limit,
+                window,
+            };
+            let page = contacts::list(tx, &tenant, &request)?;
+            Ok(Ok((page, tenant, fingerprint, listing)))
         })
         .await?;
+    let (page, tenant, fingerprint, listing) = answer?;
 
     let next_cursor = match page.rows.last() {
         Some(last) if page.has_more => Some(cursor::encode(
@@ -269,7 +271,7 @@ pub async fn list_contacts(
     let data = page
         .rows
         .iter()
-        .map(|c| ContactView::new(c, tenant))
+        .map(|c| ContactView::new(c, &tenant))
         .collect();
     Reply::ok(&CursorPage {
         data,
@@ -279,4 +281,16 @@ pub async fn list_contacts(
         total_pages: (page.total + listing.limit - 1) / listing.limit,
         next_cursor,
     })
+}
+
+fn bad_cursor(error: CursorError) -> ApiError {
+    ApiError::bad_parameter(
+        "cursor",
+        match error {
+            CursorError::Invalid => "cursor is malformed or was altered",
+            CursorError::OtherQuery => {
+                "cursor belongs to a query with another sort, search or filter"
+            }
+        },
+    )
 }

@@ -123,12 +123,16 @@ pub fn authenticate(conn: &Connection, key: &str) -> Result<Option<Tenant>> {
     };
     let now = clock::now_ms();
     if last_used_at.is_none_or(|t| now - t >= LAST_USED_RESOLUTION_MS) {
-        // Best effort: a busy database must not fail the request itself.
-        if let Err(e) = conn.execute(
+        // Best effort, and without waiting: while a bulk import holds the
+        // write lock, the next request records the use instead.
+        conn.busy_timeout(std::time::Duration::ZERO)?;
+        let recorded = conn.execute(
             "UPDATE api_keys SET last_used_at = ?1 WHERE seq = ?2",
             params![now, key_seq],
-        ) {
-            log::warn!("could not record key use: {e}");
+        );
+        conn.busy_timeout(super::BUSY_TIMEOUT)?;
+        if let Err(e) = recorded {
+            log::debug!("key use not recorded this time: {e}");
         }
     }
     Ok(Some(tenant))

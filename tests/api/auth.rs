@@ -137,3 +137,19 @@ fn healthz_fails_when_the_database_does_not_answer() {
     assert_eq!(answer.status.code, 503, "{}", answer.body);
     assert_eq!(answer.body["code"], "unavailable");
 }
+
+#[test]
+fn an_unknown_key_is_401_before_any_query_error() {
+    let app = TestApp::spawn();
+    let unknown = format!("sk_live_{}", "B".repeat(32));
+    for uri in [
+        "/v1/contacts?limit=0",
+        "/v1/contacts?nope=1",
+        "/v1/contacts?cursor=junk",
+        "/v1/contacts/ct_missing",
+        "/v1/audiences/aud_missing/contacts",
+    ] {
+        let answer = app.send(Method::Get, uri, Some(&unknown), None);
+        answer.assert_error(401, "unauthorized");
+    }
+}
