@@ -115,26 +115,30 @@ CREATE TABLE calls (
 CREATE INDEX calls_by_created ON calls (org_seq, created_at, id);
 CREATE INDEX calls_by_contact ON calls (org_seq, contact_id, created_at, id);
 
--- Search: one external-content FTS5 trigram index over `contacts`. Trigrams
--- of the name and the phone answer substrings of three characters or more,
+-- Search: one contentless FTS5 trigram index over `contacts`. Trigrams of
+-- the name and the phone answer substrings of three characters or more,
 -- case- and accent-insensitively; trigrams of `initials` answer the one- and
 -- two-character terms, which match word starts only ("^^p", "^pr").
+--
+-- Its rowid is `(org_seq << 32) + seq`, so one organization's entries form
+-- one rowid range: a search scans and counts only that organization's
+-- matches, inside the index, without touching `contacts` (a file holds
+-- many organizations). This bounds `seq` to 2^32 rows.
 CREATE VIRTUAL TABLE contacts_trigram USING fts5 (
     name, phone, initials,
-    content = 'contacts', content_rowid = 'seq',
+    content = '', contentless_delete = 1,
     tokenize = 'trigram remove_diacritics 1'
 );
 INSERT INTO contacts_trigram (contacts_trigram, rank) VALUES ('automerge', 8);
 
 CREATE TRIGGER contacts_after_insert AFTER INSERT ON contacts BEGIN
     INSERT INTO contacts_trigram (rowid, name, phone, initials)
-        VALUES (new.seq, new.name, new.phone, new.initials);
+        VALUES ((new.org_seq << 32) + new.seq, new.name, new.phone, new.initials);
     UPDATE organizations SET contact_count = contact_count + 1 WHERE seq = new.org_seq;
 END;
 
 CREATE TRIGGER contacts_after_delete AFTER DELETE ON contacts BEGIN
-    INSERT INTO contacts_trigram (contacts_trigram, rowid, name, phone, initials)
-        VALUES ('delete', old.seq, old.name, old.phone, old.initials);
+    DELETE FROM contacts_trigram WHERE rowid = (old.org_seq << 32) + old.seq;
     UPDATE organizations SET contact_count = contact_count - 1 WHERE seq = old.org_seq;
 END;
 
@@ -142,8 +146,7 @@ END;
 -- unchanged rows (and metadata-only updates) cheap.
 CREATE TRIGGER contacts_after_update_search AFTER UPDATE OF name, phone ON contacts
 WHEN old.name IS NOT new.name OR old.phone IS NOT new.phone BEGIN
-    INSERT INTO contacts_trigram (contacts_trigram, rowid, name, phone, initials)
-        VALUES ('delete', old.seq, old.name, old.phone, old.initials);
+    DELETE FROM contacts_trigram WHERE rowid = (old.org_seq << 32) + old.seq;
     INSERT INTO contacts_trigram (rowid, name, phone, initials)
-        VALUES (new.seq, new.name, new.phone, new.initials);
+        VALUES ((new.org_seq << 32) + new.seq, new.name, new.phone, new.initials);
 END;
