@@ -78,7 +78,7 @@ impl Raw {
                 let metadata =
                     json!({"city": if i % 2 == 0 { "Mumbai" } else { "Delhi" }, "tier": "premium"});
                 stmt.execute(params![
-                    contactsd::ids::new_id(contactsd::ids::Kind::Contact),
+                    contactsd::ids::contact_id(now, i as i64),
                     self.tenant.org_seq,
                     person_name(i),
                     phone_number(i),

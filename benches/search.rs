@@ -87,9 +87,9 @@ fn build(path: &Path) -> String {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT INTO contacts (id, org_seq, name, name_key, initials, phone, language,
-                                           metadata, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                    "INSERT INTO contacts (seq, id, org_seq, name, name_key, initials, phone,
+                                           language, metadata, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
                 )
                 .unwrap();
             for j in i..i + CHUNK {
@@ -105,8 +105,12 @@ fn build(path: &Path) -> String {
                     "city": CITIES[(j % CITIES.len() as u64) as usize],
                     "tier": if j % 5 == 0 { "premium" } else { "standard" },
                 });
+                // Row numbers and times grow together, as the server makes them.
+                let seq = j as i64 + 1;
+                let created_at = base_ms + (j as i64) * 10;
                 stmt.execute(params![
-                    contactsd::ids::new_id(contactsd::ids::Kind::Contact),
+                    seq,
+                    contactsd::ids::contact_id(created_at, seq),
                     org_seq,
                     name,
                     contactsd::search::sort_key(&name),
@@ -114,7 +118,7 @@ fn build(path: &Path) -> String {
                     phone_number(j),
                     LANGUAGES[(j % LANGUAGES.len() as u64) as usize],
                     metadata.to_string(),
-                    base_ms + (j as i64) * 10,
+                    created_at,
                 ])
                 .unwrap();
             }

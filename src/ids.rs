@@ -80,6 +80,26 @@ pub fn new_id(kind: Kind) -> String {
     id
 }
 
+/// A contact's id: `ct_`, its `created_at` (7 characters), its row number
+/// (6 characters, 36 bits) and 10 random characters (60 bits).
+///
+/// Contacts are numbered in creation order and an organization's
+/// `created_at` never decreases with the number (see `db::contacts`), so
+/// `(createdAt, id)` order is row-number order: a search can page newest
+/// first straight from the search index, which is keyed by row number.
+pub fn contact_id(created_at_ms: i64, seq: i64) -> String {
+    let mut id = String::with_capacity(26);
+    id.push_str(Kind::Contact.prefix());
+    push_digits(
+        &mut id,
+        u128::from(u64::try_from(created_at_ms).unwrap_or(0)),
+        7,
+    );
+    push_digits(&mut id, u128::from(u64::try_from(seq).unwrap_or(0)), 6);
+    push_digits(&mut id, random_bits(8) >> 4, 10);
+    id
+}
+
 /// Appends `value` as `width` base-64 digits of [`ALPHABET`], most
 /// significant first.
 fn push_digits(out: &mut String, value: u128, width: u32) {
@@ -110,15 +130,24 @@ mod tests {
 
     #[test]
     fn ids_have_prefix_and_sort_by_time() {
-        let a = new_id(Kind::Contact);
-        assert!(a.starts_with("ct_"));
-        assert_eq!(a.len(), 3 + 7 + 16);
+        let a = new_id(Kind::Audience);
+        assert!(a.starts_with("aud_"));
+        assert_eq!(a.len(), 4 + 7 + 16);
         assert!(new_id(Kind::Organization).starts_with("org_"));
-        let ids: Vec<String> = (0..2000).map(|_| new_id(Kind::Contact)).collect();
+        let ids: Vec<String> = (0..2000).map(|_| new_id(Kind::Call)).collect();
         assert!(
             ids.windows(2).all(|w| w[0] < w[1]),
             "ids sort in creation order"
         );
+    }
+
+    #[test]
+    fn contact_ids_sort_by_time_then_row_number() {
+        let a = contact_id(1_772_359_200_000, 41);
+        let b = contact_id(1_772_359_200_000, 42);
+        let c = contact_id(1_772_359_200_001, 7);
+        assert!(a < b && b < c, "{a} {b} {c}");
+        assert_eq!(a.len(), 26);
     }
 
     #[test]

@@ -161,9 +161,10 @@ async fn post_contacts_bulk(
         .write(move |tx| {
             let mut applied = Vec::with_capacity(expected);
             let mut errors = Vec::new();
+            let mut rows = contacts::NewRows::start(tx, &scope)?;
             for (index, item) in receiver.iter().enumerate() {
                 match item {
-                    Ok(item) => applied.push(contacts::upsert(tx, &scope, item)?),
+                    Ok(item) => applied.push(contacts::upsert(tx, &scope, &mut rows, item)?),
                     Err(error) => errors.push(BulkError {
                         index,
                         field: error.field,

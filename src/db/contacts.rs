@@ -38,12 +38,47 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
     })
 }
 
+/// Hands out row numbers and creation times for new contacts, so that in
+/// each organization `created_at` never decreases as the row number grows
+/// (even if the clock steps back) and ids sort as row numbers do: then
+/// `(created_at, id)` order is row-number order, which the search index
+/// (keyed by row number) can page through directly.
+pub struct NewRows {
+    next_seq: i64,
+    last_created_at: i64,
+}
+
+impl NewRows {
+    /// Must run inside the write transaction that inserts the rows.
+    pub fn start(tx: &Transaction<'_>, tenant: &Tenant) -> Result<NewRows> {
+        let next_seq = tx
+            .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM contacts")?
+            .query_row([], |r| r.get(0))?;
+        let last_created_at = tx
+            .prepare_cached("SELECT coalesce(max(created_at), 0) FROM contacts WHERE org_seq = ?1")?
+            .query_row([tenant.org_seq], |r| r.get(0))?;
+        Ok(NewRows {
+            next_seq,
+            last_created_at,
+        })
+    }
+
+    /// The next row's number, creation time and id.
+    fn next(&mut self) -> (i64, i64, String) {
+        let created_at = clock::now_ms().max(self.last_created_at);
+        self.last_created_at = created_at;
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        (seq, created_at, ids::contact_id(created_at, seq))
+    }
+}
+
 /// Creates a contact; `PhoneTaken` when the number is in use.
 pub fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewContact) -> Result<Contact> {
-    let now = clock::now_ms();
+    let (seq, now, id) = NewRows::start(tx, tenant)?.next();
     let contact = Contact {
-        seq: 0,
-        id: ids::new_id(ids::Kind::Contact),
+        seq,
+        id,
         name: new.name.into_string(),
         phone: new.phone.into_string(),
         language: new.language.map(|l| l.into_string()),
@@ -52,11 +87,12 @@ pub fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewContact) -> Result<
         updated_at: now,
     };
     let mut stmt = tx.prepare_cached(
-        "INSERT INTO contacts (id, org_seq, name, name_key, initials, phone, language, metadata,
-                               created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+        "INSERT INTO contacts (seq, id, org_seq, name, name_key, initials, phone, language,
+                               metadata, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
     )?;
     let inserted = stmt.execute(params![
+        contact.seq,
         contact.id,
         tenant.org_seq,
         contact.name,
@@ -68,10 +104,7 @@ pub fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewContact) -> Result<
         now
     ]);
     match inserted {
-        Ok(_) => Ok(Contact {
-            seq: tx.last_insert_rowid(),
-            ..contact
-        }),
+        Ok(_) => Ok(contact),
         Err(e) if is_unique_violation(&e) => match id_by_phone(tx, tenant, &contact.phone)? {
             Some(contact_id) => Err(Error::PhoneTaken {
                 phone: contact.phone,
@@ -187,10 +220,10 @@ pub enum Upserted {
 pub fn upsert(
     tx: &Transaction<'_>,
     tenant: &Tenant,
+    rows: &mut NewRows,
     item: BulkItem,
 ) -> Result<(Contact, Upserted)> {
-    let now = clock::now_ms();
-    let id = ids::new_id(ids::Kind::Contact);
+    let (seq, now, id) = rows.next();
     let (has_language, language) = match item.language {
         None => (false, None),
         Some(language) => (true, language.map(|l| l.into_string())),
@@ -201,8 +234,8 @@ pub fn upsert(
     };
     let mut stmt = tx.prepare_cached(
         "INSERT INTO contacts (id, org_seq, name, phone, language, metadata, created_at, updated_at,
-                               name_key, initials)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?10, ?11)
+                               name_key, initials, seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?10, ?11, ?12)
          ON CONFLICT (org_seq, phone) DO UPDATE SET
              name = excluded.name,
              name_key = excluded.name_key,
@@ -228,7 +261,8 @@ pub fn upsert(
                 has_language,
                 has_metadata,
                 search::sort_key(item.name.as_str()),
-                search::initials(item.name.as_str())
+                search::initials(item.name.as_str()),
+                seq
             ],
             |row| {
                 Ok(Contact {
@@ -545,6 +579,28 @@ fn count(conn: &Connection, tenant: &Tenant, filters: &Filters) -> Result<i64> {
         .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
 }
 
+/// The FTS5 query and offset of a listing the search index can page by
+/// itself: a search and nothing else, in `createdAt` order, by page.
+fn search_in_row_order(request: &ListRequest) -> Option<(&str, i64)> {
+    let filters = &request.filters;
+    match (&filters.search, &request.window) {
+        (
+            Some(SearchPlan {
+                trigram: Some(query),
+                literals,
+            }),
+            Window::Offset(offset),
+        ) if literals.is_empty()
+            && filters.membership.is_none()
+            && !filters.has_row_conditions()
+            && request.sort.field == SortField::CreatedAt =>
+        {
+            Some((query.as_str(), *offset))
+        }
+        _ => None,
+    }
+}
+
 /// One page of the tenant's contacts.
 pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result<ListPage> {
     let total = count(conn, tenant, &request.filters)?;
@@ -568,10 +624,30 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
     // One row more than the page tells whether another page follows.
     args.push((request.limit + 1).into());
     args.push(offset.into());
-    let query = format!(
-        "SELECT {COLUMNS} {sql}
-         ORDER BY {column} {direction}, c.id {direction} LIMIT ? OFFSET ?"
-    );
+    let query = match search_in_row_order(request) {
+        // An organization's (created_at, id) order is its row-number order
+        // (see `NewRows`), which is the search index's own order: take the
+        // page's row numbers from the index, then read just those rows.
+        Some((fts_query, offset)) => {
+            args = search_args(tenant, fts_query).to_vec();
+            args.push((request.limit + 1).into());
+            args.push(offset.into());
+            format!(
+                "SELECT {COLUMNS} FROM contacts c WHERE c.seq IN (
+                     {SEARCH_MATCHES} ORDER BY rowid {direction} LIMIT ? OFFSET ?)
+                 ORDER BY {column} {direction}, c.id {direction}"
+            )
+        }
+        // Order and skip on (sort key, id, row number) alone, which an index
+        // covers or a search match yields without reading whole rows; read
+        // whole rows only for the page itself.
+        None => format!(
+            "SELECT {COLUMNS} FROM contacts c WHERE c.seq IN (
+                 SELECT c.seq {sql}
+                 ORDER BY {column} {direction}, c.id {direction} LIMIT ? OFFSET ?)
+             ORDER BY {column} {direction}, c.id {direction}"
+        ),
+    };
     let mut stmt = conn.prepare_cached(&query)?;
     let mut rows = stmt
         .query_map(params_from_iter(args.iter()), from_row)?

@@ -211,3 +211,40 @@ fn overlong_searches_are_422() {
     let answer = app.get(&format!("/v1/contacts?search={many_terms}"));
     assert_eq!(answer.detail_fields(), ["search"]);
 }
+
+#[test]
+fn search_pages_match_the_general_order() {
+    let app = TestApp::spawn();
+    // Many rows in the same millisecond, interleaved with non-matching ones,
+    // some created through bulk and some one by one.
+    let items: Vec<serde_json::Value> = (0..30)
+        .map(|i| json!({"name": format!("Priya {i}"), "phoneNumber": format!("+9198765{i:05}")}))
+        .collect();
+    app.post("/v1/contacts/bulk", &json!({ "contacts": items }));
+    for i in 0..10 {
+        app.create_contact(&format!("Ravi {i}"), &format!("+9191234{i:05}"));
+        app.create_contact(&format!("Priya Solo {i}"), &format!("+9190000{i:05}"));
+    }
+    // The index-ordered path (search alone) against the general path (the
+    // same search with a condition that keeps every row).
+    for (sort, limit) in [("-createdAt", 7), ("createdAt", 7), ("-createdAt", 100)] {
+        for page in 1..=6 {
+            let fast = app.get(&format!(
+                "/v1/contacts?search=priya&sort={sort}&limit={limit}&page={page}"
+            ));
+            let general = app.get(&format!(
+                "/v1/contacts?search=priya&sort={sort}&limit={limit}&page={page}\
+                 &createdAfter=2000-01-01T00:00:00Z"
+            ));
+            assert_eq!(fast.body["total"], 40);
+            assert_eq!(
+                crate::helpers::ids_of(&fast.body),
+                crate::helpers::ids_of(&general.body)
+            );
+            assert_eq!(
+                fast.body["nextCursor"].is_null(),
+                general.body["nextCursor"].is_null()
+            );
+        }
+    }
+}
