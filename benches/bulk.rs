@@ -69,18 +69,22 @@ impl Raw {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "INSERT INTO contacts (id, org_seq, name, phone, language, metadata, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7)",
+                    "INSERT INTO contacts (id, org_seq, name, name_key, initials, phone, language,
+                                           metadata, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
                 )
                 .unwrap();
             let now = contactsd::clock::now_ms();
             for i in start..start + BATCH {
                 let metadata =
                     json!({"city": if i % 2 == 0 { "Mumbai" } else { "Delhi" }, "tier": "premium"});
+                let name = person_name(i);
                 stmt.execute(params![
                     contactsd::ids::contact_id(now, i as i64),
                     self.tenant.org_seq,
-                    person_name(i),
+                    name,
+                    contactsd::search::sort_key(&name),
+                    contactsd::search::initials(&name),
                     phone_number(i),
                     if i % 3 == 0 { "hi-IN" } else { "en-IN" },
                     metadata.to_string(),
@@ -97,14 +101,22 @@ impl Raw {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "UPDATE contacts SET name = ?1, updated_at = ?2 WHERE org_seq = ?3 AND phone = ?4",
+                    "UPDATE contacts SET name = ?1, name_key = ?2, initials = ?3, updated_at = ?4
+                     WHERE org_seq = ?5 AND phone = ?6",
                 )
                 .unwrap();
             let now = contactsd::clock::now_ms();
             for i in start..start + BATCH {
                 let name = format!("{}{suffix}", person_name(i));
-                stmt.execute(params![name, now, self.tenant.org_seq, phone_number(i)])
-                    .unwrap();
+                stmt.execute(params![
+                    name,
+                    contactsd::search::sort_key(&name),
+                    contactsd::search::initials(&name),
+                    now,
+                    self.tenant.org_seq,
+                    phone_number(i)
+                ])
+                .unwrap();
             }
         }
         tx.commit().unwrap();
