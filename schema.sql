@@ -73,8 +73,12 @@ CREATE TABLE audiences (
     id            TEXT    NOT NULL UNIQUE,
     org_seq       INTEGER NOT NULL REFERENCES organizations (seq) ON DELETE CASCADE,
     name          TEXT    NOT NULL,
+    -- The name lower-cased by Unicode's rules (computed at the edge), for
+    -- case-insensitive search.
+    name_key      TEXT    NOT NULL,
     description   TEXT,
-    -- Kept exact by the triggers on `audience_members`.
+    -- Kept exact by the triggers on `audience_members`, which also move
+    -- `updated_at`: the count is part of the audience.
     contact_count INTEGER NOT NULL DEFAULT 0,
     created_at    INTEGER NOT NULL,
     updated_at    INTEGER NOT NULL
@@ -90,10 +94,14 @@ CREATE TABLE audience_members (
 CREATE INDEX audience_members_by_contact ON audience_members (contact_seq, audience_seq);
 
 CREATE TRIGGER audience_members_count_insert AFTER INSERT ON audience_members BEGIN
-    UPDATE audiences SET contact_count = contact_count + 1 WHERE seq = new.audience_seq;
+    UPDATE audiences SET contact_count = contact_count + 1,
+        updated_at = max(updated_at, CAST(unixepoch('subsec') * 1000 AS INTEGER))
+    WHERE seq = new.audience_seq;
 END;
 CREATE TRIGGER audience_members_count_delete AFTER DELETE ON audience_members BEGIN
-    UPDATE audiences SET contact_count = contact_count - 1 WHERE seq = old.audience_seq;
+    UPDATE audiences SET contact_count = contact_count - 1,
+        updated_at = max(updated_at, CAST(unixepoch('subsec') * 1000 AS INTEGER))
+    WHERE seq = old.audience_seq;
 END;
 
 -- Call records outlive their contacts: `contact_id` is the contact's public

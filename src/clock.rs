@@ -15,7 +15,7 @@ pub fn now_ms() -> i64 {
 fn to_ms(t: OffsetDateTime) -> i64 {
     // i64 milliseconds cover ±292 million years; the cast cannot truncate for
     // any time `time` can represent.
-    (t.unix_timestamp_nanos() / 1_000_000) as i64
+    t.unix_timestamp_nanos().div_euclid(1_000_000) as i64
 }
 
 /// Formats milliseconds since the epoch as `2026-03-01T10:00:00.000Z`.
@@ -52,6 +52,8 @@ mod tests {
         let ms = parse_rfc3339_ms("2026-03-01T15:30:00.5+05:30").unwrap();
         assert_eq!(format_ms(ms), "2026-03-01T10:00:00.500Z");
         assert_eq!(parse_rfc3339_ms("2026-03-01"), None);
+        let before_epoch = parse_rfc3339_ms("1969-12-31T23:59:59.9995Z").unwrap();
+        assert_eq!(format_ms(before_epoch), "1969-12-31T23:59:59.999Z");
         assert_eq!(parse_rfc3339_ms("yesterday"), None);
     }
 }

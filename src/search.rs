@@ -36,6 +36,10 @@ pub struct SearchPlan {
 /// letters, digits, combining marks (Devanagari and Tamil vowel signs) and
 /// symbols, belongs to a word.
 fn is_separator(c: char) -> bool {
+    !c.is_alphanumeric() && is_separator_class(c)
+}
+
+fn is_separator_class(c: char) -> bool {
     c.is_whitespace()
         || c.is_control()
         || c.is_ascii_punctuation()
@@ -119,6 +123,9 @@ pub fn compile(search: &str) -> Result<Option<SearchPlan>, ApiError> {
                 literals.push(term.to_string());
             } else if term.chars().count() >= 3 {
                 trigram.push(format!("name : {}", quote(term)));
+            } else if words(term).next().is_none() {
+                // Nothing of it can start a word: match it literally.
+                literals.push(term.to_string());
             } else {
                 for word in words(term) {
                     let prefix: String = word.chars().take(2).collect();
@@ -193,6 +200,14 @@ mod tests {
             )
         );
         assert_eq!(p.literals, vec!["%".to_string()]);
+    }
+
+    #[test]
+    fn every_term_adds_a_condition() {
+        for term in ["µ", "²", "ª"] {
+            let p = plan(term);
+            assert!(p.trigram.is_some() || !p.literals.is_empty(), "{term}");
+        }
     }
 
     #[test]

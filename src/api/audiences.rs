@@ -82,9 +82,8 @@ async fn get_audiences(
 
 #[rocket::post("/audiences", data = "<body>")]
 async fn post_audience(db: &State<Db>, tenant: Tenant, body: JsonBody) -> Result<Reply, ApiError> {
-    let (name, description) = AudienceFields::from_json(&body.0)
-        .and_then(AudienceFields::require_name)
-        .map_err(ApiError::validation)?;
+    let (name, description) =
+        AudienceFields::from_json_for_create(&body.0).map_err(ApiError::validation)?;
     let scope = tenant.clone();
     let audience = db
         .write(move |tx| audiences::insert(tx, &scope, name, description))

@@ -50,15 +50,15 @@ struct Listing {
     sort: Sort,
     filters: Filters,
     audience_id: Option<String>,
-    /// Everything that defines the result set and its order, for the
-    /// cursor's fingerprint.
-    canonical: String,
+    /// Everything that defines the result set and its order, as
+    /// `(parameter, value)` pairs, for the cursor's fingerprint.
+    canonical: Vec<(String, String)>,
 }
 
 fn parse_time(
     query: &mut RawQuery,
     name: &str,
-    canonical: &mut String,
+    canonical: &mut Vec<(String, String)>,
 ) -> Result<Option<i64>, ApiError> {
     match query.take(name) {
         None => Ok(None),
@@ -69,7 +69,7 @@ fn parse_time(
                     format!("{name} must be an RFC 3339 time, e.g. 2026-03-01T10:00:00Z"),
                 )
             })?;
-            canonical.push_str(&format!("|{name}={ms}"));
+            canonical.push((name.to_string(), ms.to_string()));
             Ok(Some(ms))
         }
     }
@@ -100,7 +100,7 @@ impl Listing {
                 "cursor and page cannot be used together",
             ));
         }
-        let mut canonical = String::new();
+        let mut canonical: Vec<(String, String)> = Vec::new();
         let sort_text = query
             .take("sort")
             .unwrap_or_else(|| String::from("-createdAt"));
@@ -110,11 +110,11 @@ impl Listing {
                 "sort must be one of -createdAt, createdAt, -updatedAt, updatedAt, name, -name",
             )
         })?;
-        canonical.push_str(&format!("sort={sort_text}"));
+        canonical.push(("sort".into(), sort_text.clone()));
 
         let search_text = query.take("search").unwrap_or_default();
         let search = search::compile(&search_text)?;
-        canonical.push_str(&format!("|search={}", search_text.trim()));
+        canonical.push(("search".into(), search_text.trim().to_string()));
 
         let language = match query.take("language") {
             None => None,
@@ -125,7 +125,7 @@ impl Listing {
                         "language must be a BCP 47 language tag, e.g. hi-IN",
                     )
                 })?;
-                canonical.push_str(&format!("|language={}", language.as_str()));
+                canonical.push(("language".into(), language.as_str().to_string()));
                 Some(language.into_string())
             }
         };
@@ -135,7 +135,7 @@ impl Listing {
             _ => None,
         };
         if let Some(id) = &audience_id {
-            canonical.push_str(&format!("|audienceId={id}"));
+            canonical.push(("audienceId".into(), id.clone()));
         }
 
         let mut metadata = Vec::new();
@@ -148,14 +148,12 @@ impl Listing {
             }
             metadata.push(MetadataFilter { key, value });
         }
-        let mut sorted: Vec<String> = metadata
+        let mut pairs: Vec<(String, String)> = metadata
             .iter()
-            .map(|f| format!("{}\u{0}{}", f.key, f.value))
+            .map(|f| (format!("metadata.{}", f.key), f.value.clone()))
             .collect();
-        sorted.sort();
-        for pair in sorted {
-            canonical.push_str(&format!("|metadata.{pair}"));
-        }
+        pairs.sort();
+        canonical.extend(pairs);
 
         let created_after = parse_time(query, "createdAfter", &mut canonical)?;
         let created_before = parse_time(query, "createdBefore", &mut canonical)?;
@@ -208,10 +206,11 @@ pub async fn list_contacts(
                 Scope::Members(id) => format!("members:{id}"),
                 Scope::Available(id) => format!("available:{id}"),
             };
-            let fingerprint = cursor::fingerprint(&format!(
-                "{}|{scope_text}|{}",
-                tenant.org_seq, listing.canonical
-            ));
+            // Serialized as JSON, so no two different queries read the same.
+            let fingerprint = cursor::fingerprint(
+                &serde_json::to_string(&(tenant.org_seq, &scope_text, &listing.canonical))
+                    .unwrap_or_default(),
+            );
             let window = match &listing.cursor {
                 None => {
                     Window::Offset((listing.page.unwrap_or(1) - 1).saturating_mul(listing.limit))

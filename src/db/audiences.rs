@@ -8,7 +8,7 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use super::contacts::seqs_of;
 use super::{Error, Result, Tenant};
 use crate::domain::{AudienceFields, Name};
-use crate::{clock, ids};
+use crate::{clock, ids, search};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Audience {
@@ -44,9 +44,16 @@ pub fn insert(
     let now = clock::now_ms();
     let id = ids::new_id(ids::Kind::Audience);
     tx.execute(
-        "INSERT INTO audiences (id, org_seq, name, description, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-        params![id, tenant.org_seq, name.as_str(), description, now],
+        "INSERT INTO audiences (id, org_seq, name, name_key, description, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        params![
+            id,
+            tenant.org_seq,
+            name.as_str(),
+            search::sort_key(name.as_str()),
+            description,
+            now
+        ],
     )?;
     Ok(Audience {
         seq: tx.last_insert_rowid(),
@@ -90,8 +97,15 @@ pub fn update(
     }
     let updated_at = clock::now_ms().max(current.updated_at + 1);
     tx.execute(
-        "UPDATE audiences SET name = ?1, description = ?2, updated_at = ?3 WHERE seq = ?4",
-        params![next.name, next.description, updated_at, current.seq],
+        "UPDATE audiences SET name = ?1, name_key = ?2, description = ?3, updated_at = ?4
+         WHERE seq = ?5",
+        params![
+            next.name,
+            search::sort_key(&next.name),
+            next.description,
+            updated_at,
+            current.seq
+        ],
     )?;
     Ok(Audience { updated_at, ..next })
 }
@@ -120,8 +134,8 @@ pub fn list(
     let mut filter = String::from("org_seq = ?");
     let mut args: Vec<SqlValue> = vec![tenant.org_seq.into()];
     for term in terms {
-        filter.push_str(" AND instr(lower(name), ?) > 0");
-        args.push(term.to_lowercase().into());
+        filter.push_str(" AND instr(name_key, ?) > 0");
+        args.push(search::sort_key(term).into());
     }
     let total: i64 = conn.query_row(
         &format!("SELECT count(*) FROM audiences WHERE {filter}"),
@@ -204,6 +218,13 @@ fn change_members(
                 changed += stmt.execute(params![audience.seq, seq])?;
             }
         }
+    }
+    if changed > 0 {
+        // The count is part of the audience: its updatedAt moves forward.
+        tx.execute(
+            "UPDATE audiences SET updated_at = max(updated_at, ?1) WHERE seq = ?2",
+            params![audience.updated_at + 1, audience.seq],
+        )?;
     }
     let contact_count = tx.query_row(
         "SELECT contact_count FROM audiences WHERE seq = ?1",

@@ -35,6 +35,20 @@ impl AudienceFields {
         }
     }
 
+    /// Parses a create body: `name` is required, and reported missing
+    /// alongside any other broken field.
+    pub fn from_json_for_create(body: &Value) -> Result<(Name, Option<String>), Vec<FieldError>> {
+        match Self::from_json(body) {
+            Ok(fields) => fields.require_name(),
+            Err(mut errors) => {
+                if body.as_object().is_some_and(|o| !o.contains_key("name")) {
+                    errors.push(FieldError::new("name", "name is required"));
+                }
+                Err(errors)
+            }
+        }
+    }
+
     /// For a create: `name` is required.
     pub fn require_name(self) -> Result<(Name, Option<String>), Vec<FieldError>> {
         match self.name {

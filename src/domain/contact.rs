@@ -62,8 +62,22 @@ pub struct NewContact {
 }
 
 impl NewContact {
+    /// Parses a create body; every broken rule is reported, a missing
+    /// required field among them.
     pub fn from_json(body: &Value) -> Result<Self, Vec<FieldError>> {
-        Self::from_fields(ContactFields::from_json(body)?)
+        match ContactFields::from_json(body) {
+            Ok(fields) => Self::from_fields(fields),
+            Err(mut errors) => {
+                if let Some(object) = body.as_object() {
+                    for field in ["name", "phoneNumber"] {
+                        if !object.contains_key(field) {
+                            errors.push(FieldError::new(field, format!("{field} is required")));
+                        }
+                    }
+                }
+                Err(errors)
+            }
+        }
     }
 
     /// Checks the required fields are there.
@@ -102,7 +116,10 @@ pub struct BulkItem {
 
 impl BulkItem {
     pub fn from_json(item: &Value) -> Result<Self, Vec<FieldError>> {
-        let fields = ContactFields::from_json(item)?;
+        let fields = ContactFields::from_json(item).map_err(|errors| {
+            // Reported like a create: a missing required field too.
+            NewContact::from_json(item).err().unwrap_or(errors)
+        })?;
         let language = fields.language.clone();
         let metadata = fields.metadata.clone();
         let new = NewContact::from_fields(fields)?;

@@ -347,3 +347,33 @@ fn another_organizations_audiences_and_contacts_are_404() {
     .assert_error(404, "not_found");
     assert_eq!(contact_count(&app, &audience), 0);
 }
+
+#[test]
+fn audience_search_folds_unicode_case_and_membership_moves_updated_at() {
+    let app = TestApp::spawn();
+    let elite = create_audience(&app, "Élite ÖKO");
+    create_audience(&app, "Other");
+    for search in ["élite", "ÉLITE", "öko", "Élite"] {
+        let found = app.get(&format!(
+            "/v1/audiences?search={}",
+            crate::helpers::encode(search)
+        ));
+        assert_eq!(found.body["total"], 1, "{search}");
+    }
+    let contact = app.create_contact("A", "+919876543210");
+    let added = app.post(
+        &format!("/v1/audiences/{}/contacts", id(&elite)),
+        &json!({"contactIds": [id(&contact)]}),
+    );
+    assert_eq!(added.body["added"], 1);
+    let after = app.get(&format!("/v1/audiences/{}", id(&elite))).body;
+    assert!(after["updatedAt"].as_str() > elite["updatedAt"].as_str());
+    assert_eq!(after["contactCount"], 1);
+}
+
+#[test]
+fn create_reports_a_missing_name_with_other_errors() {
+    let app = TestApp::spawn();
+    let answer = app.post("/v1/audiences", &json!({"description": 5}));
+    assert_eq!(answer.detail_fields(), ["description", "name"]);
+}

@@ -271,3 +271,13 @@ fn wrong_shape_is_422_and_not_json_is_400() {
     );
     answer.assert_error(400, "bad_request");
 }
+
+#[test]
+fn missing_required_fields_are_reported_with_other_errors() {
+    let app = TestApp::spawn();
+    let answer = create(&app, json!({"name": ""}));
+    answer.assert_error(422, "validation_failed");
+    assert_eq!(answer.detail_fields(), ["name", "phoneNumber"]);
+    let answer = create(&app, json!({"name": "A", "language": "!!"}));
+    assert_eq!(answer.detail_fields(), ["language", "phoneNumber"]);
+}

@@ -434,3 +434,22 @@ fn search_follows_bulk_delete() {
     assert_eq!(app.search_names("sh"), Vec::<String>::new());
     assert_eq!(app.search_names("98765"), Vec::<String>::new());
 }
+
+#[test]
+fn a_cursor_does_not_fit_a_query_that_merely_spells_alike() {
+    let app = TestApp::spawn();
+    for i in 0..4 {
+        create(
+            &app,
+            json!({"name": format!("a|language=hi-IN {i}"), "phoneNumber": format!("+9198765{i:05}"),
+                   "language": "hi-IN"}),
+        );
+    }
+    let first = app.get("/v1/contacts?limit=1&search=a%7Clanguage%3Dhi-IN");
+    assert_eq!(first.body["total"], 4);
+    let cursor = encode(first.body["nextCursor"].as_str().unwrap());
+    let other = app.get(&format!(
+        "/v1/contacts?limit=1&search=a&language=hi-IN&cursor={cursor}"
+    ));
+    other.assert_error(400, "bad_request");
+}
