@@ -453,3 +453,39 @@ fn a_cursor_does_not_fit_a_query_that_merely_spells_alike() {
     ));
     other.assert_error(400, "bad_request");
 }
+
+#[test]
+fn metadata_filters_follow_every_write() {
+    let app = TestApp::spawn();
+    let c = create(
+        &app,
+        json!({"name": "A", "phoneNumber": "+919876543210", "metadata": {"city": "Mumbai", "n": 1}}),
+    );
+    let total = |query: &str| app.get(&format!("/v1/contacts?{query}")).body["total"].clone();
+    assert_eq!(total("metadata.city=Mumbai"), 1);
+    assert_eq!(total("metadata.n=1"), 1);
+    app.patch(
+        &format!("/v1/contacts/{}", id(&c)),
+        &json!({"metadata": {"city": "Delhi"}}),
+    );
+    assert_eq!(total("metadata.city=Mumbai"), 0);
+    assert_eq!(total("metadata.n=1"), 0);
+    assert_eq!(total("metadata.city=Delhi"), 1);
+    app.post(
+        "/v1/contacts/bulk",
+        &json!({"contacts": [{"name": "A", "phoneNumber": "+919876543210", "metadata": {"city": "Pune"}}]}),
+    );
+    assert_eq!(total("metadata.city=Delhi"), 0);
+    assert_eq!(
+        ids_of(&app.get("/v1/contacts?metadata.city=Pune").body),
+        [id(&c)]
+    );
+    // A name-only bulk update keeps the metadata and its index entries.
+    app.post(
+        "/v1/contacts/bulk",
+        &json!({"contacts": [{"name": "B", "phoneNumber": "+919876543210"}]}),
+    );
+    assert_eq!(total("metadata.city=Pune"), 1);
+    app.post("/v1/contacts/bulk-delete", &json!({"contactIds": [id(&c)]}));
+    assert_eq!(total("metadata.city=Pune"), 0);
+}
