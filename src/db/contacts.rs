@@ -546,18 +546,19 @@ fn where_clause(tenant: &Tenant, filters: &Filters) -> (String, Vec<SqlValue>) {
     (sql, args)
 }
 
-/// The exact number of the tenant's contacts matching `filters`, from the
-/// kept counters when only membership restricts it.
-fn count(conn: &Connection, tenant: &Tenant, filters: &Filters) -> Result<i64> {
+/// The exact number of the tenant's contacts matching `filters` when it
+/// costs no row reads: from the kept counters when only membership
+/// restricts the listing, from the search index when only a search does.
+fn cheap_count(conn: &Connection, tenant: &Tenant, filters: &Filters) -> Result<Option<i64>> {
     if filters.search.is_none() && !filters.has_row_conditions() {
         let all: i64 = conn
             .prepare_cached("SELECT contact_count FROM organizations WHERE seq = ?1")?
             .query_row([tenant.org_seq], |r| r.get(0))?;
-        return Ok(match filters.membership {
+        return Ok(Some(match filters.membership {
             None => all,
             Some(Membership::In { count, .. }) => count,
             Some(Membership::NotIn { count, .. }) => all - count,
-        });
+        }));
     }
     let only_search = filters.membership.is_none() && !filters.has_row_conditions();
     if let Some(SearchPlan {
@@ -566,12 +567,20 @@ fn count(conn: &Connection, tenant: &Tenant, filters: &Filters) -> Result<i64> {
     }) = &filters.search
     {
         if only_search && literals.is_empty() {
-            // Counted inside the search index alone.
             let args = search_args(tenant, query);
-            return Ok(conn
-                .prepare_cached(&format!("SELECT count(*) FROM ({SEARCH_MATCHES})"))?
-                .query_row(params_from_iter(args.iter()), |r| r.get(0))?);
+            return Ok(Some(
+                conn.prepare_cached(&format!("SELECT count(*) FROM ({SEARCH_MATCHES})"))?
+                    .query_row(params_from_iter(args.iter()), |r| r.get(0))?,
+            ));
         }
+    }
+    Ok(None)
+}
+
+/// The exact number of the tenant's contacts matching `filters`.
+fn count(conn: &Connection, tenant: &Tenant, filters: &Filters) -> Result<i64> {
+    if let Some(total) = cheap_count(conn, tenant, filters)? {
+        return Ok(total);
     }
     let (sql, args) = where_clause(tenant, filters);
     Ok(conn
@@ -603,7 +612,7 @@ fn search_in_row_order(request: &ListRequest) -> Option<(&str, i64)> {
 
 /// One page of the tenant's contacts.
 pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result<ListPage> {
-    let total = count(conn, tenant, &request.filters)?;
+    let cheap_total = cheap_count(conn, tenant, &request.filters)?;
     let (mut sql, mut args) = where_clause(tenant, &request.filters);
     let column = request.sort.column();
     let direction = if request.sort.descending {
@@ -624,6 +633,7 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
     // One row more than the page tells whether another page follows.
     args.push((request.limit + 1).into());
     args.push(offset.into());
+    let counted_here = cheap_total.is_none() && matches!(request.window, Window::Offset(_));
     let query = match search_in_row_order(request) {
         // An organization's (created_at, id) order is its row-number order
         // (see `NewRows`), which is the search index's own order: take the
@@ -633,25 +643,48 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
             args.push((request.limit + 1).into());
             args.push(offset.into());
             format!(
-                "SELECT {COLUMNS} FROM contacts c WHERE c.seq IN (
+                "SELECT {COLUMNS}, NULL FROM contacts c WHERE c.seq IN (
                      {SEARCH_MATCHES} ORDER BY rowid {direction} LIMIT ? OFFSET ?)
                  ORDER BY {column} {direction}, c.id {direction}"
             )
         }
+        // Rows must be read to be counted: count them in the same pass that
+        // orders them (a window over the matches), not in a second query.
+        None if counted_here => format!(
+            "SELECT {COLUMNS}, p.total FROM (
+                 SELECT c.seq AS seq, count(*) OVER () AS total {sql}
+                 ORDER BY {column} {direction}, c.id {direction} LIMIT ? OFFSET ?) p
+             CROSS JOIN contacts c ON c.seq = p.seq
+             ORDER BY {column} {direction}, c.id {direction}"
+        ),
         // Order and skip on (sort key, id, row number) alone, which an index
         // covers or a search match yields without reading whole rows; read
         // whole rows only for the page itself.
         None => format!(
-            "SELECT {COLUMNS} FROM contacts c WHERE c.seq IN (
+            "SELECT {COLUMNS}, NULL FROM contacts c WHERE c.seq IN (
                  SELECT c.seq {sql}
                  ORDER BY {column} {direction}, c.id {direction} LIMIT ? OFFSET ?)
              ORDER BY {column} {direction}, c.id {direction}"
         ),
     };
     let mut stmt = conn.prepare_cached(&query)?;
+    let mut window_total = None;
     let mut rows = stmt
-        .query_map(params_from_iter(args.iter()), from_row)?
+        .query_map(params_from_iter(args.iter()), |row| {
+            Ok((from_row(row)?, row.get::<_, Option<i64>>(8)?))
+        })?
+        .map(|r| {
+            r.map(|(contact, total)| {
+                window_total = window_total.or(total);
+                contact
+            })
+        })
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    let total = match (cheap_total, window_total) {
+        (Some(total), _) | (None, Some(total)) => total,
+        // A page past the end (or a cursor page): count on its own.
+        (None, None) => count(conn, tenant, &request.filters)?,
+    };
     let has_more = rows.len() as i64 > request.limit;
     rows.truncate(request.limit as usize);
     Ok(ListPage {
