@@ -633,7 +633,12 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
     // One row more than the page tells whether another page follows.
     args.push((request.limit + 1).into());
     args.push(offset.into());
-    let counted_here = cheap_total.is_none() && matches!(request.window, Window::Offset(_));
+    // With a search the matches are joined to their rows anyway; count
+    // them in the same pass. Without one, an index range usually counts
+    // the rows cheaper than a window over them would.
+    let counted_here = cheap_total.is_none()
+        && request.filters.search.is_some()
+        && matches!(request.window, Window::Offset(_));
     let query = match search_in_row_order(request) {
         // An organization's (created_at, id) order is its row-number order
         // (see `NewRows`), which is the search index's own order: take the
@@ -648,8 +653,8 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
                  ORDER BY {column} {direction}, c.id {direction}"
             )
         }
-        // Rows must be read to be counted: count them in the same pass that
-        // orders them (a window over the matches), not in a second query.
+        // Count the matches in the same pass that orders them (a window
+        // over the matches), not in a second query.
         None if counted_here => format!(
             "SELECT {COLUMNS}, p.total FROM (
                  SELECT c.seq AS seq, count(*) OVER () AS total {sql}
