@@ -264,18 +264,7 @@ pub fn upsert(
                 search::initials(item.name.as_str()),
                 seq
             ],
-            |row| {
-                Ok(Contact {
-                    seq: row.get(0)?,
-                    id: row.get(1)?,
-                    name: row.get(2)?,
-                    phone: row.get(3)?,
-                    language: row.get(4)?,
-                    metadata: row.get(5)?,
-                    created_at: row.get(6)?,
-                    updated_at: row.get(7)?,
-                })
-            },
+            from_row,
         )
         .optional()?;
     match written {
