@@ -60,13 +60,20 @@ CREATE TABLE contacts (
     UNIQUE (org_seq, phone)
 );
 -- Indexes for the time orders (ties broken by id) and for the language
--- filter in the default order. There is deliberately no index on
+-- filter in the default order. There is deliberately no index on the whole
 -- `name_key`: names arrive in random order, and keeping one cost a fifth
 -- of the import rate (measured: 15,300 against 11,900 contacts/s for 1M
--- contacts); `sort=name` sorts the matching rows instead.
+-- contacts).
 CREATE INDEX contacts_by_created ON contacts (org_seq, created_at, id);
 CREATE INDEX contacts_by_updated ON contacts (org_seq, updated_at, id);
 CREATE INDEX contacts_by_language ON contacts (org_seq, language, created_at, id);
+-- `sort=name` walks this and sorts within each group of names sharing their
+-- first two characters. Groups are few and row numbers only grow, so new
+-- rows land at the end of their group: cheap to keep, unlike a full name
+-- index. The prefix leads, so the planner never takes this index just to
+-- find an organization's rows (visiting them in name order made scans of
+-- the organization twice as slow).
+CREATE INDEX contacts_by_name_prefix ON contacts (substr(name_key, 1, 2), org_seq);
 
 CREATE TABLE audiences (
     seq           INTEGER PRIMARY KEY,

@@ -353,12 +353,43 @@ impl Default for Sort {
 }
 
 impl Sort {
-    fn column(self) -> &'static str {
+    /// The sort key as SQL terms, before the `c.id` tie-break. Names lead
+    /// with their first two characters, which `contacts_by_name_prefix`
+    /// indexes: SQLite then walks that index and sorts only within each
+    /// two-character group, instead of sorting the whole organization.
+    /// (Ordering by the prefix first orders exactly as by the name.)
+    fn key_terms(self) -> &'static [&'static str] {
         match self.field {
-            SortField::CreatedAt => "c.created_at",
-            SortField::UpdatedAt => "c.updated_at",
-            SortField::Name => "c.name_key",
+            SortField::CreatedAt => &["c.created_at"],
+            SortField::UpdatedAt => &["c.updated_at"],
+            SortField::Name => &["substr(c.name_key, 1, 2)", "c.name_key"],
         }
+    }
+
+    /// `ORDER BY` terms, ties broken by id in the same direction.
+    fn order_by(self) -> String {
+        let direction = if self.descending { "DESC" } else { "ASC" };
+        self.key_terms()
+            .iter()
+            .chain(["c.id"].iter())
+            .map(|term| format!("{term} {direction}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The keyset condition "after (key, id)" and its arguments.
+    fn after(self, key: &SqlValue, id: &str) -> (String, Vec<SqlValue>) {
+        let op = if self.descending { "<" } else { ">" };
+        let terms = self.key_terms().join(", ");
+        let (placeholders, mut args): (&str, Vec<SqlValue>) = match self.field {
+            SortField::Name => ("substr(?, 1, 2), ?", vec![key.clone(), key.clone()]),
+            _ => ("?", vec![key.clone()]),
+        };
+        args.push(id.to_string().into());
+        (
+            format!(" AND ({terms}, c.id) {op} ({placeholders}, ?)"),
+            args,
+        )
     }
 
     /// The sort key of `contact`, as a cursor records it.
@@ -603,20 +634,28 @@ fn search_in_row_order(request: &ListRequest) -> Option<(&str, i64)> {
 pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result<ListPage> {
     let cheap_total = cheap_count(conn, tenant, &request.filters)?;
     let (mut sql, mut args) = where_clause(tenant, &request.filters);
-    let column = request.sort.column();
+    let order_by = request.sort.order_by();
     let direction = if request.sort.descending {
         "DESC"
     } else {
         "ASC"
     };
+    if request.sort.field == SortField::Name && request.filters.search.is_none() {
+        // The planner does not find the name-prefix walk by itself (it
+        // would sort the whole organization); name it.
+        sql = sql.replacen(
+            "FROM contacts c WHERE",
+            "FROM contacts c INDEXED BY contacts_by_name_prefix WHERE",
+            1,
+        );
+    }
     let mut offset = 0;
     match &request.window {
         Window::Offset(skip) => offset = *skip,
         Window::After { key, id } => {
-            let op = if request.sort.descending { "<" } else { ">" };
-            sql.push_str(&format!(" AND ({column}, c.id) {op} (?, ?)"));
-            args.push(key.clone());
-            args.push(id.clone().into());
+            let (condition, after_args) = request.sort.after(key, id);
+            sql.push_str(&condition);
+            args.extend(after_args);
         }
     }
     // One row more than the page tells whether another page follows.
@@ -639,7 +678,7 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
             format!(
                 "SELECT {COLUMNS}, NULL FROM contacts c WHERE c.seq IN (
                      {SEARCH_MATCHES} ORDER BY rowid {direction} LIMIT ? OFFSET ?)
-                 ORDER BY {column} {direction}, c.id {direction}"
+                 ORDER BY {order_by}"
             )
         }
         // Count the matches in the same pass that orders them (a window
@@ -647,9 +686,9 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
         None if counted_here => format!(
             "SELECT {COLUMNS}, p.total FROM (
                  SELECT c.seq AS seq, count(*) OVER () AS total {sql}
-                 ORDER BY {column} {direction}, c.id {direction} LIMIT ? OFFSET ?) p
+                 ORDER BY {order_by} LIMIT ? OFFSET ?) p
              CROSS JOIN contacts c ON c.seq = p.seq
-             ORDER BY {column} {direction}, c.id {direction}"
+             ORDER BY {order_by}"
         ),
         // Order and skip on (sort key, id, row number) alone, which an index
         // covers or a search match yields without reading whole rows; read
@@ -657,8 +696,8 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
         None => format!(
             "SELECT {COLUMNS}, NULL FROM contacts c WHERE c.seq IN (
                  SELECT c.seq {sql}
-                 ORDER BY {column} {direction}, c.id {direction} LIMIT ? OFFSET ?)
-             ORDER BY {column} {direction}, c.id {direction}"
+                 ORDER BY {order_by} LIMIT ? OFFSET ?)
+             ORDER BY {order_by}"
         ),
     };
     let mut stmt = conn.prepare_cached(&query)?;
