@@ -377,3 +377,99 @@ fn create_reports_a_missing_name_with_other_errors() {
     let answer = app.post("/v1/audiences", &json!({"description": 5}));
     assert_eq!(answer.detail_fields(), ["description", "name"]);
 }
+
+#[test]
+fn contact_count_stays_exact_under_concurrent_writes() {
+    let app = TestApp::spawn();
+    let audience = create_audience(&app, "Busy");
+    let ids: Vec<String> = (0..60)
+        .map(|i| id(&app.create_contact(&format!("P{i}"), &format!("+9198765{i:05}"))).to_string())
+        .collect();
+    let (aid, key, path) = (
+        id(&audience).to_string(),
+        app.key.clone(),
+        app.db_path.clone(),
+    );
+
+    // A second server on the same file, driven by concurrent requests.
+    std::thread::spawn(move || {
+        let runtime = rocket::tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(4)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let db = contactsd::db::Db::open(&path).unwrap();
+            let figment = contactsd::app::figment().merge(("log_level", "off"));
+            let client =
+                rocket::local::asynchronous::Client::untracked(contactsd::app::build(figment, db))
+                    .await
+                    .unwrap();
+            let mut requests = Vec::new();
+            for (i, chunk) in ids.chunks(5).enumerate() {
+                let body = json!({"audienceId": aid, "contactIds": chunk}).to_string();
+                requests.push((
+                    rocket::http::Method::Post,
+                    "/v1/contacts/add-to-audience".to_string(),
+                    body,
+                ));
+                match i % 3 {
+                    0 => requests.push((
+                        rocket::http::Method::Delete,
+                        format!("/v1/contacts/{}", chunk[0]),
+                        String::new(),
+                    )),
+                    1 => requests.push((
+                        rocket::http::Method::Post,
+                        "/v1/contacts/bulk-delete".to_string(),
+                        json!({"contactIds": [chunk[1], chunk[2]]}).to_string(),
+                    )),
+                    _ => requests.push((
+                        rocket::http::Method::Post,
+                        "/v1/contacts/remove-from-audience".to_string(),
+                        json!({"audienceId": aid, "contactIds": [chunk[3]]}).to_string(),
+                    )),
+                }
+            }
+            let responses = requests.into_iter().map(|(method, uri, body)| {
+                let client = &client;
+                let key = key.clone();
+                async move {
+                    let mut request = client
+                        .req(method, uri)
+                        .header(rocket::http::Header::new("x-api-key", key));
+                    if !body.is_empty() {
+                        request = request.body(body);
+                    }
+                    request.dispatch().await.status()
+                }
+            });
+            for status in rocket::futures::future::join_all(responses).await {
+                // A write may find its contact already deleted by another.
+                assert!([200, 404].contains(&status.code), "{status}");
+            }
+        });
+    })
+    .join()
+    .unwrap();
+
+    let members: i64 = app
+        .sqlite()
+        .query_row(
+            "SELECT count(*) FROM audience_members m JOIN audiences a ON a.seq = m.audience_seq WHERE a.id = ?1",
+            [id(&audience)],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let answer = app.get(&format!("/v1/audiences/{}", id(&audience)));
+    assert_eq!(answer.body["contactCount"], members);
+    let listed = app.get(&format!(
+        "/v1/audiences/{}/contacts?limit=100",
+        id(&audience)
+    ));
+    assert_eq!(
+        listed.body["data"].as_array().unwrap().len() as i64,
+        members
+    );
+    assert!(members > 0);
+}
