@@ -92,3 +92,23 @@ fn internal_errors_are_500_without_sql_or_paths() {
     app.sqlite().execute_batch("DROP TRIGGER fault").unwrap();
     assert_eq!(app.get("/v1/contacts").body["total"], 0);
 }
+
+#[rocket::get("/boom")]
+fn boom() -> &'static str {
+    panic!("a bug")
+}
+
+#[test]
+fn a_panicking_handler_answers_500_in_the_error_shape() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = contactsd::db::Db::open(&dir.path().join("contacts.db")).unwrap();
+    let figment = contactsd::app::figment().merge(("log_level", "off"));
+    let rocket = contactsd::app::build(figment, db).mount("/test", rocket::routes![boom]);
+    let client = rocket::local::blocking::Client::tracked(rocket).unwrap();
+    let response = client.get("/test/boom").dispatch();
+    assert_eq!(response.status(), Status::InternalServerError);
+    let body: serde_json::Value = serde_json::from_str(&response.into_string().unwrap()).unwrap();
+    assert_eq!(body["statusCode"], 500);
+    assert_eq!(body["code"], "internal");
+    assert!(!body.to_string().contains("a bug"));
+}
