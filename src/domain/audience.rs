@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use super::{expect_object, unknown_field, Name};
+use super::{expect_object, parse_members, unknown_field, Name};
 use crate::error::FieldError;
 
 /// The longest audience description, in characters.
@@ -17,17 +17,11 @@ impl AudienceFields {
     pub fn from_json(body: &Value) -> Result<Self, Vec<FieldError>> {
         let object = expect_object(body).map_err(|e| vec![e])?;
         let mut fields = AudienceFields::default();
-        let mut errors = Vec::new();
-        for (key, value) in object {
-            let parsed = match key.as_str() {
-                "name" => Name::from_json(key, value).map(|n| fields.name = Some(n)),
-                "description" => parse_description(value).map(|d| fields.description = Some(d)),
-                _ => Err(unknown_field(key)),
-            };
-            if let Err(error) = parsed {
-                errors.push(error);
-            }
-        }
+        let errors = parse_members(object, |key, value| match key {
+            "name" => Name::from_json(key, value).map(|n| fields.name = Some(n)),
+            "description" => parse_description(value).map(|d| fields.description = Some(d)),
+            _ => Err(unknown_field(key)),
+        });
         if errors.is_empty() {
             Ok(fields)
         } else {

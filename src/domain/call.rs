@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use super::{expect_object, unknown_field, Metadata};
+use super::{expect_object, parse_members, unknown_field, Metadata};
 use crate::clock;
 use crate::error::FieldError;
 
@@ -31,50 +31,44 @@ pub struct NewCall {
 impl NewCall {
     pub fn from_json(body: &Value) -> Result<Self, Vec<FieldError>> {
         let object = expect_object(body).map_err(|e| vec![e])?;
-        let mut errors = Vec::new();
         let mut contact_id = None;
         let mut status = None;
         let mut direction = "outbound";
         let mut started_at = None;
         let mut duration_seconds = None;
         let mut metadata = Metadata::empty();
-        for (key, value) in object {
-            let parsed = match key.as_str() {
-                "contactId" => match value.as_str() {
-                    Some(id) if !id.is_empty() => {
-                        contact_id = Some(id.to_string());
-                        Ok(())
-                    }
-                    _ => Err(FieldError::new(key, "contactId must be a contact id")),
-                },
-                "status" => one_of(key, value, CALL_STATUSES).map(|s| status = Some(s)),
-                "direction" => one_of(key, value, CALL_DIRECTIONS).map(|d| direction = d),
-                "startedAt" if value.is_null() => Ok(()),
-                "startedAt" => value
-                    .as_str()
-                    .and_then(clock::parse_rfc3339_ms)
-                    .map(|ms| started_at = Some(ms))
-                    .ok_or_else(|| {
-                        FieldError::new(
-                            key,
-                            "startedAt must be an RFC 3339 time, e.g. 2026-03-01T10:00:00Z",
-                        )
-                    }),
-                "durationSeconds" if value.is_null() => Ok(()),
-                "durationSeconds" => value
-                    .as_u64()
-                    .and_then(|n| i64::try_from(n).ok())
-                    .map(|n| duration_seconds = Some(n))
-                    .ok_or_else(|| {
-                        FieldError::new(key, "durationSeconds must be a whole number from 0")
-                    }),
-                "metadata" => Metadata::from_json(key, value).map(|m| metadata = m),
-                _ => Err(unknown_field(key)),
-            };
-            if let Err(error) = parsed {
-                errors.push(error);
-            }
-        }
+        let mut errors = parse_members(object, |key, value| match key {
+            "contactId" => match value.as_str() {
+                Some(id) if !id.is_empty() => {
+                    contact_id = Some(id.to_string());
+                    Ok(())
+                }
+                _ => Err(FieldError::new(key, "contactId must be a contact id")),
+            },
+            "status" => one_of(key, value, CALL_STATUSES).map(|s| status = Some(s)),
+            "direction" => one_of(key, value, CALL_DIRECTIONS).map(|d| direction = d),
+            "startedAt" if value.is_null() => Ok(()),
+            "startedAt" => value
+                .as_str()
+                .and_then(clock::parse_rfc3339_ms)
+                .map(|ms| started_at = Some(ms))
+                .ok_or_else(|| {
+                    FieldError::new(
+                        key,
+                        "startedAt must be an RFC 3339 time, e.g. 2026-03-01T10:00:00Z",
+                    )
+                }),
+            "durationSeconds" if value.is_null() => Ok(()),
+            "durationSeconds" => value
+                .as_u64()
+                .and_then(|n| i64::try_from(n).ok())
+                .map(|n| duration_seconds = Some(n))
+                .ok_or_else(|| {
+                    FieldError::new(key, "durationSeconds must be a whole number from 0")
+                }),
+            "metadata" => Metadata::from_json(key, value).map(|m| metadata = m),
+            _ => Err(unknown_field(key)),
+        });
         if contact_id.is_none() && !object.contains_key("contactId") {
             errors.push(FieldError::new("contactId", "contactId is required"));
         }

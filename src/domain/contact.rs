@@ -1,6 +1,6 @@
 use serde_json::Value;
 
-use super::{expect_object, unknown_field, Language, Metadata, Name, PhoneNumber};
+use super::{expect_object, parse_members, unknown_field, Language, Metadata, Name, PhoneNumber};
 use crate::error::FieldError;
 
 /// The fields a contact body may carry.
@@ -21,25 +21,17 @@ impl ContactFields {
     pub fn from_json(body: &Value) -> Result<Self, Vec<FieldError>> {
         let object = expect_object(body).map_err(|e| vec![e])?;
         let mut fields = ContactFields::default();
-        let mut errors = Vec::new();
-        for (key, value) in object {
-            let parsed = match key.as_str() {
-                "name" => Name::from_json(key, value).map(|n| fields.name = Some(n)),
-                "phoneNumber" => PhoneNumber::from_json(key, value).map(|p| fields.phone = Some(p)),
-                "language" if value.is_null() => {
-                    fields.language = Some(None);
-                    Ok(())
-                }
-                "language" => {
-                    Language::from_json(key, value).map(|l| fields.language = Some(Some(l)))
-                }
-                "metadata" => Metadata::from_json(key, value).map(|m| fields.metadata = Some(m)),
-                _ => Err(unknown_field(key)),
-            };
-            if let Err(error) = parsed {
-                errors.push(error);
+        let errors = parse_members(object, |key, value| match key {
+            "name" => Name::from_json(key, value).map(|n| fields.name = Some(n)),
+            "phoneNumber" => PhoneNumber::from_json(key, value).map(|p| fields.phone = Some(p)),
+            "language" if value.is_null() => {
+                fields.language = Some(None);
+                Ok(())
             }
-        }
+            "language" => Language::from_json(key, value).map(|l| fields.language = Some(Some(l))),
+            "metadata" => Metadata::from_json(key, value).map(|m| fields.metadata = Some(m)),
+            _ => Err(unknown_field(key)),
+        });
         if errors.is_empty() {
             Ok(fields)
         } else {

@@ -34,6 +34,18 @@ pub fn expect_object(body: &Value) -> Result<&Map<String, Value>, FieldError> {
         .ok_or_else(|| FieldError::new("body", "The request body must be a JSON object"))
 }
 
+/// Runs `parse` on every member of a body object and collects each broken
+/// rule, in body order.
+pub fn parse_members(
+    object: &Map<String, Value>,
+    mut parse: impl FnMut(&str, &Value) -> Result<(), FieldError>,
+) -> Vec<FieldError> {
+    object
+        .iter()
+        .filter_map(|(key, value)| parse(key, value).err())
+        .collect()
+}
+
 /// The detail for a field this endpoint does not accept.
 pub fn unknown_field(field: &str) -> FieldError {
     if READ_ONLY_FIELDS.contains(&field) {
