@@ -19,7 +19,8 @@ mod support;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use contactsd::db::{self, orgs, Db, Tenant};
+use contactsd::db::{self, Db};
+use contactsd::ids::{ordered_id, Kind};
 use rusqlite::params;
 use serde_json::json;
 use support::{median_ms, person_name, phone_number, start_server, Client};
@@ -43,24 +44,19 @@ fn batch_body(start: u64, suffix: &str) -> Vec<u8> {
 /// The raw baseline: the same rows, one transaction, same schema.
 struct Raw {
     conn: rusqlite::Connection,
-    tenant: Tenant,
+    org_seq: i64,
 }
 
 impl Raw {
     fn open(path: &Path) -> Raw {
         let db = Db::open(path).expect("open raw database");
-        let mut conn = db.connection().expect("connection");
-        let (org, _) = db::write(&mut conn, |tx| orgs::create(tx, "raw")).unwrap();
-        drop(conn);
+        let (org, _) = db.create_org("raw").unwrap();
         drop(db);
         let mut conn = rusqlite::Connection::open(path).unwrap();
         db::configure(&mut conn).unwrap();
         Raw {
             conn,
-            tenant: Tenant {
-                org_seq: org.seq,
-                org_id: org.id,
-            },
+            org_seq: org.seq,
         }
     }
 
@@ -80,8 +76,8 @@ impl Raw {
                     json!({"city": if i % 2 == 0 { "Mumbai" } else { "Delhi" }, "tier": "premium"});
                 let name = person_name(i);
                 stmt.execute(params![
-                    contactsd::ids::contact_id(now, i as i64),
-                    self.tenant.org_seq,
+                    ordered_id(Kind::Contact, now, i),
+                    self.org_seq,
                     name,
                     contactsd::search::sort_key(&name),
                     contactsd::search::initials(&name),
@@ -113,7 +109,7 @@ impl Raw {
                     contactsd::search::sort_key(&name),
                     contactsd::search::initials(&name),
                     now,
-                    self.tenant.org_seq,
+                    self.org_seq,
                     phone_number(i)
                 ])
                 .unwrap();

@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
-use contactsd::db::{self, keys, orgs, Db};
+use contactsd::db::{self, Db};
+use contactsd::ids::{ordered_id, Kind};
 use r2d2_sqlite::SqliteConnectionManager;
 use rocket::State;
 use rusqlite::params;
@@ -57,17 +58,10 @@ fn build(path: &Path) -> String {
     }
     let started = Instant::now();
     let db = Db::open(path).expect("open");
-    let mut conn = db.connection().expect("connection");
-    let (big, _) = db::write(&mut conn, |tx| orgs::create(tx, "big")).unwrap();
+    let (big, _) = db.create_org("big").unwrap();
     let others: Vec<i64> = (0..OTHER_ORGS)
-        .map(|i| {
-            db::write(&mut conn, |tx| orgs::create(tx, &format!("other {i}")))
-                .unwrap()
-                .0
-                .seq
-        })
+        .map(|i| db.create_org(&format!("other {i}")).unwrap().0.seq)
         .collect();
-    drop(conn);
     drop(db);
     let mut conn = rusqlite::Connection::open(path).unwrap();
     db::configure(&mut conn).unwrap();
@@ -110,7 +104,7 @@ fn build(path: &Path) -> String {
                 let created_at = base_ms + (j as i64) * 10;
                 stmt.execute(params![
                     seq,
-                    contactsd::ids::contact_id(created_at, seq),
+                    ordered_id(Kind::Contact, created_at, seq as u64),
                     org_seq,
                     name,
                     contactsd::search::sort_key(&name),
@@ -254,12 +248,7 @@ fn main() {
         .sum();
 
     let db = Db::open(&path).unwrap();
-    let key = {
-        let mut conn = db.connection().unwrap();
-        db::write(&mut conn, |tx| keys::issue_for(tx, &org_id))
-            .unwrap()
-            .key
-    };
+    let key = db.issue_key(&org_id).unwrap().key;
     let port = launch(contactsd::app::build(bench_figment(), db));
     let pool: Pool = r2d2::Pool::builder()
         .max_size(8)

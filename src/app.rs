@@ -26,8 +26,15 @@ pub fn figment() -> Figment {
 /// The server over `db`, configured by `figment`.
 pub fn build(figment: Figment, db: Db) -> Rocket<Build> {
     crate::domain::PhoneNumber::warm_up();
+    let json_limit = figment
+        .extract_inner::<Limits>("limits")
+        .ok()
+        .and_then(|limits| limits.get("json"))
+        .unwrap_or_else(|| api::DEFAULT_JSON_LIMIT_MIB.mebibytes());
     rocket::custom(figment)
         .manage(db)
+        .manage(api::BodyBudget::new(json_limit))
+        .attach(api::KeepSentMethod)
         .mount("/", api::root_routes())
         .mount("/v1", api::routes())
         .register("/", api::catchers())

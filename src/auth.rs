@@ -1,40 +1,23 @@
 //! Who is calling: the API key request guard.
 //!
 //! A key arrives as `x-api-key: <key>` or `Authorization: Bearer <key>` (the
-//! scheme word in any case). The guard answers with the key's organization,
-//! a [`Tenant`], which every handler passes to every query.
+//! scheme word in any case). The guard verifies it and hands the handler a
+//! [`TenantDb`] scoped to the key's organization: a handler that takes no
+//! such guard has no way to reach the organization's data.
 
 use rocket::request::{FromRequest, Outcome, Request};
 
-use crate::db::{keys, Db, Tenant};
+use crate::db::{Db, TenantDb};
 use crate::error::{self, ApiError};
 use crate::ids;
 
 #[rocket::async_trait]
-impl<'r> FromRequest<'r> for Tenant {
+impl<'r> FromRequest<'r> for TenantDb {
     type Error = ();
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
         match authenticate(req).await {
             Ok(tenant) => Outcome::Success(tenant),
-            Err(e) => Outcome::Error((error::stash(req, e), ())),
-        }
-    }
-}
-
-/// A well-formed key, not yet looked up: read routes hand it to
-/// [`Db::read_as`], which checks it on the same trip to the database as
-/// the read itself (an unknown or revoked key is still 401 before anything
-/// is read).
-pub struct Caller(pub String);
-
-#[rocket::async_trait]
-impl<'r> FromRequest<'r> for Caller {
-    type Error = ();
-
-    async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        match well_formed_key(req) {
-            Ok(key) => Outcome::Success(Caller(key.to_string())),
             Err(e) => Outcome::Error((error::stash(req, e), ())),
         }
     }
@@ -49,14 +32,11 @@ fn well_formed_key<'a>(req: &'a Request<'_>) -> Result<&'a str, ApiError> {
     }
 }
 
-async fn authenticate(req: &Request<'_>) -> Result<Tenant, ApiError> {
+async fn authenticate(req: &Request<'_>) -> Result<TenantDb, ApiError> {
     let key = well_formed_key(req)?.to_string();
     let db = req.rocket().state::<Db>().ok_or_else(ApiError::internal)?;
-    db.run(move |conn| keys::authenticate(conn, &key))
-        .await?
-        .ok_or_else(invalid_key)
+    db.authenticate(key).await?.ok_or_else(invalid_key)
 }
-
 fn invalid_key() -> ApiError {
     ApiError::unauthorized("Invalid or revoked API key")
 }

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 
-use crate::db::{self, keys, orgs, Db};
+use crate::db::{self, keys, Db};
 use crate::domain::Name;
 use crate::{app, clock, config};
 
@@ -62,13 +62,15 @@ enum KeyCommand {
 /// Runs the command line; the process exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    let figment = app::figment();
-    let path = config::database_path(cli.database, &figment);
-    let result = match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => serve(figment, &path),
-        Command::Org(command) => open(&path).and_then(|db| run_org(&db, command)),
-        Command::Key(command) => open(&path).and_then(|db| run_key(&db, command)),
-    };
+    let result = config::check_file().and_then(|()| {
+        let figment = app::figment();
+        let path = config::database_path(cli.database, &figment);
+        match cli.command.unwrap_or(Command::Serve) {
+            Command::Serve => serve(figment, &path),
+            Command::Org(command) => open(&path).and_then(|db| run_org(&db, command)),
+            Command::Key(command) => open(&path).and_then(|db| run_key(&db, command)),
+        }
+    });
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
@@ -79,14 +81,17 @@ pub fn main() -> ExitCode {
 }
 
 fn open(path: &Path) -> Result<Db, String> {
-    Db::open(path).map_err(|e| format!("cannot open database {}: {e}", path.display()))
+    Db::open(path).map_err(|e| match e {
+        db::Error::Open { path, reason } => {
+            format!("cannot open database {}: {reason}", path.display())
+        }
+        other => format!("cannot open database {}: {other}", path.display()),
+    })
 }
 
 fn serve(figment: rocket::figment::Figment, path: &Path) -> Result<(), String> {
     let db = open(path)?;
-    let mut conn = db.connection().map_err(|e| e.to_string())?;
-    let created = db::write(&mut conn, orgs::create_default_if_none).map_err(|e| e.to_string())?;
-    drop(conn);
+    let created = db.create_default_org_if_none().map_err(|e| e.to_string())?;
     println!("contactsd: database {}", path.display());
     if let Some((org, key)) = created {
         println!(
@@ -108,17 +113,15 @@ fn serve(figment: rocket::figment::Figment, path: &Path) -> Result<(), String> {
 }
 
 fn run_org(db: &Db, command: OrgCommand) -> Result<(), String> {
-    let mut conn = db.connection().map_err(|e| e.to_string())?;
     match command {
         OrgCommand::Create { name } => {
             let name =
                 Name::parse(&name).ok_or("the organization name must be 1 to 200 characters")?;
-            let (org, key) = db::write(&mut conn, |tx| orgs::create(tx, name.as_str()))
-                .map_err(|e| e.to_string())?;
+            let (org, key) = db.create_org(name.as_str()).map_err(|e| e.to_string())?;
             print_line(&json!({ "id": org.id, "name": org.name, "apiKey": key.key }));
         }
         OrgCommand::List => {
-            for org in orgs::list(&conn).map_err(|e| e.to_string())? {
+            for org in db.list_orgs().map_err(|e| e.to_string())? {
                 print_line(&json!({
                     "id": org.id,
                     "name": org.name,
@@ -131,26 +134,26 @@ fn run_org(db: &Db, command: OrgCommand) -> Result<(), String> {
 }
 
 fn run_key(db: &Db, command: KeyCommand) -> Result<(), String> {
-    let mut conn = db.connection().map_err(|e| e.to_string())?;
     match command {
         KeyCommand::Create { org_id } => {
-            let key = db::write(&mut conn, |tx| keys::issue_for(tx, &org_id))
+            let key = db
+                .issue_key(&org_id)
                 .map_err(|e| not_found_as(e, &org_id))?;
             print_line(&json!({ "id": key.id, "apiKey": key.key }));
         }
         KeyCommand::List { org_id } => {
-            for key in keys::list(&conn, &org_id).map_err(|e| not_found_as(e, &org_id))? {
+            for key in db
+                .list_keys(&org_id)
+                .map_err(|e| not_found_as(e, &org_id))?
+            {
                 print_line(&key_json(&key));
             }
         }
         KeyCommand::Revoke { key_id_or_key } => {
-            let key =
-                db::write(&mut conn, |tx| keys::revoke(tx, &key_id_or_key)).map_err(
-                    |e| match e {
-                        db::Error::NotFound(_) => String::from("no such API key"),
-                        other => other.to_string(),
-                    },
-                )?;
+            let key = db.revoke_key(&key_id_or_key).map_err(|e| match e {
+                db::Error::NotFound(_) => String::from("no such API key"),
+                other => other.to_string(),
+            })?;
             print_line(&key_json(&key));
         }
     }

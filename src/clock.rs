@@ -1,21 +1,24 @@
-//! Time as the API shows it: RFC 3339 UTC with milliseconds and `Z`.
+//! The one clock, and time as the API shows it: RFC 3339 UTC with
+//! milliseconds and `Z`.
 //!
 //! Storage keeps integer milliseconds since the Unix epoch, which sort, index
-//! and compare cheaply; formatting happens only at the edge.
+//! and compare cheaply; formatting happens only at the edge. Every time the
+//! server writes comes from [`now_ms`] (SQLite's own clock writes none).
 
 use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::OffsetDateTime;
 
+/// `0000-01-01T00:00:00.000Z`, the earliest time the API can print.
+const MIN_MS: i64 = -62_167_219_200_000;
+/// `9999-12-31T23:59:59.999Z`, the latest time the API can print.
+const MAX_MS: i64 = 253_402_300_799_999;
+
 /// The current time in milliseconds since the Unix epoch.
 pub fn now_ms() -> i64 {
-    to_ms(OffsetDateTime::now_utc())
-}
-
-fn to_ms(t: OffsetDateTime) -> i64 {
-    // i64 milliseconds cover ±292 million years; the cast cannot truncate for
-    // any time `time` can represent.
-    t.unix_timestamp_nanos().div_euclid(1_000_000) as i64
+    let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
+    // i64 milliseconds cover ±292 million years; the clock is far inside.
+    i64::try_from(nanos.div_euclid(1_000_000)).unwrap_or(i64::MAX)
 }
 
 /// Formats milliseconds since the epoch as `2026-03-01T10:00:00.000Z`.
@@ -28,13 +31,34 @@ pub fn format_ms(ms: i64) -> String {
         .unwrap_or_else(|| String::from("1970-01-01T00:00:00.000Z"))
 }
 
-/// Parses any RFC 3339 time (any offset) into milliseconds since the epoch,
-/// truncating below the millisecond. `None` when the text is not RFC 3339 or
-/// the year is outside 0000-9999 (which the API could not print back).
-pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
+/// Any RFC 3339 time (any offset) as nanoseconds since the epoch; `None`
+/// when the text is not RFC 3339 or its UTC year is outside 0000-9999
+/// (which the API could not print back).
+fn parse_nanos(text: &str) -> Option<i128> {
     let t = OffsetDateTime::parse(text, &Rfc3339).ok()?;
-    let utc = t.to_offset(time::UtcOffset::UTC);
-    (0..=9999).contains(&utc.year()).then(|| to_ms(utc))
+    // No conversion to UTC: near the ends of the range it would overflow
+    // the calendar (`9999-12-31T23:59:59-01:00` is in the year 10000).
+    let nanos = t.unix_timestamp_nanos();
+    let ms = nanos.div_euclid(1_000_000);
+    (i128::from(MIN_MS)..=i128::from(MAX_MS))
+        .contains(&ms)
+        .then_some(nanos)
+}
+
+/// Parses a time to store (`startedAt`), truncated to the millisecond.
+pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
+    parse_nanos(text).and_then(|nanos| i64::try_from(nanos.div_euclid(1_000_000)).ok())
+}
+
+/// Parses a time bound (`createdAfter=T`, `createdBefore=T`) as the first
+/// whole millisecond at or after `T`. Stored times are whole milliseconds,
+/// so "at or after T" is "at or after this", and "strictly before T" is
+/// "strictly before this", for any `T` with any number of digits.
+pub fn parse_rfc3339_bound(text: &str) -> Option<i64> {
+    parse_nanos(text).and_then(|nanos| {
+        let ceiling = nanos.div_euclid(1_000_000) + i128::from(nanos.rem_euclid(1_000_000) != 0);
+        i64::try_from(ceiling).ok()
+    })
 }
 
 #[cfg(test)]
@@ -45,6 +69,8 @@ mod tests {
     fn formats_with_millis_and_z() {
         assert_eq!(format_ms(1_772_359_200_000), "2026-03-01T10:00:00.000Z");
         assert_eq!(format_ms(1_772_359_200_123), "2026-03-01T10:00:00.123Z");
+        assert_eq!(format_ms(MAX_MS), "9999-12-31T23:59:59.999Z");
+        assert_eq!(format_ms(MIN_MS), "0000-01-01T00:00:00.000Z");
     }
 
     #[test]
@@ -55,5 +81,30 @@ mod tests {
         let before_epoch = parse_rfc3339_ms("1969-12-31T23:59:59.9995Z").unwrap();
         assert_eq!(format_ms(before_epoch), "1969-12-31T23:59:59.999Z");
         assert_eq!(parse_rfc3339_ms("yesterday"), None);
+    }
+
+    #[test]
+    fn refuses_times_whose_utc_year_leaves_the_printable_range() {
+        assert_eq!(parse_rfc3339_ms("9999-12-31T23:59:59-01:00"), None);
+        assert_eq!(parse_rfc3339_bound("9999-12-31T23:59:59-01:00"), None);
+        assert_eq!(parse_rfc3339_ms("0000-01-01T00:00:00+01:00"), None);
+        assert_eq!(
+            parse_rfc3339_ms("9999-12-31T23:59:59.999+00:00"),
+            Some(MAX_MS)
+        );
+        assert_eq!(
+            parse_rfc3339_bound("9999-12-31T23:59:59.9991Z"),
+            Some(MAX_MS + 1)
+        );
+    }
+
+    #[test]
+    fn bounds_round_up_to_the_next_whole_millisecond() {
+        let exact = parse_rfc3339_bound("2026-03-01T10:00:12.640Z").unwrap();
+        assert_eq!(format_ms(exact), "2026-03-01T10:00:12.640Z");
+        let between = parse_rfc3339_bound("2026-03-01T10:00:12.640500Z").unwrap();
+        assert_eq!(format_ms(between), "2026-03-01T10:00:12.641Z");
+        let negative = parse_rfc3339_bound("1969-12-31T23:59:59.9995Z").unwrap();
+        assert_eq!(format_ms(negative), "1970-01-01T00:00:00.000Z");
     }
 }

@@ -1,16 +1,138 @@
-//! Where the database lives: `--database PATH`, else `CONTACTSD_DATABASE`
-//! (both handled by the command line parser), else the `database` key of
-//! Rocket's configuration (`Rocket.toml`), else `contacts.db` in the working
+//! Where the database lives, and a check of the configuration file.
+//!
+//! The database is `--database PATH`, else `CONTACTSD_DATABASE` (both
+//! handled by the command line parser), else the `database` key of Rocket's
+//! configuration (`Rocket.toml`), else `contacts.db` in the working
 //! directory.
+//!
+//! A mistyped key in `Rocket.toml` would otherwise be ignored in silence
+//! (`databse = "/srv/contacts.db"` serving a new, empty `./contacts.db`), so
+//! every key of every profile is checked before anything is opened.
 
 use std::path::PathBuf;
 
-use rocket::figment::Figment;
+use rocket::figment::providers::{Env, Format, Toml};
+use rocket::figment::value::{Dict, Value};
+use rocket::figment::{Figment, Provider};
 
 pub const DEFAULT_DATABASE: &str = "contacts.db";
+
+/// Rocket's own configuration keys (`rocket::Config`, with `tls` and
+/// `mtls`), then contactsd's.
+const KNOWN_KEYS: &[&str] = &[
+    "address",
+    "port",
+    "workers",
+    "max_blocking",
+    "ident",
+    "ip_header",
+    "proxy_proto_header",
+    "limits",
+    "temp_dir",
+    "keep_alive",
+    "tls",
+    "mtls",
+    "secret_key",
+    "shutdown",
+    "log_level",
+    "cli_colors",
+    "database",
+];
 
 pub fn database_path(from_cli_or_env: Option<PathBuf>, figment: &Figment) -> PathBuf {
     from_cli_or_env
         .or_else(|| figment.extract_inner::<PathBuf>("database").ok())
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE))
+}
+
+/// Checks the configuration file (`Rocket.toml`, or `ROCKET_CONFIG`):
+/// every key of every profile is one contactsd or Rocket reads, and
+/// `database` is a path. The error names the file, profile and key.
+pub fn check_file() -> Result<(), String> {
+    let file = Env::var_or("ROCKET_CONFIG", "Rocket.toml");
+    let profiles = Toml::file(&file)
+        .nested()
+        .data()
+        .map_err(|e| format!("{file}: cannot be read: {e}"))?;
+    for (profile, dict) in profiles {
+        check_profile(&file, profile.as_str().as_str(), &dict)?;
+    }
+    Ok(())
+}
+
+fn check_profile(file: &str, profile: &str, dict: &Dict) -> Result<(), String> {
+    for (key, value) in dict {
+        if !KNOWN_KEYS.contains(&key.as_str()) {
+            let hint = KNOWN_KEYS
+                .iter()
+                .find(|known| close(known, key))
+                .map(|known| format!(" (did you mean `{known}`?)"))
+                .unwrap_or_default();
+            return Err(format!(
+                "{file}: unknown key `{key}` in [{profile}]{hint}; known keys: {}",
+                KNOWN_KEYS.join(", ")
+            ));
+        }
+        if key == "database" && !matches!(value, Value::String(_, s) if !s.is_empty()) {
+            return Err(format!(
+                "{file}: `database` in [{profile}] must be a file path"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `a` and `b` differ by at most one edit, or by two adjacent
+/// letters swapped: how a key gets mistyped.
+fn close(a: &str, b: &str) -> bool {
+    let (a, b): (Vec<char>, Vec<char>) = (a.chars().collect(), b.chars().collect());
+    let prefix = a.iter().zip(&b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    let suffix = a
+        .iter()
+        .rev()
+        .zip(b.iter().rev())
+        .take_while(|(x, y)| x == y)
+        .count();
+    let (a, b) = (&a[..a.len() - suffix], &b[..b.len() - suffix]);
+    match (a.len(), b.len()) {
+        (x, y) if x.max(y) <= 1 => true,
+        (2, 2) => a[0] == b[1] && a[1] == b[0],
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(toml: &str) -> Result<(), String> {
+        for (profile, dict) in Toml::string(toml).nested().data().unwrap() {
+            check_profile("Rocket.toml", profile.as_str().as_str(), &dict)?;
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn names_an_unknown_key_and_its_likely_spelling() {
+        assert!(check(
+            "[default]\ndatabase = \"x.db\"\nport = 8000\n[default.limits]\njson = \"1 MiB\""
+        )
+        .is_ok());
+        let error = check("[default]\ndatabse = \"x.db\"").unwrap_err();
+        assert!(
+            error.contains("unknown key `databse` in [default]"),
+            "{error}"
+        );
+        assert!(error.contains("did you mean `database`"), "{error}");
+        let error = check("[release]\nprot = 80").unwrap_err();
+        assert!(
+            error.contains("`prot` in [release]") && error.contains("`port`"),
+            "{error}"
+        );
+        assert!(check("[debug]\nfrobnicate = 1")
+            .unwrap_err()
+            .contains("frobnicate"));
+        assert!(check("[default]\ndatabase = 3").is_err());
+    }
 }

@@ -26,17 +26,13 @@ pub struct Position {
     pub id: String,
 }
 
-#[derive(Serialize, Deserialize)]
-#[serde(untagged)]
-enum Key {
-    Int(i64),
-    Text(String),
-}
-
+/// The cursor's JSON. The sort key is a JSON integer or string, read by
+/// hand: serde's untagged enums do not see numbers under serde_json's
+/// `arbitrary_precision`.
 #[derive(Serialize, Deserialize)]
 struct Payload {
     q: String,
-    k: Key,
+    k: serde_json::Value,
     i: String,
 }
 
@@ -64,10 +60,10 @@ fn tag(secret: &[u8], text: &str) -> HmacSha256 {
 /// The cursor for the rows after `position` in the query `fingerprint`.
 pub fn encode(secret: &[u8], fingerprint: &str, position: &Position) -> String {
     let key = match &position.key {
-        SqlValue::Integer(n) => Key::Int(*n),
-        SqlValue::Text(s) => Key::Text(s.clone()),
+        SqlValue::Integer(n) => serde_json::Value::from(*n),
+        SqlValue::Text(s) => serde_json::Value::from(s.as_str()),
         // Sort keys are integers or text; anything else sorts first.
-        _ => Key::Int(i64::MIN),
+        _ => serde_json::Value::from(i64::MIN),
     };
     let payload = Payload {
         q: fingerprint.to_string(),
@@ -100,13 +96,11 @@ pub fn decode(secret: &[u8], fingerprint: &str, cursor: &str) -> Result<Position
     if payload.q != fingerprint {
         return Err(CursorError::OtherQuery);
     }
-    Ok(Position {
-        key: match payload.k {
-            Key::Int(n) => SqlValue::Integer(n),
-            Key::Text(s) => SqlValue::Text(s),
-        },
-        id: payload.i,
-    })
+    let key = match payload.k {
+        serde_json::Value::String(s) => SqlValue::Text(s),
+        other => SqlValue::Integer(other.as_i64().ok_or(CursorError::Invalid)?),
+    };
+    Ok(Position { key, id: payload.i })
 }
 
 #[cfg(test)]

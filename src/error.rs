@@ -8,13 +8,16 @@
 use std::io::Cursor;
 use std::sync::Mutex;
 
-use rocket::http::{ContentType, Status};
+use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::db;
+
+/// The most entries `details` lists; the message says how many more broke.
+pub const MAX_DETAILS: usize = 100;
 
 /// One rule broken by one field of the body or one query parameter.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -39,6 +42,8 @@ pub struct ApiError {
     code: &'static str,
     message: String,
     details: Vec<FieldError>,
+    /// Seconds for `Retry-After`, on answers a retry can fix.
+    retry_after: Option<u32>,
     /// Boxed: most errors have none, and `Result<_, ApiError>` stays small.
     extra: Option<Box<Map<String, Value>>>,
 }
@@ -50,6 +55,7 @@ impl ApiError {
             code,
             message: message.into(),
             details: Vec::new(),
+            retry_after: None,
             extra: None,
         }
     }
@@ -110,8 +116,12 @@ impl ApiError {
         )
     }
 
+    /// 503 with `Retry-After: 1`: the database is busy or no connection
+    /// came free in time.
     pub fn unavailable(message: impl Into<String>) -> Self {
-        Self::new(Status::ServiceUnavailable, "unavailable", message)
+        let mut error = Self::new(Status::ServiceUnavailable, "unavailable", message);
+        error.retry_after = Some(1);
+        error
     }
 
     /// The answer for a status no route produced itself (Rocket's catchers).
@@ -131,7 +141,9 @@ impl ApiError {
         }
     }
 
-    pub fn with_details(mut self, details: Vec<FieldError>) -> Self {
+    /// Sets `details`, keeping at most [`MAX_DETAILS`] entries.
+    pub fn with_details(mut self, mut details: Vec<FieldError>) -> Self {
+        details.truncate(MAX_DETAILS);
         self.details = details;
         self
     }
@@ -191,7 +203,6 @@ impl From<db::Error> for ApiError {
     fn from(error: db::Error) -> Self {
         match error {
             db::Error::NotFound(what) => ApiError::not_found(format!("{what} not found")),
-            db::Error::Unauthorized => ApiError::unauthorized("Invalid or revoked API key"),
             db::Error::MissingContacts(ids) => {
                 ApiError::not_found(format!("{} of the contacts do not exist", ids.len()))
                     .with("missingContactIds", Value::from(ids))
@@ -208,6 +219,10 @@ impl From<db::Error> for ApiError {
                 log::warn!("database busy: {error}");
                 ApiError::unavailable("The database is busy; retry the request")
             }
+            db::Error::Pool(_) => {
+                log::warn!("{error}");
+                ApiError::unavailable("No database connection came free in time; retry the request")
+            }
             other => {
                 log::error!("internal error: {other}");
                 ApiError::internal()
@@ -219,11 +234,15 @@ impl From<db::Error> for ApiError {
 impl<'r> Responder<'r, 'static> for ApiError {
     fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
         let body = serde_json::to_vec(&self.to_body()).unwrap_or_default();
-        Response::build()
+        let mut response = Response::build();
+        response
             .status(self.status)
             .header(ContentType::JSON)
-            .sized_body(body.len(), Cursor::new(body))
-            .ok()
+            .sized_body(body.len(), Cursor::new(body));
+        if let Some(seconds) = self.retry_after {
+            response.header(Header::new("Retry-After", seconds.to_string()));
+        }
+        response.ok()
     }
 }
 

@@ -1,26 +1,27 @@
 //! Opaque public ids and API keys.
 //!
-//! An id is a prefix, seven characters of the creation time in milliseconds
-//! (enough until the year 2109), then sixteen characters (96 bits) from
-//! nanoid's random source, in a URL-safe alphabet listed in ASCII order.
-//! The random part makes ids unguessable; the time part makes each new id
-//! land at the right edge of its unique index, which keeps bulk imports
-//! fast. Within one millisecond the random part grows by a random 64-bit
-//! step instead of being drawn afresh, so neighbours stay unguessable and
-//! ids made by one process sort in creation order (`createdAt desc, id
-//! desc` lists newest first even inside a millisecond). Clients never parse
-//! ids, so the layout can change.
-
-use std::sync::Mutex;
-
-use crate::clock;
+//! Every id is a prefix and seven characters of its creation time in
+//! milliseconds (enough until the year 2109), in a URL-safe alphabet listed
+//! in ASCII order, so new ids land at the right edge of their unique index
+//! and bulk imports stay fast. What follows depends on the kind:
+//!
+//! - Objects an organization lists by creation (contacts, audiences, calls)
+//!   carry a counter of their own organization (6 characters, 36 bits),
+//!   then 10 random characters (60 bits, from nanoid's random source):
+//!   within one millisecond, ids of one organization sort in creation
+//!   order. The counter is derived from the organization's own newest id,
+//!   so it tells a key holder nothing about any other organization.
+//! - Organizations and API keys carry 16 random characters (96 bits).
+//!
+//! Clients never parse ids, so the layout can change.
 
 /// 64 URL-safe characters in ASCII order, so text order is number order.
 const ALPHABET: &[u8; 64] = b"-0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz";
-const RANDOM_BITS: u32 = 96;
-
-/// The last id's time and random part.
-static LAST: Mutex<(i64, u128)> = Mutex::new((i64::MIN, 0));
+const TIME_DIGITS: u32 = 7;
+const COUNTER_DIGITS: u32 = 6;
+/// The largest counter an id can hold; counters wrap no sooner than after
+/// 68 billion objects in one organization.
+const MAX_COUNTER: u64 = (1 << (6 * COUNTER_DIGITS)) - 1;
 
 /// What API keys start with.
 pub const KEY_PREFIX: &str = "sk_live_";
@@ -28,7 +29,7 @@ pub const KEY_PREFIX: &str = "sk_live_";
 pub const KEY_RANDOM_LEN: usize = 32;
 
 /// The kinds of object that carry a public id.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Organization,
     ApiKey,
@@ -55,49 +56,47 @@ fn random_bits(bytes: usize) -> u128 {
         .fold(0u128, |acc, b| (acc << 8) | u128::from(b))
 }
 
-/// A new id of the given kind.
-pub fn new_id(kind: Kind) -> String {
-    let now = clock::now_ms();
-    let (ms, random) = {
-        let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
-        let step = random_bits(8) + 1;
-        let random = match last.0.cmp(&now) {
-            // Same millisecond (or a clock that went back): keep the order.
-            std::cmp::Ordering::Equal | std::cmp::Ordering::Greater
-                if last.1 + step < (1 << RANDOM_BITS) =>
-            {
-                (last.0, last.1 + step)
-            }
-            _ => (now, random_bits(12)),
-        };
-        *last = random;
-        random
-    };
+/// A new id of a kind that is not listed by creation (organizations, API
+/// keys): the time and 96 random bits.
+pub fn new_id(kind: Kind, created_at_ms: i64) -> String {
     let mut id = String::with_capacity(32);
     id.push_str(kind.prefix());
-    push_digits(&mut id, u128::from(u64::try_from(ms).unwrap_or(0)), 7);
-    push_digits(&mut id, random, 16);
+    push_digits(&mut id, time_digits(created_at_ms), TIME_DIGITS);
+    push_digits(&mut id, random_bits(12), 16);
     id
 }
 
-/// A contact's id: `ct_`, its `created_at` (7 characters), its row number
-/// (6 characters, 36 bits) and 10 random characters (60 bits).
-///
-/// Contacts are numbered in creation order and an organization's
-/// `created_at` never decreases with the number (see `db::contacts`), so
-/// `(createdAt, id)` order is row-number order: a search can page newest
-/// first straight from the search index, which is keyed by row number.
-pub fn contact_id(created_at_ms: i64, seq: i64) -> String {
-    let mut id = String::with_capacity(26);
-    id.push_str(Kind::Contact.prefix());
-    push_digits(
-        &mut id,
-        u128::from(u64::try_from(created_at_ms).unwrap_or(0)),
-        7,
-    );
-    push_digits(&mut id, u128::from(u64::try_from(seq).unwrap_or(0)), 6);
+/// The id of an organization's object created at `created_at_ms` with the
+/// organization's next `counter` (see [`next_counter`]).
+pub fn ordered_id(kind: Kind, created_at_ms: i64, counter: u64) -> String {
+    let mut id = String::with_capacity(32);
+    id.push_str(kind.prefix());
+    push_digits(&mut id, time_digits(created_at_ms), TIME_DIGITS);
+    push_digits(&mut id, u128::from(counter & MAX_COUNTER), COUNTER_DIGITS);
     push_digits(&mut id, random_bits(8) >> 4, 10);
     id
+}
+
+/// The counter for the next object after `newest`, the organization's
+/// newest id of that kind (`None` when it has none).
+pub fn next_counter(kind: Kind, newest: Option<&str>) -> u64 {
+    newest
+        .and_then(|id| counter_of(kind, id))
+        .map_or(0, |counter| (counter + 1).min(MAX_COUNTER))
+}
+
+/// The counter an id made by [`ordered_id`] carries.
+fn counter_of(kind: Kind, id: &str) -> Option<u64> {
+    let start = kind.prefix().len() + TIME_DIGITS as usize;
+    let digits = id.get(start..start + COUNTER_DIGITS as usize)?;
+    digits.bytes().try_fold(0u64, |acc, b| {
+        let digit = ALPHABET.iter().position(|&a| a == b)?;
+        Some((acc << 6) | digit as u64)
+    })
+}
+
+fn time_digits(ms: i64) -> u128 {
+    u128::from(u64::try_from(ms).unwrap_or(0))
 }
 
 /// Appends `value` as `width` base-64 digits of [`ALPHABET`], most
@@ -129,25 +128,34 @@ mod tests {
     use super::*;
 
     #[test]
-    fn ids_have_prefix_and_sort_by_time() {
-        let a = new_id(Kind::Audience);
-        assert!(a.starts_with("aud_"));
+    fn random_ids_have_prefix_time_and_no_order_within_a_millisecond() {
+        let a = new_id(Kind::Organization, 1_772_359_200_000);
+        assert!(a.starts_with("org_"));
         assert_eq!(a.len(), 4 + 7 + 16);
-        assert!(new_id(Kind::Organization).starts_with("org_"));
-        let ids: Vec<String> = (0..2000).map(|_| new_id(Kind::Call)).collect();
-        assert!(
-            ids.windows(2).all(|w| w[0] < w[1]),
-            "ids sort in creation order"
-        );
+        let b = new_id(Kind::Organization, 1_772_359_200_001);
+        assert!(a < b, "the time leads");
     }
 
     #[test]
-    fn contact_ids_sort_by_time_then_row_number() {
-        let a = contact_id(1_772_359_200_000, 41);
-        let b = contact_id(1_772_359_200_000, 42);
-        let c = contact_id(1_772_359_200_001, 7);
+    fn ordered_ids_sort_by_time_then_counter() {
+        let a = ordered_id(Kind::Contact, 1_772_359_200_000, 41);
+        let b = ordered_id(Kind::Contact, 1_772_359_200_000, 42);
+        let c = ordered_id(Kind::Contact, 1_772_359_200_001, 7);
         assert!(a < b && b < c, "{a} {b} {c}");
         assert_eq!(a.len(), 26);
+        assert_eq!(ordered_id(Kind::Audience, 0, 0).len(), 27);
+    }
+
+    #[test]
+    fn counters_continue_from_the_newest_id() {
+        assert_eq!(next_counter(Kind::Contact, None), 0);
+        let id = ordered_id(Kind::Contact, 1_772_359_200_000, 4_095);
+        assert_eq!(next_counter(Kind::Contact, Some(&id)), 4_096);
+        let call = ordered_id(Kind::Call, 1_772_359_200_000, 9);
+        assert_eq!(next_counter(Kind::Call, Some(&call)), 10);
+        assert_eq!(next_counter(Kind::Contact, Some("ct_short")), 0);
+        let last = ordered_id(Kind::Contact, 1, MAX_COUNTER);
+        assert_eq!(next_counter(Kind::Contact, Some(&last)), MAX_COUNTER);
     }
 
     #[test]

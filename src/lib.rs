@@ -7,6 +7,7 @@
 pub mod api;
 pub mod app;
 pub mod auth;
+pub mod bulk;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -15,4 +16,5 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod ids;
+pub mod listing;
 pub mod search;

@@ -9,7 +9,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-use contactsd::db::{self, orgs, Db};
+use contactsd::db::Db;
 use rocket::fairing::AdHoc;
 
 /// A running server: its port and the organization's key.
@@ -22,9 +22,7 @@ pub struct Server {
 /// Opens (migrating) `path`, creates one organization, and serves it.
 pub fn start_server(path: &Path) -> Server {
     let db = Db::open(path).expect("open database");
-    let mut conn = db.connection().expect("connection");
-    let (org, key) = db::write(&mut conn, |tx| orgs::create(tx, "bench")).expect("org");
-    drop(conn);
+    let (org, key) = db.create_org("bench").expect("org");
     Server {
         port: launch(contactsd::app::build(bench_figment(), db)),
         key: key.key,

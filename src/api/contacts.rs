@@ -1,20 +1,21 @@
 //! `/v1/contacts`: list, create, read, update, delete, and the bulk and
 //! audience-membership operations of the seed.
 
-use rocket::{Route, State};
+use rocket::Route;
 use serde::Serialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
-use super::listing::{list_contacts, Scope};
+use super::listing::list_contacts;
 use super::{JsonBody, RawQuery, Reply};
-use crate::auth::Caller;
+use crate::bulk;
 use crate::clock;
-use crate::db::audiences::{self, MembershipChange};
-use crate::db::contacts::{self, Contact, Upserted};
-use crate::db::{self, Db, Tenant};
-use crate::domain::{self, expect_object, BulkItem, ContactFields, IdListError, NewContact};
+use crate::db::audiences::MembershipChange;
+use crate::db::contacts::{Contact, Upserted};
+use crate::db::{ItemOutcome, TenantDb};
+use crate::domain::{self, expect_object, ContactFields, IdListError, Metadata, NewContact};
 use crate::error::{ApiError, FieldError};
+use crate::listing::Scope;
 
 pub fn routes() -> Vec<Route> {
     rocket::routes![
@@ -45,23 +46,23 @@ pub struct ContactView<'a> {
 }
 
 impl<'a> ContactView<'a> {
-    pub fn new(contact: &'a Contact, tenant: &'a Tenant) -> Self {
+    pub fn new(contact: &'a Contact, org_id: &'a str) -> Self {
         ContactView {
             id: &contact.id,
-            name: &contact.name,
-            phone_number: &contact.phone,
-            language: contact.language.as_deref(),
+            name: contact.name.as_str(),
+            phone_number: contact.phone.as_str(),
+            language: contact.language.as_ref().map(|l| l.as_str()),
             metadata: raw_json(&contact.metadata),
-            organization_id: &tenant.org_id,
+            organization_id: org_id,
             created_at: clock::format_ms(contact.created_at),
             updated_at: clock::format_ms(contact.updated_at),
         }
     }
 }
 
-/// Stored metadata as it is: it is JSON we serialized ourselves.
-pub fn raw_json(text: &str) -> Box<RawValue> {
-    RawValue::from_string(text.to_string())
+/// Stored metadata as it is, every number's text included.
+pub fn raw_json(metadata: &Metadata) -> Box<RawValue> {
+    RawValue::from_string(metadata.as_str().to_string())
         .or_else(|_| RawValue::from_string(String::from("{}")))
         .unwrap_or_default()
 }
@@ -71,51 +72,36 @@ fn location(contact: &Contact) -> String {
 }
 
 #[rocket::get("/contacts")]
-async fn get_contacts(db: &State<Db>, caller: Caller, query: RawQuery) -> Result<Reply, ApiError> {
-    list_contacts(db, caller, query, Scope::All).await
+async fn get_contacts(org: TenantDb, query: RawQuery) -> Result<Reply, ApiError> {
+    list_contacts(&org, query, Scope::All).await
 }
 
 #[rocket::post("/contacts", data = "<body>")]
-async fn post_contact(db: &State<Db>, tenant: Tenant, body: JsonBody) -> Result<Reply, ApiError> {
-    let new = NewContact::from_json(&body.0).map_err(ApiError::validation)?;
-    let scope = tenant.clone();
-    let contact = db
-        .write(move |tx| contacts::insert(tx, &scope, new))
-        .await?;
-    Reply::created(location(&contact), &ContactView::new(&contact, &tenant))
+async fn post_contact(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
+    let new = NewContact::from_json(body.value()).map_err(ApiError::validation)?;
+    let contact = org.create_contact(new).await?;
+    Reply::created(
+        location(&contact),
+        &ContactView::new(&contact, org.org_id()),
+    )
 }
 
 #[rocket::get("/contacts/<id>")]
-async fn get_contact(db: &State<Db>, caller: Caller, id: &str) -> Result<Reply, ApiError> {
-    let id = id.to_string();
-    let (contact, tenant) = db
-        .read_as(caller.0, move |tx, tenant| {
-            Ok((contacts::get(tx, &tenant, &id)?, tenant))
-        })
-        .await?;
-    Reply::ok(&ContactView::new(&contact, &tenant))
+async fn get_contact(org: TenantDb, id: &str) -> Result<Reply, ApiError> {
+    let contact = org.contact(id.to_string()).await?;
+    Reply::ok(&ContactView::new(&contact, org.org_id()))
 }
 
 #[rocket::patch("/contacts/<id>", data = "<body>")]
-async fn patch_contact(
-    db: &State<Db>,
-    tenant: Tenant,
-    id: &str,
-    body: JsonBody,
-) -> Result<Reply, ApiError> {
-    let fields = ContactFields::from_json(&body.0).map_err(ApiError::validation)?;
-    let (scope, id) = (tenant.clone(), id.to_string());
-    let contact = db
-        .write(move |tx| contacts::update(tx, &scope, &id, fields))
-        .await?;
-    Reply::ok(&ContactView::new(&contact, &tenant))
+async fn patch_contact(org: TenantDb, id: &str, body: JsonBody) -> Result<Reply, ApiError> {
+    let fields = ContactFields::from_json(body.value()).map_err(ApiError::validation)?;
+    let contact = org.update_contact(id.to_string(), fields).await?;
+    Reply::ok(&ContactView::new(&contact, org.org_id()))
 }
 
 #[rocket::delete("/contacts/<id>")]
-async fn delete_contact(db: &State<Db>, tenant: Tenant, id: &str) -> Result<Reply, ApiError> {
-    let id = id.to_string();
-    db.write(move |tx| contacts::delete(tx, &tenant, &id))
-        .await?;
+async fn delete_contact(org: TenantDb, id: &str) -> Result<Reply, ApiError> {
+    org.delete_contact(id.to_string()).await?;
     Reply::ok(&json!({ "success": true }))
 }
 
@@ -126,146 +112,69 @@ struct BulkReply<'a> {
     updated: usize,
     failed: usize,
     contacts: Vec<ContactView<'a>>,
-    errors: Vec<BulkError>,
+    errors: Vec<BulkError<'a>>,
 }
 
 /// One failed bulk item.
 #[derive(Serialize)]
-struct BulkError {
+struct BulkError<'a> {
     index: usize,
-    field: String,
-    reason: String,
+    field: &'a str,
+    reason: &'a str,
+}
+
+impl<'a> BulkReply<'a> {
+    fn new(outcomes: &'a [ItemOutcome], org_id: &'a str) -> Self {
+        let mut reply = BulkReply {
+            created: 0,
+            updated: 0,
+            failed: 0,
+            contacts: Vec::with_capacity(outcomes.len()),
+            errors: Vec::new(),
+        };
+        for (index, outcome) in outcomes.iter().enumerate() {
+            match outcome {
+                ItemOutcome::Applied(contact, how) => {
+                    match how {
+                        Upserted::Created => reply.created += 1,
+                        Upserted::Updated => reply.updated += 1,
+                    }
+                    reply.contacts.push(ContactView::new(contact, org_id));
+                }
+                ItemOutcome::Failed(error) => {
+                    reply.failed += 1;
+                    reply.errors.push(BulkError {
+                        index,
+                        field: &error.field,
+                        reason: &error.message,
+                    });
+                }
+            }
+        }
+        reply
+    }
 }
 
 #[rocket::post("/contacts/bulk", data = "<body>")]
-async fn post_contacts_bulk(
-    db: &State<Db>,
-    tenant: Tenant,
-    body: JsonBody,
-) -> Result<Reply, ApiError> {
-    let JsonBody(mut body) = body;
-    let items = take_bulk_items(&mut body)?;
-    let expected = items.len();
-    // Validation (mostly phone parsing) streams items to the writer on
-    // another core, so parsing and SQLite work overlap instead of adding up.
-    let (sender, receiver) = std::sync::mpsc::channel();
-    rocket::tokio::task::spawn_blocking(move || {
-        for item in &items {
-            if sender.send(validate_item(item)).is_err() {
-                break;
-            }
-        }
-    });
-    let scope = tenant.clone();
-    let (applied, errors) = db
-        .write(move |tx| {
-            let mut applied = Vec::with_capacity(expected);
-            let mut errors = Vec::new();
-            let mut rows = contacts::NewRows::start(tx, &scope)?;
-            for (index, item) in receiver.iter().enumerate() {
-                match item {
-                    Ok(item) => applied.push(contacts::upsert(tx, &scope, &mut rows, item)?),
-                    Err(error) => errors.push(BulkError {
-                        index,
-                        field: error.field,
-                        reason: error.message,
-                    }),
-                }
-            }
-            // A validator that stopped early must not commit a partial batch.
-            if applied.len() + errors.len() != expected {
-                return Err(db::Error::Task(String::from(
-                    "bulk validation stopped early",
-                )));
-            }
-            Ok((applied, errors))
-        })
-        .await?;
-    let created = applied
-        .iter()
-        .filter(|(_, how)| *how == Upserted::Created)
-        .count();
-    let views: Vec<ContactView<'_>> = applied
-        .iter()
-        .map(|(c, _)| ContactView::new(c, &tenant))
-        .collect();
-    Reply::ok(&BulkReply {
-        created,
-        updated: applied.len() - created,
-        failed: errors.len(),
-        contacts: views,
-        errors,
-    })
-}
-
-/// Validates one bulk item like a create, keeping its first error.
-fn validate_item(item: &Value) -> Result<BulkItem, FieldError> {
-    BulkItem::from_json(item).map_err(|mut errors| {
-        errors.truncate(1);
-        errors
-            .pop()
-            .unwrap_or_else(|| FieldError::new("body", "invalid contact"))
-    })
-}
-
-/// Takes the `contacts` array out of a bulk body: 413 above 1,000 items,
-/// 422 when the body has another shape.
-fn take_bulk_items(body: &mut Value) -> Result<Vec<Value>, ApiError> {
-    let object = expect_object(body).map_err(|e| ApiError::validation(vec![e]))?;
-    let mut errors: Vec<FieldError> = object
-        .keys()
-        .filter(|k| k.as_str() != "contacts")
-        .map(|k| domain::unknown_field(k))
-        .collect();
-    let items = match object.get("contacts") {
-        Some(Value::Array(items)) if items.len() > domain::MAX_IDS => {
-            return Err(too_many("contacts", items.len()));
-        }
-        Some(Value::Array(items)) => Some(items),
-        Some(_) => {
-            errors.push(FieldError::new("contacts", "contacts must be an array"));
-            None
-        }
-        None => {
-            errors.push(FieldError::new("contacts", "contacts is required"));
-            None
-        }
-    };
-    if items.is_none() || !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    match body.get_mut("contacts").map(Value::take) {
-        Some(Value::Array(items)) => Ok(items),
-        _ => Err(ApiError::internal()),
-    }
-}
-
-fn too_many(field: &str, count: usize) -> ApiError {
-    ApiError::payload_too_large(format!(
-        "{field} holds {count} items; at most {} are allowed in one request",
-        domain::MAX_IDS
-    ))
+async fn post_contacts_bulk(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
+    let items = bulk::items_of(body.into_value())?;
+    let outcomes = bulk::upsert(&org, items).await?;
+    Reply::ok(&BulkReply::new(&outcomes, org.org_id()))
 }
 
 /// Reads `contactIds` (and nothing else but `also_allowed`).
 pub fn contact_ids_of(body: &Value, also_allowed: &[&str]) -> Result<Vec<String>, ApiError> {
     let object = expect_object(body).map_err(|e| ApiError::validation(vec![e]))?;
     domain::contact_ids(object, also_allowed).map_err(|e| match e {
-        IdListError::TooMany(count) => too_many("contactIds", count),
+        IdListError::TooMany(count) => bulk::too_many("contactIds", count),
         IdListError::Invalid(errors) => ApiError::validation(errors),
     })
 }
 
 #[rocket::post("/contacts/bulk-delete", data = "<body>")]
-async fn post_contacts_bulk_delete(
-    db: &State<Db>,
-    tenant: Tenant,
-    body: JsonBody,
-) -> Result<Reply, ApiError> {
-    let ids = contact_ids_of(&body.0, &[])?;
-    let deleted = db
-        .write(move |tx| contacts::delete_many(tx, &tenant, &ids))
-        .await?;
+async fn post_contacts_bulk_delete(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
+    let ids = contact_ids_of(body.value(), &[])?;
+    let deleted = org.delete_contacts(ids).await?;
     Reply::ok(&json!({ "deleted": deleted }))
 }
 
@@ -281,7 +190,7 @@ fn membership_body(body: &Value) -> Result<(String, Vec<String>), ApiError> {
         None => Err(FieldError::new("audienceId", "audienceId is required")),
     };
     match (domain::contact_ids(object, &["audienceId"]), audience_id) {
-        (Err(IdListError::TooMany(count)), _) => Err(too_many("contactIds", count)),
+        (Err(IdListError::TooMany(count)), _) => Err(bulk::too_many("contactIds", count)),
         (Ok(ids), Ok(audience_id)) => Ok((audience_id, ids)),
         (ids, audience_id) => {
             let mut details: Vec<FieldError> = audience_id.err().into_iter().collect();
@@ -303,27 +212,18 @@ pub fn membership_reply(change: &MembershipChange, verb: &str) -> Result<Reply, 
 }
 
 #[rocket::post("/contacts/add-to-audience", data = "<body>")]
-async fn post_contacts_add_to_audience(
-    db: &State<Db>,
-    tenant: Tenant,
-    body: JsonBody,
-) -> Result<Reply, ApiError> {
-    let (audience_id, ids) = membership_body(&body.0)?;
-    let change = db
-        .write(move |tx| audiences::add_members(tx, &tenant, &audience_id, &ids))
-        .await?;
+async fn post_contacts_add_to_audience(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
+    let (audience_id, ids) = membership_body(body.value())?;
+    let change = org.add_members(audience_id, ids).await?;
     membership_reply(&change, "added")
 }
 
 #[rocket::post("/contacts/remove-from-audience", data = "<body>")]
 async fn post_contacts_remove_from_audience(
-    db: &State<Db>,
-    tenant: Tenant,
+    org: TenantDb,
     body: JsonBody,
 ) -> Result<Reply, ApiError> {
-    let (audience_id, ids) = membership_body(&body.0)?;
-    let change = db
-        .write(move |tx| audiences::remove_members(tx, &tenant, &audience_id, &ids))
-        .await?;
+    let (audience_id, ids) = membership_body(body.value())?;
+    let change = org.remove_members(audience_id, ids).await?;
     membership_reply(&change, "removed")
 }

@@ -10,13 +10,15 @@ mod listing;
 mod query;
 mod reply;
 
-use rocket::http::Status;
+use rocket::data::Data;
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::{Method, Status};
 use rocket::request::Request;
 use rocket::{Catcher, Route};
 
 use crate::error::{self, ApiError};
 
-pub use body::{JsonBody, DEFAULT_JSON_LIMIT_MIB};
+pub use body::{BodyBudget, JsonBody, DEFAULT_JSON_LIMIT_MIB};
 pub use query::{PageRequest, RawQuery};
 pub use reply::{Page, Reply};
 
@@ -42,4 +44,30 @@ pub fn catchers() -> Vec<Catcher> {
 #[rocket::catch(default)]
 fn default_catcher(status: Status, req: &Request<'_>) -> ApiError {
     error::take_pending(req, status).unwrap_or_else(|| ApiError::for_status(status, req))
+}
+
+/// Undoes Rocket's `_method` override. Rocket turns a `POST` whose form
+/// body starts with `_method=DELETE` into a `DELETE` before any route sees
+/// it, past proxies that filter by method; contactsd reads every body as
+/// JSON, so such a request stays the `POST` it was sent as.
+pub struct KeepSentMethod;
+
+#[rocket::async_trait]
+impl Fairing for KeepSentMethod {
+    fn info(&self) -> Info {
+        Info {
+            name: "keep the sent method",
+            kind: Kind::Request,
+        }
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, data: &mut Data<'_>) {
+        let is_form = req.content_type().is_some_and(|ct| ct.is_form());
+        if is_form && req.method() != Method::Post {
+            let peeked = data.peek("_method=delete".len()).await;
+            if peeked.starts_with(b"_method=") {
+                req.set_method(Method::Post);
+            }
+        }
+    }
 }

@@ -17,20 +17,31 @@ impl<'r> FromRequest<'r> for RawQuery {
     type Error = Infallible;
 
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, Infallible> {
-        let pairs = req
-            .uri()
-            .query()
-            .map(|q| {
-                q.segments()
-                    .map(|(name, value)| (name.to_string(), value.to_string()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        Outcome::Success(RawQuery(pairs))
+        Outcome::Success(RawQuery::from_query(req.uri().query()))
     }
 }
 
 impl RawQuery {
+    /// The pairs of a query string, percent-decoded (invalid UTF-8 becomes
+    /// U+FFFD, so no byte sequence fails here).
+    fn from_query(query: Option<rocket::http::uri::Query<'_>>) -> RawQuery {
+        RawQuery(
+            query
+                .map(|q| {
+                    q.segments()
+                        .map(|(name, value)| (name.to_string(), value.to_string()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+        )
+    }
+
+    /// Parses the query string `text` (without `?`) as a request's would be.
+    pub fn parse(text: &str) -> RawQuery {
+        let origin = rocket::http::uri::Origin::parse_owned(format!("/?{text}")).ok();
+        Self::from_query(origin.as_ref().and_then(|o| o.query()))
+    }
+
     /// Removes and returns the parameter `name` (the last one if repeated).
     pub fn take(&mut self, name: &str) -> Option<String> {
         let mut found = None;

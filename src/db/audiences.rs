@@ -8,13 +8,14 @@ use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transact
 use super::contacts::seqs_of;
 use super::{Error, Result, Tenant};
 use crate::domain::{AudienceFields, Name};
-use crate::{clock, ids, search};
+use crate::ids::Kind;
+use crate::{clock, search};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Audience {
-    pub seq: i64,
+    pub(crate) seq: i64,
     pub id: String,
-    pub name: String,
+    pub name: Name,
     pub description: Option<String>,
     pub contact_count: i64,
     pub created_at: i64,
@@ -27,7 +28,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Audience> {
     Ok(Audience {
         seq: row.get(0)?,
         id: row.get(1)?,
-        name: row.get(2)?,
+        name: Name::from_stored(row.get(2)?),
         description: row.get(3)?,
         contact_count: row.get(4)?,
         created_at: row.get(5)?,
@@ -41,8 +42,7 @@ pub fn insert(
     name: Name,
     description: Option<String>,
 ) -> Result<Audience> {
-    let now = clock::now_ms();
-    let id = ids::new_id(ids::Kind::Audience);
+    let (now, id) = super::next_created(tx, "audiences", Kind::Audience, tenant)?;
     tx.execute(
         "INSERT INTO audiences (id, org_seq, name, name_key, description, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
@@ -58,7 +58,7 @@ pub fn insert(
     Ok(Audience {
         seq: tx.last_insert_rowid(),
         id,
-        name: name.into_string(),
+        name,
         description,
         contact_count: 0,
         created_at: now,
@@ -84,9 +84,7 @@ pub fn update(
 ) -> Result<Audience> {
     let current = get(tx, tenant, id)?;
     let next = Audience {
-        name: fields
-            .name
-            .map_or_else(|| current.name.clone(), |n| n.into_string()),
+        name: fields.name.unwrap_or_else(|| current.name.clone()),
         description: fields
             .description
             .unwrap_or_else(|| current.description.clone()),
@@ -98,13 +96,14 @@ pub fn update(
     let updated_at = clock::now_ms().max(current.updated_at + 1);
     tx.execute(
         "UPDATE audiences SET name = ?1, name_key = ?2, description = ?3, updated_at = ?4
-         WHERE seq = ?5",
+         WHERE seq = ?5 AND org_seq = ?6",
         params![
-            next.name,
-            search::sort_key(&next.name),
+            next.name.as_str(),
+            search::sort_key(next.name.as_str()),
             next.description,
             updated_at,
-            current.seq
+            current.seq,
+            tenant.org_seq
         ],
     )?;
     Ok(Audience { updated_at, ..next })
@@ -222,13 +221,14 @@ fn change_members(
     if changed > 0 {
         // The count is part of the audience: its updatedAt moves forward.
         tx.execute(
-            "UPDATE audiences SET updated_at = max(updated_at, ?1) WHERE seq = ?2",
-            params![audience.updated_at + 1, audience.seq],
+            "UPDATE audiences SET updated_at = max(updated_at + 1, ?1)
+             WHERE seq = ?2 AND org_seq = ?3",
+            params![now, audience.seq, tenant.org_seq],
         )?;
     }
     let contact_count = tx.query_row(
-        "SELECT contact_count FROM audiences WHERE seq = ?1",
-        [audience.seq],
+        "SELECT contact_count FROM audiences WHERE seq = ?1 AND org_seq = ?2",
+        params![audience.seq, tenant.org_seq],
         |r| r.get(0),
     )?;
     Ok(MembershipChange {

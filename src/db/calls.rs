@@ -5,20 +5,20 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Transaction};
 
 use super::{contacts, Error, Result, Tenant};
-use crate::domain::NewCall;
-use crate::{clock, ids};
+use crate::domain::{CallDirection, CallStatus, Metadata, Name, NewCall, PhoneNumber};
+use crate::ids::Kind;
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Call {
     pub id: String,
     pub contact_id: String,
-    pub contact_name: String,
-    pub phone: String,
-    pub status: String,
-    pub direction: String,
+    pub contact_name: Name,
+    pub phone: PhoneNumber,
+    pub status: CallStatus,
+    pub direction: CallDirection,
     pub started_at: i64,
     pub duration_seconds: Option<i64>,
-    pub metadata: String,
+    pub metadata: Metadata,
     pub created_at: i64,
 }
 
@@ -26,35 +26,46 @@ const COLUMNS: &str = "id, contact_id, contact_name, phone, status, direction, s
                        duration_seconds, metadata, created_at";
 
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Call> {
+    let status: String = row.get(4)?;
+    let direction: String = row.get(5)?;
     Ok(Call {
         id: row.get(0)?,
         contact_id: row.get(1)?,
-        contact_name: row.get(2)?,
-        phone: row.get(3)?,
-        status: row.get(4)?,
-        direction: row.get(5)?,
+        contact_name: Name::from_stored(row.get(2)?),
+        phone: PhoneNumber::from_stored(row.get(3)?),
+        status: CallStatus::parse(&status).ok_or_else(|| stored_enum(4, &status))?,
+        direction: CallDirection::parse(&direction).ok_or_else(|| stored_enum(5, &direction))?,
         started_at: row.get(6)?,
         duration_seconds: row.get(7)?,
-        metadata: row.get(8)?,
+        metadata: Metadata::from_stored(row.get(8)?),
         created_at: row.get(9)?,
     })
+}
+
+/// A stored status or direction this version does not know: a fault.
+fn stored_enum(column: usize, text: &str) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        column,
+        rusqlite::types::Type::Text,
+        format!("unknown stored value {text:?}").into(),
+    )
 }
 
 /// Records a call against one of the tenant's contacts (`NotFound` when it
 /// is unknown), snapshotting the contact's name and phone number.
 pub fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewCall) -> Result<Call> {
     let contact = contacts::get(tx, tenant, &new.contact_id)?;
-    let now = clock::now_ms();
+    let (now, id) = super::next_created(tx, "calls", Kind::Call, tenant)?;
     let call = Call {
-        id: ids::new_id(ids::Kind::Call),
+        id,
         contact_id: contact.id,
         contact_name: contact.name,
         phone: contact.phone,
-        status: new.status.to_string(),
-        direction: new.direction.to_string(),
+        status: new.status,
+        direction: new.direction,
         started_at: new.started_at.unwrap_or(now),
         duration_seconds: new.duration_seconds,
-        metadata: new.metadata.into_string(),
+        metadata: new.metadata,
         created_at: now,
     };
     tx.execute(
@@ -64,13 +75,13 @@ pub fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewCall) -> Result<Cal
         params![
             call.id,
             call.contact_id,
-            call.contact_name,
-            call.phone,
-            call.status,
-            call.direction,
+            call.contact_name.as_str(),
+            call.phone.as_str(),
+            call.status.as_str(),
+            call.direction.as_str(),
             call.started_at,
             call.duration_seconds,
-            call.metadata,
+            call.metadata.as_str(),
             call.created_at,
             tenant.org_seq
         ],

@@ -35,9 +35,10 @@ fn hash(key: &str) -> Vec<u8> {
 }
 
 /// Issues a new key for the organization with row `org_seq`.
-pub fn issue(tx: &Transaction<'_>, org_seq: i64) -> Result<IssuedKey> {
+pub(super) fn issue(tx: &Transaction<'_>, org_seq: i64) -> Result<IssuedKey> {
+    let now = clock::now_ms();
     let issued = IssuedKey {
-        id: ids::new_id(ids::Kind::ApiKey),
+        id: ids::new_id(ids::Kind::ApiKey, now),
         key: ids::new_api_key(),
     };
     tx.execute(
@@ -48,7 +49,7 @@ pub fn issue(tx: &Transaction<'_>, org_seq: i64) -> Result<IssuedKey> {
             org_seq,
             hash(&issued.key),
             &issued.key[..12],
-            clock::now_ms()
+            now
         ],
     )?;
     Ok(issued)
@@ -125,12 +126,15 @@ pub fn authenticate(conn: &Connection, key: &str) -> Result<Option<Tenant>> {
     if last_used_at.is_none_or(|t| now - t >= LAST_USED_RESOLUTION_MS) {
         // Best effort, and without waiting: while a bulk import holds the
         // write lock, the next request records the use instead.
+        let busy_timeout_ms: i64 = conn.query_row("PRAGMA busy_timeout", [], |r| r.get(0))?;
         conn.busy_timeout(std::time::Duration::ZERO)?;
         let recorded = conn.execute(
             "UPDATE api_keys SET last_used_at = ?1 WHERE seq = ?2",
             params![now, key_seq],
         );
-        conn.busy_timeout(super::BUSY_TIMEOUT)?;
+        conn.busy_timeout(std::time::Duration::from_millis(
+            busy_timeout_ms.unsigned_abs(),
+        ))?;
         if let Err(e) = recorded {
             log::debug!("key use not recorded this time: {e}");
         }

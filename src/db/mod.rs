@@ -1,43 +1,52 @@
 //! Storage: the pool, the migrations, and (one module a table) all SQL.
 //!
 //! Every connection the pool hands out has WAL, `foreign_keys`, a busy
-//! timeout and `synchronous=NORMAL`. Async code reaches SQLite only through
-//! [`Db::read`] and [`Db::write`], which run on Tokio's blocking pool; writes
-//! take `BEGIN IMMEDIATE` so a reader never fails upgrading to a writer.
+//! timeout and `synchronous=NORMAL`. API code reaches SQLite only through a
+//! [`TenantDb`], which only [`Db::authenticate`] hands out, for a verified
+//! key: every query it runs is scoped to that key's organization. The
+//! operator's commands (organizations, keys, health) are methods of [`Db`]
+//! itself. Async callers run on Tokio's blocking pool; writes take `BEGIN
+//! IMMEDIATE` so a reader never fails upgrading to a writer.
 
 pub mod audiences;
 pub mod calls;
 pub mod contacts;
 pub mod keys;
+pub mod listing;
 pub mod orgs;
+mod tenant;
 
-use std::path::Path;
+pub use tenant::{ItemOutcome, TenantDb};
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior};
 use rusqlite_migration::{Migrations, M};
 
-/// How long a connection waits on another writer before giving up.
-pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a connection waits on another writer, and a request on a free
+/// connection, before giving up with `503`.
+pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pooled connections; SQLite serializes writers, readers run in parallel.
 const POOL_SIZE: u32 = 8;
 
-/// What storage can fail with. `NotFound` and `PhoneTaken` are answers;
-/// the rest are faults.
+/// What storage can fail with. `NotFound`, `PhoneTaken` and
+/// `MissingContacts` are answers; the rest are faults.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("{0} not found")]
     NotFound(&'static str),
-    #[error("invalid or revoked API key")]
-    Unauthorized,
     #[error("phone number {phone} is used by contact {contact_id}")]
     PhoneTaken { phone: String, contact_id: String },
     #[error("unknown contact ids: {0:?}")]
     MissingContacts(Vec<String>),
+    #[error("cannot open {path}: {reason}")]
+    Open { path: PathBuf, reason: String },
     #[error("sqlite: {0}")]
     Sqlite(#[from] rusqlite::Error),
-    #[error("connection pool: {0}")]
+    #[error("no database connection came free in time: {0}")]
     Pool(#[from] r2d2::Error),
     #[error("migration: {0}")]
     Migration(#[from] rusqlite_migration::Error),
@@ -47,23 +56,41 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// The organization a request acts for; every query is scoped by it.
+/// The organization a verified key acts for. Only [`keys::authenticate`]
+/// makes one, so holding a `Tenant` proves the key was checked; every
+/// tenant query takes it and filters by its organization.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Tenant {
-    pub org_seq: i64,
-    pub org_id: String,
+    org_seq: i64,
+    org_id: String,
+}
+
+impl Tenant {
+    /// The organization's public id.
+    pub fn org_id(&self) -> &str {
+        &self.org_id
+    }
 }
 
 /// The versioned schema. `schema.sql` is migration 1; later changes are new
 /// migrations appended here, never edits of an applied one.
 pub fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![M::up(include_str!("../../schema.sql"))])
+    Migrations::new(vec![
+        M::up(include_str!("../../schema.sql")),
+        M::up(include_str!(
+            "../../migrations/002-one-clock-bounded-rows.sql"
+        )),
+    ])
 }
 
 /// The PRAGMAs every connection gets (public so benchmarks can give a raw
 /// connection the very same settings).
 pub fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
-    conn.busy_timeout(BUSY_TIMEOUT)?;
+    configure_with(conn, BUSY_TIMEOUT)
+}
+
+fn configure_with(conn: &mut Connection, busy_timeout: Duration) -> rusqlite::Result<()> {
+    conn.busy_timeout(busy_timeout)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
@@ -75,28 +102,74 @@ pub fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
     )
 }
 
+/// How the database is opened.
+#[derive(Clone, Copy, Debug)]
+pub struct DbOptions {
+    /// Pooled connections.
+    pub pool_size: u32,
+    /// How long a statement waits on a writer, and a request on a free
+    /// connection.
+    pub busy_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        DbOptions {
+            pool_size: POOL_SIZE,
+            busy_timeout: BUSY_TIMEOUT,
+        }
+    }
+}
+
 /// The database: a pool of configured connections to one SQLite file.
 #[derive(Clone)]
 pub struct Db {
     pool: r2d2::Pool<SqliteConnectionManager>,
-    cursor_secret: std::sync::Arc<[u8]>,
+    cursor_secret: Arc<[u8]>,
 }
 
 impl Db {
     /// Opens (creating if needed) the file at `path` and migrates it.
     pub fn open(path: &Path) -> Result<Db> {
-        let manager = SqliteConnectionManager::file(path).with_init(configure);
-        let pool = r2d2::Pool::builder()
-            .max_size(POOL_SIZE)
-            .min_idle(Some(1))
-            .build(manager)?;
-        let mut conn = pool.get()?;
-        migrations().to_latest(&mut conn)?;
-        let secret: Vec<u8> = conn.query_row(
+        Self::open_with(path, DbOptions::default())
+    }
+
+    /// Opens with explicit pool and timeout settings.
+    ///
+    /// A path that cannot be opened fails at once with the reason (the pool
+    /// would retry it until its timeout). A new file is created readable by
+    /// its owner alone: it holds personal data, key hashes and the cursor
+    /// secret, and SQLite gives the `-wal` and `-shm` files the same mode.
+    pub fn open_with(path: &Path, options: DbOptions) -> Result<Db> {
+        let open_error = |reason: String| Error::Open {
+            path: path.to_path_buf(),
+            reason,
+        };
+        create_private_file(path).map_err(|e| open_error(e.to_string()))?;
+        let mut first = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| open_error(e.to_string()))?;
+        configure_with(&mut first, options.busy_timeout).map_err(|e| open_error(e.to_string()))?;
+        migrations().to_latest(&mut first)?;
+        let secret: Vec<u8> = first.query_row(
             "SELECT value FROM settings WHERE key = 'cursor_secret'",
             [],
             |r| r.get(0),
         )?;
+        drop(first);
+        let busy_timeout = options.busy_timeout;
+        let manager = SqliteConnectionManager::file(path)
+            .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
+            .with_init(move |conn| configure_with(conn, busy_timeout));
+        let pool = r2d2::Pool::builder()
+            .max_size(options.pool_size.max(1))
+            .min_idle(Some(1))
+            // A request waits for a free connection no longer than a
+            // statement waits for a writer, then answers 503.
+            .connection_timeout(options.busy_timeout.max(Duration::from_millis(1)))
+            .build(manager)?;
         Ok(Db {
             pool,
             cursor_secret: secret.into(),
@@ -109,58 +182,59 @@ impl Db {
         &self.cursor_secret
     }
 
-    /// A pooled connection, for synchronous callers (the CLI).
-    pub fn connection(&self) -> Result<r2d2::PooledConnection<SqliteConnectionManager>> {
-        Ok(self.pool.get()?)
+    /// The organization `key` belongs to, as a handle scoped to it; `None`
+    /// when the key is unknown or revoked.
+    pub async fn authenticate(&self, key: String) -> Result<Option<TenantDb>> {
+        let tenant = self.run(move |conn| keys::authenticate(conn, &key)).await?;
+        Ok(tenant.map(|tenant| TenantDb::new(self.clone(), tenant)))
     }
 
-    /// Runs `f` in a read transaction (one consistent snapshot) off the
-    /// async workers.
-    pub async fn read<T, F>(&self, f: F) -> Result<T>
-    where
-        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.run(move |conn| {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let value = f(&tx)?;
-            tx.finish()?;
-            Ok(value)
+    /// Whether the database answers a read of the file.
+    pub async fn healthy(&self) -> Result<()> {
+        self.run(|conn| {
+            conn.query_row("SELECT count(*) FROM organizations", [], |r| {
+                r.get::<_, i64>(0)
+            })?;
+            Ok(())
         })
         .await
     }
 
-    /// Authenticates `key` and runs `f` for its organization, in one read
-    /// transaction on one blocking task: the hot read routes pay for one
-    /// trip to the blocking pool instead of two.
-    pub async fn read_as<T, F>(&self, key: String, f: F) -> Result<T>
-    where
-        F: FnOnce(&Transaction<'_>, Tenant) -> Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.run(move |conn| {
-            let tenant = keys::authenticate(conn, &key)?.ok_or(Error::Unauthorized)?;
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-            let value = f(&tx, tenant)?;
-            tx.finish()?;
-            Ok(value)
-        })
-        .await
+    /// Creates an organization and its first API key.
+    pub fn create_org(&self, name: &str) -> Result<(orgs::Org, keys::IssuedKey)> {
+        self.write_now(|tx| orgs::create(tx, name))
     }
 
-    /// Runs `f` in one `BEGIN IMMEDIATE` transaction, committed only if `f`
-    /// succeeds, off the async workers.
-    pub async fn write<T, F>(&self, f: F) -> Result<T>
-    where
-        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        self.run(move |conn| write(conn, f)).await
+    /// On a database with no organization, creates `default` with a key.
+    pub fn create_default_org_if_none(&self) -> Result<Option<(orgs::Org, keys::IssuedKey)>> {
+        self.write_now(orgs::create_default_if_none)
     }
 
-    /// Runs `f` on a pooled connection in autocommit mode, off the async
-    /// workers.
-    pub async fn run<T, F>(&self, f: F) -> Result<T>
+    pub fn list_orgs(&self) -> Result<Vec<orgs::Org>> {
+        orgs::list(&*self.pool.get()?)
+    }
+
+    /// Issues a new key for the organization with public id `org_id`.
+    pub fn issue_key(&self, org_id: &str) -> Result<keys::IssuedKey> {
+        self.write_now(|tx| keys::issue_for(tx, org_id))
+    }
+
+    pub fn list_keys(&self, org_id: &str) -> Result<Vec<keys::KeyInfo>> {
+        keys::list(&*self.pool.get()?, org_id)
+    }
+
+    /// Revokes a key given its id or the key itself.
+    pub fn revoke_key(&self, id_or_key: &str) -> Result<keys::KeyInfo> {
+        self.write_now(|tx| keys::revoke(tx, id_or_key))
+    }
+
+    /// Runs `f` in one `BEGIN IMMEDIATE` transaction on this thread.
+    fn write_now<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+        write(&mut *self.pool.get()?, f)
+    }
+
+    /// Runs `f` on a pooled connection off the async workers.
+    async fn run<T, F>(&self, f: F) -> Result<T>
     where
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
         T: Send + 'static,
@@ -180,16 +254,60 @@ impl Db {
     }
 }
 
+/// Creates `path` empty with mode 0600 when it does not exist yet, so
+/// SQLite never creates it with the process's umask.
+fn create_private_file(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Runs `f` in one `BEGIN IMMEDIATE` transaction on `conn`.
-pub fn write<T>(conn: &mut Connection, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+fn write<T>(conn: &mut Connection, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let value = f(&tx)?;
     tx.commit()?;
     Ok(value)
 }
 
+/// The creation time and id of the organization's newest row of `table`.
+fn newest(
+    conn: &Connection,
+    table: &'static str,
+    tenant: &Tenant,
+) -> Result<Option<(i64, String)>> {
+    Ok(conn
+        .prepare_cached(&format!(
+            "SELECT created_at, id FROM {table} WHERE org_seq = ?1
+             ORDER BY created_at DESC, id DESC LIMIT 1"
+        ))?
+        .query_row([tenant.org_seq], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?)
+}
+
+/// The creation time and id of the organization's next row of `table`:
+/// never before its newest, and with the next counter of its ids, so the
+/// organization's `(created_at, id)` order is its creation order.
+fn next_created(
+    conn: &Connection,
+    table: &'static str,
+    kind: crate::ids::Kind,
+    tenant: &Tenant,
+) -> Result<(i64, String)> {
+    let newest = newest(conn, table, tenant)?;
+    let now = crate::clock::now_ms().max(newest.as_ref().map_or(i64::MIN, |n| n.0));
+    let counter = crate::ids::next_counter(kind, newest.as_ref().map(|n| n.1.as_str()));
+    Ok((now, crate::ids::ordered_id(kind, now, counter)))
+}
+
 /// Whether `error` is a UNIQUE constraint violation.
-pub(crate) fn is_unique_violation(error: &rusqlite::Error) -> bool {
+fn is_unique_violation(error: &rusqlite::Error) -> bool {
     matches!(
         error,
         rusqlite::Error::SqliteFailure(e, _)

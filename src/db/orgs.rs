@@ -15,11 +15,12 @@ pub struct Org {
 
 /// Creates an organization and its first API key.
 pub fn create(tx: &Transaction<'_>, name: &str) -> Result<(Org, keys::IssuedKey)> {
+    let created_at = clock::now_ms();
     let org = Org {
         seq: 0,
-        id: ids::new_id(ids::Kind::Organization),
+        id: ids::new_id(ids::Kind::Organization, created_at),
         name: name.to_string(),
-        created_at: clock::now_ms(),
+        created_at,
     };
     tx.execute(
         "INSERT INTO organizations (id, name, created_at) VALUES (?1, ?2, ?3)",

@@ -4,24 +4,78 @@ use super::{expect_object, parse_members, unknown_field, Metadata};
 use crate::clock;
 use crate::error::FieldError;
 
-pub const CALL_STATUSES: &[&str] = &[
-    "queued",
-    "ringing",
-    "in-progress",
-    "completed",
-    "busy",
-    "no-answer",
-    "failed",
-    "canceled",
-];
-pub const CALL_DIRECTIONS: &[&str] = &["outbound", "inbound"];
+/// Where a call stands, as the platform names it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CallStatus {
+    Queued,
+    Ringing,
+    InProgress,
+    Completed,
+    Busy,
+    NoAnswer,
+    Failed,
+    Canceled,
+}
+
+impl CallStatus {
+    pub const ALL: [CallStatus; 8] = [
+        CallStatus::Queued,
+        CallStatus::Ringing,
+        CallStatus::InProgress,
+        CallStatus::Completed,
+        CallStatus::Busy,
+        CallStatus::NoAnswer,
+        CallStatus::Failed,
+        CallStatus::Canceled,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallStatus::Queued => "queued",
+            CallStatus::Ringing => "ringing",
+            CallStatus::InProgress => "in-progress",
+            CallStatus::Completed => "completed",
+            CallStatus::Busy => "busy",
+            CallStatus::NoAnswer => "no-answer",
+            CallStatus::Failed => "failed",
+            CallStatus::Canceled => "canceled",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+/// Which way a call went.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum CallDirection {
+    #[default]
+    Outbound,
+    Inbound,
+}
+
+impl CallDirection {
+    pub const ALL: [CallDirection; 2] = [CallDirection::Outbound, CallDirection::Inbound];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CallDirection::Outbound => "outbound",
+            CallDirection::Inbound => "inbound",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == text)
+    }
+}
 
 /// A call record to store, every field checked.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NewCall {
     pub contact_id: String,
-    pub status: &'static str,
-    pub direction: &'static str,
+    pub status: CallStatus,
+    pub direction: CallDirection,
     /// Milliseconds since the epoch; `None` means now.
     pub started_at: Option<i64>,
     pub duration_seconds: Option<i64>,
@@ -33,7 +87,7 @@ impl NewCall {
         let object = expect_object(body).map_err(|e| vec![e])?;
         let mut contact_id = None;
         let mut status = None;
-        let mut direction = "outbound";
+        let mut direction = CallDirection::default();
         let mut started_at = None;
         let mut duration_seconds = None;
         let mut metadata = Metadata::empty();
@@ -45,8 +99,20 @@ impl NewCall {
                 }
                 _ => Err(FieldError::new(key, "contactId must be a contact id")),
             },
-            "status" => one_of(key, value, CALL_STATUSES).map(|s| status = Some(s)),
-            "direction" => one_of(key, value, CALL_DIRECTIONS).map(|d| direction = d),
+            "status" => one_of(
+                key,
+                value,
+                CallStatus::parse,
+                CallStatus::ALL.map(CallStatus::as_str),
+            )
+            .map(|s| status = Some(s)),
+            "direction" => one_of(
+                key,
+                value,
+                CallDirection::parse,
+                CallDirection::ALL.map(CallDirection::as_str),
+            )
+            .map(|d| direction = d),
             "startedAt" if value.is_null() => Ok(()),
             "startedAt" => value
                 .as_str()
@@ -89,18 +155,17 @@ impl NewCall {
     }
 }
 
-fn one_of(
+/// The value of `field` read by `parse`, or a message listing `allowed`.
+fn one_of<T, const N: usize>(
     field: &str,
     value: &Value,
-    allowed: &[&'static str],
-) -> Result<&'static str, FieldError> {
-    value
-        .as_str()
-        .and_then(|text| allowed.iter().copied().find(|a| *a == text))
-        .ok_or_else(|| {
-            FieldError::new(
-                field,
-                format!("{field} must be one of: {}", allowed.join(", ")),
-            )
-        })
+    parse: fn(&str) -> Option<T>,
+    allowed: [&str; N],
+) -> Result<T, FieldError> {
+    value.as_str().and_then(parse).ok_or_else(|| {
+        FieldError::new(
+            field,
+            format!("{field} must be one of: {}", allowed.join(", ")),
+        )
+    })
 }

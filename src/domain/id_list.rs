@@ -1,6 +1,6 @@
 use serde_json::{Map, Value};
 
-use super::unknown_field;
+use super::unknown_fields;
 use crate::error::FieldError;
 
 /// The most ids one request may name.
@@ -19,11 +19,9 @@ pub fn contact_ids(
     object: &Map<String, Value>,
     also_allowed: &[&str],
 ) -> Result<Vec<String>, IdListError> {
-    let mut errors: Vec<FieldError> = object
-        .keys()
-        .filter(|k| k.as_str() != "contactIds" && !also_allowed.contains(&k.as_str()))
-        .map(|k| unknown_field(k))
-        .collect();
+    let mut known = vec!["contactIds"];
+    known.extend_from_slice(also_allowed);
+    let mut errors: Vec<FieldError> = unknown_fields(object, &known);
     let ids = match object.get("contactIds") {
         None => {
             errors.push(FieldError::new("contactIds", "contactIds is required"));

@@ -27,6 +27,11 @@ impl Language {
             .map(|tag| Language(tag.into_inner()))
     }
 
+    /// A value read back from storage, where only parsed values go.
+    pub(crate) fn from_stored(text: String) -> Self {
+        Language(text)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -49,6 +49,11 @@ impl Metadata {
         Ok(Metadata(text))
     }
 
+    /// Metadata read back from storage, where only parsed objects go.
+    pub(crate) fn from_stored(text: String) -> Self {
+        Metadata(text)
+    }
+
     /// The compact JSON text.
     pub fn as_str(&self) -> &str {
         &self.0

@@ -14,7 +14,7 @@ mod name;
 mod phone;
 
 pub use audience::AudienceFields;
-pub use call::{NewCall, CALL_DIRECTIONS, CALL_STATUSES};
+pub use call::{CallDirection, CallStatus, NewCall};
 pub use contact::{BulkItem, ContactFields, NewContact, CONTACT_FIELDS};
 pub use id_list::{contact_ids, IdListError, MAX_IDS};
 pub use language::Language;
@@ -22,7 +22,7 @@ pub use metadata::{Metadata, MAX_KEY_CHARS as MAX_METADATA_KEY_CHARS};
 pub use name::Name;
 pub use phone::PhoneNumber;
 
-use crate::error::FieldError;
+use crate::error::{FieldError, MAX_DETAILS};
 use serde_json::{Map, Value};
 
 /// The fields a server sets and a client may never write.
@@ -35,7 +35,8 @@ pub fn expect_object(body: &Value) -> Result<&Map<String, Value>, FieldError> {
 }
 
 /// Runs `parse` on every member of a body object and collects each broken
-/// rule, in body order.
+/// rule, in body order, stopping at the most an answer lists (a body of a
+/// million unknown keys costs a hundred errors, not a million).
 pub fn parse_members(
     object: &Map<String, Value>,
     mut parse: impl FnMut(&str, &Value) -> Result<(), FieldError>,
@@ -43,6 +44,18 @@ pub fn parse_members(
     object
         .iter()
         .filter_map(|(key, value)| parse(key, value).err())
+        .take(MAX_DETAILS)
+        .collect()
+}
+
+/// The unknown members of a body object whose known members are `known`,
+/// as errors, at most as many as an answer lists.
+pub fn unknown_fields(object: &Map<String, Value>, known: &[&str]) -> Vec<FieldError> {
+    object
+        .keys()
+        .filter(|k| !known.contains(&k.as_str()))
+        .take(MAX_DETAILS)
+        .map(|k| unknown_field(k))
         .collect()
 }
 

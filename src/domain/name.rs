@@ -42,6 +42,11 @@ impl Name {
             .then(|| Name(trimmed.to_string()))
     }
 
+    /// A value read back from storage, where only parsed values go.
+    pub(crate) fn from_stored(text: String) -> Self {
+        Name(text)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use contactsd::db::{self, orgs, Db};
+use contactsd::db::{Db, DbOptions};
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::blocking::Client;
 use serde_json::Value;
@@ -57,9 +57,18 @@ impl TestApp {
     pub fn spawn_with(
         configure: impl FnOnce(rocket::figment::Figment) -> rocket::figment::Figment,
     ) -> TestApp {
+        Self::spawn_with_options(DbOptions::default(), configure)
+    }
+
+    /// Spawns over a database opened with `options` (a small pool, a short
+    /// busy timeout).
+    pub fn spawn_with_options(
+        options: DbOptions,
+        configure: impl FnOnce(rocket::figment::Figment) -> rocket::figment::Figment,
+    ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("contacts.db");
-        let db = Db::open(&db_path).expect("open database");
+        let db = Db::open_with(&db_path, options).expect("open database");
         let (org_id, key) = create_org(&db, "Acme");
         let figment = configure(contactsd::app::figment().merge(("log_level", "off")));
         let client = Client::tracked(contactsd::app::build(figment, db.clone())).expect("rocket");
@@ -180,8 +189,7 @@ pub fn ids_of(page: &Value) -> Vec<String> {
 }
 
 fn create_org(db: &Db, name: &str) -> (String, String) {
-    let mut conn = db.connection().expect("connection");
-    let (org, key) = db::write(&mut conn, |tx| orgs::create(tx, name)).expect("create org");
+    let (org, key) = db.create_org(name).expect("create org");
     (org.id, key.key)
 }
 
