@@ -168,6 +168,11 @@ impl ApiError {
         &self.message
     }
 
+    /// The `Retry-After` seconds the answer carries, if any.
+    pub fn retry_after(&self) -> Option<u32> {
+        self.retry_after
+    }
+
     /// The JSON body.
     pub fn to_body(&self) -> Value {
         let mut body = Map::new();

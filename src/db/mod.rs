@@ -317,8 +317,53 @@ fn is_unique_violation(error: &rusqlite::Error) -> bool {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+    use crate::error::ApiError;
+
     #[test]
     fn migrations_are_valid() {
-        super::migrations().validate().unwrap();
+        migrations().validate().unwrap();
+    }
+
+    #[rocket::async_test]
+    async fn a_request_waits_for_a_connection_no_longer_than_the_busy_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let options = DbOptions {
+            pool_size: 1,
+            busy_timeout: Duration::from_millis(50),
+        };
+        let db = Db::open_with(&dir.path().join("pool.db"), options).unwrap();
+        let (_, key) = db.create_org("Acme").unwrap();
+        let org = db.authenticate(key.key).await.unwrap().unwrap();
+        let held = db.pool.get().unwrap();
+        let error = org.contact("ct_x".into()).await.unwrap_err();
+        assert!(matches!(error, Error::Pool(_)), "{error}");
+        let answer = ApiError::from(error);
+        assert_eq!(
+            (answer.status().code, answer.code(), answer.retry_after()),
+            (503, "unavailable", Some(1))
+        );
+        drop(held);
+        let error = org.contact("ct_x".into()).await.unwrap_err();
+        assert!(matches!(error, Error::NotFound(_)), "{error}");
+    }
+
+    #[test]
+    fn a_row_number_outside_the_search_index_range_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("bound.db")).unwrap();
+        let (org, _) = db.create_org("Acme").unwrap();
+        let conn = db.pool.get().unwrap();
+        let insert = |seq: i64| {
+            conn.execute(
+                "INSERT INTO contacts (seq, id, org_seq, name, name_key, initials, phone,
+                                       created_at, updated_at)
+                 VALUES (?1, ?2, ?3, 'A', 'a', '^^A', ?2, 0, 0)",
+                rusqlite::params![seq, format!("ct_{seq}"), org.seq],
+            )
+        };
+        assert!(insert((1 << 32) - 1).is_ok());
+        let error = insert(1 << 32).unwrap_err().to_string();
+        assert!(error.contains("outside the search index range"), "{error}");
     }
 }

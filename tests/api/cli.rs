@@ -173,6 +173,59 @@ fn database_path_comes_from_flag_then_env_then_rocket_toml() {
     assert!(!dir.path().join("contacts.db").exists());
 }
 
+#[cfg(unix)]
+#[test]
+fn a_new_database_is_readable_by_its_owner_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    json_lines(dir.path(), &["org", "create", "Acme"]);
+    for file in ["contacts.db", "contacts.db-wal"] {
+        let path = dir.path().join(file);
+        if file.ends_with("-wal") && !path.exists() {
+            continue;
+        }
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{file}: {mode:o}");
+    }
+}
+
+#[test]
+fn a_database_path_that_cannot_be_opened_fails_at_once_with_the_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let output = run(
+        dir.path(),
+        &["--database", "no/such/dir/contacts.db", "org", "list"],
+    );
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("cannot open database no/such/dir/contacts.db"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("No such file or directory"), "{stderr}");
+}
+
+#[test]
+fn a_mistyped_rocket_toml_key_stops_every_command_before_anything_is_created() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Rocket.toml"),
+        "[default]\ndatabse = \"/srv/contacts.db\"\n",
+    )
+    .unwrap();
+    for args in [&["org", "list"][..], &["serve"][..], &[][..]] {
+        let output = run(dir.path(), args);
+        assert_eq!(output.status.code(), Some(1), "{args:?}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains("unknown key `databse` in [default]"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("did you mean `database`"), "{stderr}");
+    }
+    assert!(!dir.path().join("contacts.db").exists());
+}
+
 /// A running `contactsd serve` on a free port, stopped when dropped.
 struct Server {
     child: std::process::Child,

@@ -13,6 +13,7 @@ use tempfile::TempDir;
 pub struct Answer {
     pub status: Status,
     pub location: Option<String>,
+    pub retry_after: Option<String>,
     pub body: Value,
 }
 
@@ -110,12 +111,41 @@ impl TestApp {
         let response = request.dispatch();
         let status = response.status();
         let location = response.headers().get_one("Location").map(String::from);
+        let retry_after = response.headers().get_one("Retry-After").map(String::from);
         let text = response.into_string().unwrap_or_default();
         let body = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text:?}"));
         Answer {
             status,
             location,
+            retry_after,
+            body,
+        }
+    }
+
+    /// Sends `body` as it is, with `content_type`, and the app's key.
+    pub fn send_raw(
+        &self,
+        method: rocket::http::Method,
+        uri: &str,
+        content_type: ContentType,
+        body: Vec<u8>,
+    ) -> Answer {
+        let mut request = self.client.req(method, uri.to_string());
+        request.add_header(Header::new("x-api-key", self.key.clone()));
+        request.add_header(content_type);
+        request.set_body(body);
+        let response = request.dispatch();
+        let status = response.status();
+        let location = response.headers().get_one("Location").map(String::from);
+        let retry_after = response.headers().get_one("Retry-After").map(String::from);
+        let text = response.into_string().unwrap_or_default();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text:?}"));
+        Answer {
+            status,
+            location,
+            retry_after,
             body,
         }
     }

@@ -12,5 +12,7 @@ mod errors;
 mod fields;
 mod filters;
 mod helpers;
+mod hostile;
 mod listing;
 mod search;
+mod trust;
