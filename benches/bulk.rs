@@ -168,6 +168,83 @@ fn compare(samples: usize) {
         hn / rn
     );
     println!("| 1,000 updates | {hu:.1} | {ru:.1} | {:.2}x |", hu / ru);
+    println!();
+    memory(server.port, &server.key);
+}
+
+/// A 1,000-item body of about 16 MB: each item at the metadata maximum.
+fn large_body(request: u64) -> Vec<u8> {
+    let filler = "x".repeat(240);
+    let contacts: Vec<_> = (0..BATCH)
+        .map(|i| {
+            let metadata: serde_json::Map<String, serde_json::Value> = (0..62)
+                .map(|k| (format!("field{k:02}"), json!(filler)))
+                .collect();
+            json!({
+                "name": person_name(i),
+                "phoneNumber": phone_number(9_000_000 + request * BATCH + i),
+                "metadata": metadata,
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({ "contacts": contacts })).unwrap()
+}
+
+/// A line of `/proc/self/status`, in KiB.
+fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(field)?
+                .trim_start_matches(':')
+                .trim()
+                .strip_suffix(" kB")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// Six concurrent 16 MB bulk requests, each on its own connection: the
+/// process's resident memory before and at its peak (the server runs in
+/// this process; the bodies are built before the first reading and the
+/// answers are read through a small buffer).
+fn memory(port: u16, key: &str) {
+    const CONCURRENT: u64 = 6;
+    let bodies: Vec<Vec<u8>> = (0..CONCURRENT).map(large_body).collect();
+    let size_mb = bodies[0].len() as f64 / 1e6;
+    // Resets the peak (VmHWM) to the current RSS.
+    let _ = std::fs::write("/proc/self/clear_refs", "5");
+    let before = status_kib("VmRSS");
+    let started = Instant::now();
+    let threads: Vec<_> = bodies
+        .into_iter()
+        .map(|body| {
+            let key = key.to_string();
+            std::thread::spawn(move || {
+                let mut client = Client::connect(port, &key);
+                assert_eq!(
+                    client.request_status("POST", "/v1/contacts/bulk", &body),
+                    200
+                );
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    let elapsed = started.elapsed().as_secs_f64();
+    let peak = status_kib("VmHWM");
+    println!("{CONCURRENT} concurrent bulk requests of {size_mb:.1} MB each ({elapsed:.1} s)");
+    println!("| RSS before (MiB) | peak RSS (MiB) | growth (MiB) |");
+    println!("|---:|---:|---:|");
+    println!(
+        "| {:.0} | {:.0} | {:.0} |",
+        before as f64 / 1024.0,
+        peak as f64 / 1024.0,
+        peak.saturating_sub(before) as f64 / 1024.0
+    );
 }
 
 fn sustained(total: u64) {

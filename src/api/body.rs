@@ -9,8 +9,9 @@
 //!
 //! Bodies in flight share a memory budget ([`BodyBudget`]): a large body
 //! waits for room instead of every large request at once holding its
-//! parsed tree. Writes are serialized by SQLite anyway, so waiting costs
-//! large concurrent requests little and bounds the process's memory.
+//! parsed tree and its answer. Writes are serialized by SQLite anyway, so
+//! waiting costs large concurrent requests little and bounds the process's
+//! memory. A body's share is held until its request is done (answer sent).
 
 use std::borrow::Cow;
 use std::collections::HashSet;
@@ -28,12 +29,15 @@ use crate::error::{self, ApiError};
 /// The default body limit when `limits.json` is not configured.
 pub const DEFAULT_JSON_LIMIT_MIB: usize = 20;
 
-/// A body's JSON, and its share of the memory budget, held until the
-/// request is answered.
+/// A body's JSON.
 pub struct JsonBody {
     value: Value,
-    _permit: Option<OwnedSemaphorePermit>,
 }
+
+/// A request's share of the body budget, kept in the request's local cache
+/// so it is released when the request is dropped, after its answer.
+#[derive(Default)]
+struct HeldShare(std::sync::Mutex<Option<OwnedSemaphorePermit>>);
 
 impl JsonBody {
     pub fn value(&self) -> &Value {
@@ -45,9 +49,9 @@ impl JsonBody {
     }
 }
 
-/// How many bytes of request bodies may be read and parsed at once, in
-/// KiB permits. Twice the JSON limit: two of the largest bodies, or any
-/// number of small ones.
+/// How many bytes of request bodies may be read, parsed and answered at
+/// once, in KiB permits: the JSON limit, so one of the largest bodies at a
+/// time, or any number of small ones.
 pub struct BodyBudget {
     permits: Arc<Semaphore>,
     total_kib: u32,
@@ -55,7 +59,7 @@ pub struct BodyBudget {
 
 impl BodyBudget {
     pub fn new(json_limit: ByteUnit) -> Self {
-        let total_kib = u32::try_from((json_limit.as_u64() / 1024).saturating_mul(2))
+        let total_kib = u32::try_from(json_limit.as_u64() / 1024)
             .unwrap_or(u32::MAX >> 4)
             .clamp(1024, u32::MAX >> 4);
         BodyBudget {
@@ -97,10 +101,12 @@ async fn read(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiError> {
         .get_one("content-length")
         .and_then(|n| n.trim().parse::<u64>().ok())
         .map_or(limit.as_u64(), |n| n.min(limit.as_u64()));
-    let permit = match req.rocket().state::<BodyBudget>() {
-        Some(budget) => budget.reserve(declared).await,
-        None => None,
-    };
+    if let Some(budget) = req.rocket().state::<BodyBudget>() {
+        let permit = budget.reserve(declared).await;
+        if let Ok(mut held) = req.local_cache(HeldShare::default).0.lock() {
+            *held = permit;
+        }
+    }
     let bytes = data
         .open(limit)
         .into_bytes()
@@ -112,10 +118,8 @@ async fn read(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiError> {
         )));
     }
     let bytes = bytes.into_inner();
-    let value = parse(&bytes)?;
     Ok(JsonBody {
-        value,
-        _permit: permit,
+        value: parse(&bytes)?,
     })
 }
 
@@ -287,6 +291,18 @@ mod tests {
             let value = parse(format!("{{\"n\":{sent}}}").as_bytes()).unwrap();
             assert_eq!(value.to_string(), format!("{{\"n\":{kept}}}"));
         }
+    }
+
+    #[rocket::async_test]
+    async fn a_large_body_takes_the_whole_budget_and_small_ones_a_sliver() {
+        let budget = BodyBudget::new(4.mebibytes());
+        let large = budget.reserve(64 * 1024 * 1024).await.unwrap();
+        assert_eq!(budget.permits.available_permits(), 0);
+        drop(large);
+        let small = budget.reserve(300).await.unwrap();
+        assert_eq!(budget.permits.available_permits(), 4 * 1024 - 1);
+        drop(small);
+        assert_eq!(budget.permits.available_permits(), 4 * 1024);
     }
 
     #[test]
