@@ -8,7 +8,7 @@
 
 use serde_json::Value;
 
-use crate::db::{ItemOutcome, TenantDb};
+use crate::db::{ItemOutcome, Scoped, TenantDb};
 use crate::domain::{self, expect_object, BulkItem, MAX_IDS};
 use crate::error::{ApiError, FieldError};
 
@@ -53,7 +53,10 @@ pub fn validate_item(item: &Value) -> Result<BulkItem, FieldError> {
 
 /// Validates and upserts `items` in order, in one transaction; what became
 /// of each.
-pub async fn upsert(org: &TenantDb, items: Vec<Value>) -> Result<Vec<ItemOutcome>, ApiError> {
+pub async fn upsert(
+    org: &TenantDb,
+    items: Vec<Value>,
+) -> Result<Scoped<Vec<ItemOutcome>>, ApiError> {
     let expected = items.len();
     let (sender, receiver) = std::sync::mpsc::channel();
     rocket::tokio::task::spawn_blocking(move || {
@@ -113,7 +116,7 @@ mod tests {
             )
             .unwrap(),
         ];
-        let outcomes = upsert(&org, items).await.unwrap();
+        let outcomes = upsert(&org, items).await.unwrap().value;
         let summary: Vec<String> = outcomes
             .iter()
             .map(|o| match o {

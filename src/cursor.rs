@@ -37,7 +37,7 @@ struct Payload {
 }
 
 /// Why a cursor was refused.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum CursorError {
     /// Not a cursor this server made, or altered since.
     Invalid,

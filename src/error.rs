@@ -14,6 +14,7 @@ use rocket::response::{self, Responder, Response};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use crate::cursor::CursorError;
 use crate::db;
 
 /// The most entries `details` lists; the message says how many more broke.
@@ -215,6 +216,16 @@ impl From<db::Error> for ApiError {
             db::Error::PhoneTaken { phone, contact_id } => {
                 ApiError::phone_taken(&phone, &contact_id)
             }
+            db::Error::Unauthorized => ApiError::unauthorized("Invalid or revoked API key"),
+            db::Error::BadCursor(error) => ApiError::bad_parameter(
+                "cursor",
+                match error {
+                    CursorError::Invalid => "cursor is malformed or was altered",
+                    CursorError::OtherQuery => {
+                        "cursor belongs to a query with another sort, search or filter"
+                    }
+                },
+            ),
             db::Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
                 if matches!(
                     e.code,

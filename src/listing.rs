@@ -191,13 +191,13 @@ impl Listing {
     }
 
     /// The storage request, the cursor verified against `secret` and this
-    /// query: 400 when it is malformed, altered or another query's.
-    pub fn request(&self, secret: &[u8], org_id: &str) -> Result<ListRequest, ApiError> {
+    /// query of `org_id`'s: refused when it is malformed, altered or another
+    /// query's.
+    pub fn request(&self, secret: &[u8], org_id: &str) -> Result<ListRequest, CursorError> {
         let window = match &self.cursor {
             None => Window::Offset((self.page.unwrap_or(1) - 1).saturating_mul(self.limit)),
             Some(text) => {
-                let position =
-                    cursor::decode(secret, &self.fingerprint(org_id), text).map_err(bad_cursor)?;
+                let position = cursor::decode(secret, &self.fingerprint(org_id), text)?;
                 Window::After {
                     key: position.key,
                     id: position.id,
@@ -249,18 +249,6 @@ fn metadata_filters(query: &mut RawQuery) -> Result<Vec<MetadataFilter>, ApiErro
             }
         })
         .collect()
-}
-
-fn bad_cursor(error: CursorError) -> ApiError {
-    ApiError::bad_parameter(
-        "cursor",
-        match error {
-            CursorError::Invalid => "cursor is malformed or was altered",
-            CursorError::OtherQuery => {
-                "cursor belongs to a query with another sort, search or filter"
-            }
-        },
-    )
 }
 
 #[cfg(test)]
@@ -345,7 +333,7 @@ mod tests {
         ));
         assert_eq!(next.page, None);
         let other_org = next.request(b"secret", "org_b").unwrap_err();
-        assert_eq!(other_org.code(), "bad_request");
+        assert_eq!(other_org, CursorError::OtherQuery);
         let other_sort = parse(&format!("sort=-name&search=pri&cursor={cursor}")).unwrap();
         assert!(other_sort.request(b"secret", "org_a").is_err());
     }

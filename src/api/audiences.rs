@@ -6,7 +6,7 @@ use serde_json::json;
 
 use super::contacts::{contact_ids_of, membership_reply};
 use super::listing::list_contacts;
-use super::{JsonBody, Page, PageRequest, RawQuery, Reply};
+use super::{for_verified, JsonBody, Page, PageRequest, RawQuery, Reply};
 use crate::clock;
 use crate::db::audiences::Audience;
 use crate::db::TenantDb;
@@ -56,24 +56,30 @@ impl<'a> AudienceView<'a> {
     }
 }
 
-#[rocket::get("/audiences")]
-async fn get_audiences(org: TenantDb, mut query: RawQuery) -> Result<Reply, ApiError> {
-    let page = PageRequest::from_query(&mut query)?;
+/// `page`, `limit` and the `search` terms of `GET /v1/audiences`.
+fn audience_query(query: &mut RawQuery) -> Result<(PageRequest, Vec<String>), ApiError> {
+    let page = PageRequest::from_query(query)?;
     let search = query.take("search").unwrap_or_default();
-    query.finish()?;
+    std::mem::take(query).finish()?;
     if search.chars().count() > MAX_SEARCH_CHARS {
         return Err(ApiError::invalid_field(
             "search",
             format!("search must be at most {MAX_SEARCH_CHARS} characters"),
         ));
     }
-    let terms: Vec<String> = search.split_whitespace().map(String::from).collect();
-    let (rows, total) = org.list_audiences(terms, page.limit, page.offset()).await?;
+    Ok((page, search.split_whitespace().map(String::from).collect()))
+}
+
+#[rocket::get("/audiences")]
+async fn get_audiences(org: TenantDb, mut query: RawQuery) -> Result<Reply, ApiError> {
+    let (page, terms) = for_verified(&org, audience_query(&mut query)).await?;
+    let answer = org.list_audiences(terms, page.limit, page.offset()).await?;
+    let (rows, total) = &answer.value;
     let data = rows
         .iter()
-        .map(|a| AudienceView::new(a, org.org_id()))
+        .map(|a| AudienceView::new(a, &answer.org_id))
         .collect();
-    Reply::ok(&Page::new(data, total, page.page, page.limit))
+    Reply::ok(&Page::new(data, *total, page.page, page.limit))
 }
 
 #[rocket::post("/audiences", data = "<body>")]
@@ -82,22 +88,22 @@ async fn post_audience(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError>
         AudienceFields::from_json_for_create(body.value()).map_err(ApiError::validation)?;
     let audience = org.create_audience(name, description).await?;
     Reply::created(
-        format!("/v1/audiences/{}", audience.id),
-        &AudienceView::new(&audience, org.org_id()),
+        format!("/v1/audiences/{}", audience.value.id),
+        &AudienceView::new(&audience.value, &audience.org_id),
     )
 }
 
 #[rocket::get("/audiences/<id>")]
 async fn get_audience(org: TenantDb, id: &str) -> Result<Reply, ApiError> {
     let audience = org.audience(id.to_string()).await?;
-    Reply::ok(&AudienceView::new(&audience, org.org_id()))
+    Reply::ok(&AudienceView::new(&audience.value, &audience.org_id))
 }
 
 #[rocket::patch("/audiences/<id>", data = "<body>")]
 async fn patch_audience(org: TenantDb, id: &str, body: JsonBody) -> Result<Reply, ApiError> {
     let fields = AudienceFields::from_json(body.value()).map_err(ApiError::validation)?;
     let audience = org.update_audience(id.to_string(), fields).await?;
-    Reply::ok(&AudienceView::new(&audience, org.org_id()))
+    Reply::ok(&AudienceView::new(&audience.value, &audience.org_id))
 }
 
 #[rocket::delete("/audiences/<id>")]
@@ -132,13 +138,13 @@ async fn post_audience_contacts(
 ) -> Result<Reply, ApiError> {
     let ids = contact_ids_of(body.value(), &[])?;
     let change = org.add_members(id.to_string(), ids).await?;
-    membership_reply(&change, "added")
+    membership_reply(&change.value, "added")
 }
 
 async fn remove_members(org: TenantDb, id: &str, body: JsonBody) -> Result<Reply, ApiError> {
     let ids = contact_ids_of(body.value(), &[])?;
     let change = org.remove_members(id.to_string(), ids).await?;
-    membership_reply(&change, "removed")
+    membership_reply(&change.value, "removed")
 }
 
 #[rocket::post("/audiences/<id>/contacts/remove", data = "<body>")]

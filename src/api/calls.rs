@@ -5,7 +5,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::contacts::raw_json;
-use super::{JsonBody, Page, PageRequest, RawQuery, Reply};
+use super::{for_verified, JsonBody, Page, PageRequest, RawQuery, Reply};
 use crate::clock;
 use crate::db::calls::Call;
 use crate::db::TenantDb;
@@ -52,17 +52,21 @@ impl<'a> CallView<'a> {
 
 #[rocket::get("/calls")]
 async fn get_calls(org: TenantDb, mut query: RawQuery) -> Result<Reply, ApiError> {
-    let page = PageRequest::from_query(&mut query)?;
-    let contact_id = query.take("contactId");
-    query.finish()?;
-    let (rows, total) = org
+    let parsed = PageRequest::from_query(&mut query).and_then(|page| {
+        let contact_id = query.take("contactId");
+        std::mem::take(&mut query).finish()?;
+        Ok((page, contact_id))
+    });
+    let (page, contact_id) = for_verified(&org, parsed).await?;
+    let answer = org
         .list_calls(contact_id, page.limit, page.offset())
         .await?;
+    let (rows, total) = &answer.value;
     let data = rows
         .iter()
-        .map(|c| CallView::new(c, org.org_id()))
+        .map(|c| CallView::new(c, &answer.org_id))
         .collect();
-    Reply::ok(&Page::new(data, total, page.page, page.limit))
+    Reply::ok(&Page::new(data, *total, page.page, page.limit))
 }
 
 #[rocket::post("/calls", data = "<body>")]
@@ -70,13 +74,13 @@ async fn post_call(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
     let new = NewCall::from_json(body.value()).map_err(ApiError::validation)?;
     let call = org.create_call(new).await?;
     Reply::created(
-        format!("/v1/calls/{}", call.id),
-        &CallView::new(&call, org.org_id()),
+        format!("/v1/calls/{}", call.value.id),
+        &CallView::new(&call.value, &call.org_id),
     )
 }
 
 #[rocket::get("/calls/<id>")]
 async fn get_call(org: TenantDb, id: &str) -> Result<Reply, ApiError> {
     let call = org.call(id.to_string()).await?;
-    Reply::ok(&CallView::new(&call, org.org_id()))
+    Reply::ok(&CallView::new(&call.value, &call.org_id))
 }

@@ -81,22 +81,22 @@ async fn post_contact(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> 
     let new = NewContact::from_json(body.value()).map_err(ApiError::validation)?;
     let contact = org.create_contact(new).await?;
     Reply::created(
-        location(&contact),
-        &ContactView::new(&contact, org.org_id()),
+        location(&contact.value),
+        &ContactView::new(&contact.value, &contact.org_id),
     )
 }
 
 #[rocket::get("/contacts/<id>")]
 async fn get_contact(org: TenantDb, id: &str) -> Result<Reply, ApiError> {
     let contact = org.contact(id.to_string()).await?;
-    Reply::ok(&ContactView::new(&contact, org.org_id()))
+    Reply::ok(&ContactView::new(&contact.value, &contact.org_id))
 }
 
 #[rocket::patch("/contacts/<id>", data = "<body>")]
 async fn patch_contact(org: TenantDb, id: &str, body: JsonBody) -> Result<Reply, ApiError> {
     let fields = ContactFields::from_json(body.value()).map_err(ApiError::validation)?;
     let contact = org.update_contact(id.to_string(), fields).await?;
-    Reply::ok(&ContactView::new(&contact, org.org_id()))
+    Reply::ok(&ContactView::new(&contact.value, &contact.org_id))
 }
 
 #[rocket::delete("/contacts/<id>")]
@@ -159,7 +159,7 @@ impl<'a> BulkReply<'a> {
 async fn post_contacts_bulk(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
     let items = bulk::items_of(body.into_value())?;
     let outcomes = bulk::upsert(&org, items).await?;
-    Reply::ok(&BulkReply::new(&outcomes, org.org_id()))
+    Reply::ok(&BulkReply::new(&outcomes.value, &outcomes.org_id))
 }
 
 /// Reads `contactIds` (and nothing else but `also_allowed`).
@@ -175,7 +175,7 @@ pub fn contact_ids_of(body: &Value, also_allowed: &[&str]) -> Result<Vec<String>
 async fn post_contacts_bulk_delete(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
     let ids = contact_ids_of(body.value(), &[])?;
     let deleted = org.delete_contacts(ids).await?;
-    Reply::ok(&json!({ "deleted": deleted }))
+    Reply::ok(&json!({ "deleted": deleted.value }))
 }
 
 /// `audienceId` and `contactIds` of an add/remove body.
@@ -215,7 +215,7 @@ pub fn membership_reply(change: &MembershipChange, verb: &str) -> Result<Reply, 
 async fn post_contacts_add_to_audience(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
     let (audience_id, ids) = membership_body(body.value())?;
     let change = org.add_members(audience_id, ids).await?;
-    membership_reply(&change, "added")
+    membership_reply(&change.value, "added")
 }
 
 #[rocket::post("/contacts/remove-from-audience", data = "<body>")]
@@ -225,5 +225,5 @@ async fn post_contacts_remove_from_audience(
 ) -> Result<Reply, ApiError> {
     let (audience_id, ids) = membership_body(body.value())?;
     let change = org.remove_members(audience_id, ids).await?;
-    membership_reply(&change, "removed")
+    membership_reply(&change.value, "removed")
 }

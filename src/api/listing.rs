@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use super::contacts::ContactView;
-use super::{RawQuery, Reply};
+use super::{for_verified, RawQuery, Reply};
 use crate::db::TenantDb;
 use crate::error::ApiError;
 use crate::listing::{Listing, Scope};
@@ -18,35 +18,29 @@ struct CursorPage<'a> {
     page: Option<i64>,
     limit: i64,
     total_pages: i64,
-    next_cursor: Option<String>,
+    next_cursor: Option<&'a str>,
 }
 
-/// Answers a contact listing of `scope`.
+/// Answers a contact listing of `scope`. What is wrong with a query is
+/// told only to a caller whose key is valid (a bad key is 401 first).
 pub async fn list_contacts(
     org: &TenantDb,
     query: RawQuery,
     scope: Scope,
 ) -> Result<Reply, ApiError> {
-    let listing = Listing::parse(query, &scope)?;
-    let page = org
-        .list_contacts(listing.request(org.cursor_secret(), org.org_id())?)
-        .await?;
-    let next_cursor = match page.rows.last() {
-        Some(last) if page.has_more => {
-            Some(listing.next_cursor(org.cursor_secret(), org.org_id(), last))
-        }
-        _ => None,
-    };
+    let listing = for_verified(org, Listing::parse(query, &scope)).await?;
+    let answer = org.list_contacts(listing).await?;
+    let (page, org_id) = (&answer.value, answer.org_id.as_str());
     Reply::ok(&CursorPage {
         data: page
             .rows
             .iter()
-            .map(|c| ContactView::new(c, org.org_id()))
+            .map(|c| ContactView::new(c, org_id))
             .collect(),
         total: page.total,
-        page: listing.page,
-        limit: listing.limit,
-        total_pages: (page.total + listing.limit - 1) / listing.limit,
-        next_cursor,
+        page: page.listing.page,
+        limit: page.listing.limit,
+        total_pages: (page.total + page.listing.limit - 1) / page.listing.limit,
+        next_cursor: page.next_cursor.as_deref(),
     })
 }

@@ -393,7 +393,9 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
         // An organization's (created_at, id) order is its row-number order
         // (see `contacts::NewRows`), which is the search index's own order:
         // take the page's row numbers from the organization's range of the
-        // index, then read just those rows.
+        // index, then read just those rows. The organization is checked on
+        // each row too; `+` keeps the planner from scanning the
+        // organization's rows by that condition instead.
         (Window::Offset(offset), Some(fts_query)) if sort.field == SortField::CreatedAt => {
             let mut args = search_args(tenant, fts_query).to_vec();
             args.extend([fetch.into(), (*offset).into(), tenant.org_seq.into()]);
@@ -402,7 +404,7 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
                 format!(
                     "SELECT {COLUMNS}, NULL FROM contacts c WHERE c.seq IN (
                          {SEARCH_MATCHES} ORDER BY rowid {direction} LIMIT ? OFFSET ?)
-                     AND c.org_seq = ?
+                     AND +c.org_seq = ?
                      ORDER BY {order_by}"
                 ),
                 args,

@@ -2,8 +2,8 @@
 //!
 //! Every connection the pool hands out has WAL, `foreign_keys`, a busy
 //! timeout and `synchronous=NORMAL`. API code reaches SQLite only through a
-//! [`TenantDb`], which only [`Db::authenticate`] hands out, for a verified
-//! key: every query it runs is scoped to that key's organization. The
+//! [`TenantDb`], which verifies its key on every trip: every query it runs
+//! is scoped to that key's organization. The
 //! operator's commands (organizations, keys, health) are methods of [`Db`]
 //! itself. Async callers run on Tokio's blocking pool; writes take `BEGIN
 //! IMMEDIATE` so a reader never fails upgrading to a writer.
@@ -16,7 +16,7 @@ pub mod listing;
 pub mod orgs;
 mod tenant;
 
-pub use tenant::{ItemOutcome, TenantDb};
+pub use tenant::{ContactPage, ItemOutcome, Scoped, TenantDb};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -42,6 +42,10 @@ pub enum Error {
     PhoneTaken { phone: String, contact_id: String },
     #[error("unknown contact ids: {0:?}")]
     MissingContacts(Vec<String>),
+    #[error("invalid or revoked API key")]
+    Unauthorized,
+    #[error("cursor refused: {0:?}")]
+    BadCursor(crate::cursor::CursorError),
     #[error("cannot open {path}: {reason}")]
     Open { path: PathBuf, reason: String },
     #[error("sqlite: {0}")]
@@ -182,11 +186,21 @@ impl Db {
         &self.cursor_secret
     }
 
-    /// The organization `key` belongs to, as a handle scoped to it; `None`
-    /// when the key is unknown or revoked.
+    /// A handle for the organization of `key`, which each of its trips
+    /// verifies; see [`TenantDb`].
+    pub fn tenant(&self, key: String) -> TenantDb {
+        TenantDb::new(self.clone(), key)
+    }
+
+    /// A handle for the organization of `key`, verified now: `None` when
+    /// the key is unknown or revoked.
     pub async fn authenticate(&self, key: String) -> Result<Option<TenantDb>> {
-        let tenant = self.run(move |conn| keys::authenticate(conn, &key)).await?;
-        Ok(tenant.map(|tenant| TenantDb::new(self.clone(), tenant)))
+        let handle = self.tenant(key);
+        match handle.verify().await {
+            Ok(()) => Ok(Some(handle)),
+            Err(Error::Unauthorized) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     /// Whether the database answers a read of the file.

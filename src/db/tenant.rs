@@ -1,26 +1,48 @@
 //! The tenant-scoped handle: the only way API code reaches SQL.
 //!
-//! A [`TenantDb`] is made only by [`Db::authenticate`](super::Db::authenticate)
-//! from a key it has just verified, and carries that key's [`Tenant`]. Its
-//! methods are the whole of what the API can do to storage; each runs on
-//! the blocking pool in one transaction (reads a consistent snapshot,
-//! writes `BEGIN IMMEDIATE`) and passes the tenant to every query.
+//! A [`TenantDb`] holds a well-formed API key. Each of its methods is one
+//! trip to the blocking pool that first verifies the key
+//! (`keys::authenticate`, the only maker of a [`Tenant`]), then runs one
+//! transaction (reads a consistent snapshot, writes `BEGIN IMMEDIATE`)
+//! passing that tenant to every query, and answers with the organization's
+//! id beside the value ([`Scoped`]). No method runs a query without a
+//! verified tenant, and a revoked key fails on its very next trip; a read
+//! costs one trip, not two.
 
 use rusqlite::{Transaction, TransactionBehavior};
 
 use super::audiences::{self, Audience, MembershipChange};
 use super::calls::{self, Call};
 use super::contacts::{self, Contact, NewRows, Upserted};
-use super::listing::{self, ListPage, ListRequest};
-use super::{write, Db, Error, Result, Tenant};
+use super::listing;
+use super::{keys, write, Db, Error, Result, Tenant};
 use crate::domain::{AudienceFields, BulkItem, ContactFields, Name, NewCall, NewContact};
 use crate::error::FieldError;
+use crate::listing::Listing;
 
 /// Storage as one organization sees it.
 #[derive(Clone)]
 pub struct TenantDb {
     db: Db,
-    tenant: Tenant,
+    key: String,
+}
+
+/// A value read or written for an organization, and that organization's id.
+#[derive(Debug)]
+pub struct Scoped<T> {
+    pub org_id: String,
+    pub value: T,
+}
+
+/// A page of a contact listing.
+#[derive(Debug)]
+pub struct ContactPage {
+    pub rows: Vec<Contact>,
+    /// Every matching contact, not just this page's.
+    pub total: i64,
+    pub next_cursor: Option<String>,
+    /// The query the page answers.
+    pub listing: Listing,
 }
 
 /// What became of one bulk item.
@@ -31,13 +53,8 @@ pub enum ItemOutcome {
 }
 
 impl TenantDb {
-    pub(super) fn new(db: Db, tenant: Tenant) -> Self {
-        TenantDb { db, tenant }
-    }
-
-    /// The organization's public id.
-    pub fn org_id(&self) -> &str {
-        self.tenant.org_id()
+    pub(super) fn new(db: Db, key: String) -> Self {
+        TenantDb { db, key }
     }
 
     /// The key listing cursors are signed with.
@@ -45,58 +62,86 @@ impl TenantDb {
         self.db.cursor_secret()
     }
 
-    /// Runs `f` for the tenant in one read transaction.
-    async fn read<T, F>(&self, f: F) -> Result<T>
-    where
-        F: FnOnce(&Transaction<'_>, &Tenant) -> Result<T> + Send + 'static,
-        T: Send + 'static,
-    {
-        let tenant = self.tenant.clone();
+    /// Verifies the key on its own trip: `Unauthorized` when it is unknown
+    /// or revoked. For answers that must not tell an unverified caller
+    /// anything, such as what is wrong with its query.
+    pub async fn verify(&self) -> Result<()> {
+        let key = self.key.clone();
         self.db
             .run(move |conn| {
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-                let value = f(&tx, &tenant)?;
-                tx.finish()?;
-                Ok(value)
+                keys::authenticate(conn, &key)?.ok_or(Error::Unauthorized)?;
+                Ok(())
             })
             .await
     }
 
-    /// Runs `f` for the tenant in one `BEGIN IMMEDIATE` transaction,
-    /// committed only if it succeeds.
-    async fn write<T, F>(&self, f: F) -> Result<T>
+    /// Runs `f` for the key's tenant in one read transaction.
+    async fn read<T, F>(&self, f: F) -> Result<Scoped<T>>
     where
         F: FnOnce(&Transaction<'_>, &Tenant) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let tenant = self.tenant.clone();
+        let key = self.key.clone();
         self.db
-            .run(move |conn| write(conn, |tx| f(tx, &tenant)))
+            .run(move |conn| {
+                let tenant = keys::authenticate(conn, &key)?.ok_or(Error::Unauthorized)?;
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+                let value = f(&tx, &tenant)?;
+                tx.finish()?;
+                Ok(Scoped {
+                    org_id: tenant.org_id,
+                    value,
+                })
+            })
             .await
     }
 
-    pub async fn create_contact(&self, new: NewContact) -> Result<Contact> {
+    /// Runs `f` for the key's tenant in one `BEGIN IMMEDIATE` transaction,
+    /// committed only if it succeeds.
+    async fn write<T, F>(&self, f: F) -> Result<Scoped<T>>
+    where
+        F: FnOnce(&Transaction<'_>, &Tenant) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let key = self.key.clone();
+        self.db
+            .run(move |conn| {
+                let tenant = keys::authenticate(conn, &key)?.ok_or(Error::Unauthorized)?;
+                let value = write(conn, |tx| f(tx, &tenant))?;
+                Ok(Scoped {
+                    org_id: tenant.org_id,
+                    value,
+                })
+            })
+            .await
+    }
+
+    pub async fn create_contact(&self, new: NewContact) -> Result<Scoped<Contact>> {
         self.write(move |tx, tenant| contacts::insert(tx, tenant, new))
             .await
     }
 
-    pub async fn contact(&self, id: String) -> Result<Contact> {
+    pub async fn contact(&self, id: String) -> Result<Scoped<Contact>> {
         self.read(move |tx, tenant| contacts::get(tx, tenant, &id))
             .await
     }
 
-    pub async fn update_contact(&self, id: String, fields: ContactFields) -> Result<Contact> {
+    pub async fn update_contact(
+        &self,
+        id: String,
+        fields: ContactFields,
+    ) -> Result<Scoped<Contact>> {
         self.write(move |tx, tenant| contacts::update(tx, tenant, &id, fields))
             .await
     }
 
-    pub async fn delete_contact(&self, id: String) -> Result<()> {
+    pub async fn delete_contact(&self, id: String) -> Result<Scoped<()>> {
         self.write(move |tx, tenant| contacts::delete(tx, tenant, &id))
             .await
     }
 
     /// Deletes the organization's contacts among `ids`; how many went.
-    pub async fn delete_contacts(&self, ids: Vec<String>) -> Result<usize> {
+    pub async fn delete_contacts(&self, ids: Vec<String>) -> Result<Scoped<usize>> {
         self.write(move |tx, tenant| contacts::delete_many(tx, tenant, &ids))
             .await
     }
@@ -104,7 +149,11 @@ impl TenantDb {
     /// Upserts `expected` items in order, in one transaction, as `items`
     /// yields them (validated elsewhere, possibly while this writes). An
     /// item stream that ends early or runs long commits nothing.
-    pub async fn upsert_contacts<I>(&self, items: I, expected: usize) -> Result<Vec<ItemOutcome>>
+    pub async fn upsert_contacts<I>(
+        &self,
+        items: I,
+        expected: usize,
+    ) -> Result<Scoped<Vec<ItemOutcome>>>
     where
         I: IntoIterator<Item = std::result::Result<BulkItem, FieldError>> + Send + 'static,
     {
@@ -131,32 +180,56 @@ impl TenantDb {
         .await
     }
 
-    /// One page of the organization's contacts.
-    pub async fn list_contacts(&self, request: ListRequest) -> Result<ListPage> {
-        self.read(move |tx, tenant| listing::list(tx, tenant, &request))
-            .await
+    /// One page of the organization's contacts, and the cursor after it
+    /// when rows follow. The listing's cursor is checked against the
+    /// organization the key belongs to.
+    pub async fn list_contacts(&self, listing: Listing) -> Result<Scoped<ContactPage>> {
+        let secret = self.cursor_secret().to_vec();
+        self.read(move |tx, tenant| {
+            let request = listing
+                .request(&secret, tenant.org_id())
+                .map_err(Error::BadCursor)?;
+            let page = listing::list(tx, tenant, &request)?;
+            let next_cursor = match page.rows.last() {
+                Some(last) if page.has_more => {
+                    Some(listing.next_cursor(&secret, tenant.org_id(), last))
+                }
+                _ => None,
+            };
+            Ok(ContactPage {
+                rows: page.rows,
+                total: page.total,
+                next_cursor,
+                listing,
+            })
+        })
+        .await
     }
 
     pub async fn create_audience(
         &self,
         name: Name,
         description: Option<String>,
-    ) -> Result<Audience> {
+    ) -> Result<Scoped<Audience>> {
         self.write(move |tx, tenant| audiences::insert(tx, tenant, name, description))
             .await
     }
 
-    pub async fn audience(&self, id: String) -> Result<Audience> {
+    pub async fn audience(&self, id: String) -> Result<Scoped<Audience>> {
         self.read(move |tx, tenant| audiences::get(tx, tenant, &id))
             .await
     }
 
-    pub async fn update_audience(&self, id: String, fields: AudienceFields) -> Result<Audience> {
+    pub async fn update_audience(
+        &self,
+        id: String,
+        fields: AudienceFields,
+    ) -> Result<Scoped<Audience>> {
         self.write(move |tx, tenant| audiences::update(tx, tenant, &id, fields))
             .await
     }
 
-    pub async fn delete_audience(&self, id: String) -> Result<()> {
+    pub async fn delete_audience(&self, id: String) -> Result<Scoped<()>> {
         self.write(move |tx, tenant| audiences::delete(tx, tenant, &id))
             .await
     }
@@ -167,7 +240,7 @@ impl TenantDb {
         terms: Vec<String>,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<Audience>, i64)> {
+    ) -> Result<Scoped<(Vec<Audience>, i64)>> {
         self.read(move |tx, tenant| audiences::list(tx, tenant, &terms, limit, offset))
             .await
     }
@@ -176,7 +249,7 @@ impl TenantDb {
         &self,
         audience_id: String,
         ids: Vec<String>,
-    ) -> Result<MembershipChange> {
+    ) -> Result<Scoped<MembershipChange>> {
         self.write(move |tx, tenant| audiences::add_members(tx, tenant, &audience_id, &ids))
             .await
     }
@@ -185,17 +258,17 @@ impl TenantDb {
         &self,
         audience_id: String,
         ids: Vec<String>,
-    ) -> Result<MembershipChange> {
+    ) -> Result<Scoped<MembershipChange>> {
         self.write(move |tx, tenant| audiences::remove_members(tx, tenant, &audience_id, &ids))
             .await
     }
 
-    pub async fn create_call(&self, new: NewCall) -> Result<Call> {
+    pub async fn create_call(&self, new: NewCall) -> Result<Scoped<Call>> {
         self.write(move |tx, tenant| calls::insert(tx, tenant, new))
             .await
     }
 
-    pub async fn call(&self, id: String) -> Result<Call> {
+    pub async fn call(&self, id: String) -> Result<Scoped<Call>> {
         self.read(move |tx, tenant| calls::get(tx, tenant, &id))
             .await
     }
@@ -207,7 +280,7 @@ impl TenantDb {
         contact_id: Option<String>,
         limit: i64,
         offset: i64,
-    ) -> Result<(Vec<Call>, i64)> {
+    ) -> Result<Scoped<(Vec<Call>, i64)>> {
         self.read(move |tx, tenant| calls::list(tx, tenant, contact_id.as_deref(), limit, offset))
             .await
     }
