@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use crate::db::{self, keys, Db};
 use crate::domain::Name;
+use crate::logging::LogFormat;
 use crate::{app, clock, config};
 
 #[derive(Parser)]
@@ -24,6 +25,16 @@ struct Cli {
     /// The SQLite database file [default: Rocket.toml's `database`, else contacts.db]
     #[arg(long, global = true, value_name = "PATH", env = "CONTACTSD_DATABASE")]
     database: Option<PathBuf>,
+
+    /// How `serve` writes its log lines (on standard error)
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "text",
+        env = "CONTACTSD_LOG_FORMAT"
+    )]
+    log_format: LogFormat,
 
     #[command(subcommand)]
     command: Option<Command>,
@@ -66,7 +77,7 @@ pub fn main() -> ExitCode {
         let figment = app::figment();
         let path = config::database_path(cli.database, &figment);
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve(figment, &path),
+            Command::Serve => serve(figment, &path, cli.log_format),
             Command::Org(command) => open(&path).and_then(|db| run_org(&db, command)),
             Command::Key(command) => open(&path).and_then(|db| run_key(&db, command)),
         }
@@ -89,27 +100,62 @@ fn open(path: &Path) -> Result<Db, String> {
     })
 }
 
-fn serve(figment: rocket::figment::Figment, path: &Path) -> Result<(), String> {
+/// Serves until SIGTERM or SIGINT: in-flight requests get Rocket's grace
+/// period, then the WAL is checkpointed into the database file.
+fn serve(
+    figment: rocket::figment::Figment,
+    path: &Path,
+    log_format: LogFormat,
+) -> Result<(), String> {
+    crate::logging::init(app::log_level(), log_format);
     let db = open(path)?;
-    let created = db.create_default_org_if_none().map_err(|e| e.to_string())?;
     println!("contactsd: database {}", path.display());
-    if let Some((org, key)) = created {
-        println!(
-            "contactsd: created organization \"{}\" ({}) on first start",
-            org.name, org.id
-        );
-        println!("contactsd: its API key, shown only this once: {}", key.key);
-        if let Ok(config) = figment.extract::<rocket::Config>() {
+    let rocket = app::build(figment, db.clone()).attach(rocket::fairing::AdHoc::on_liftoff(
+        "first start",
+        |rocket| Box::pin(async move { announce(rocket) }),
+    ));
+    let served = rocket::execute(rocket.launch());
+    served.map_err(|e| format!("server failed: {e}"))?;
+    match db.checkpoint() {
+        Ok(()) => println!("contactsd: stopped; database checkpointed"),
+        Err(e) => eprintln!("contactsd: stopped; checkpoint failed: {e}"),
+    }
+    Ok(())
+}
+
+/// Once the server listens: the address, and on a database with no
+/// organization, the new `default` organization and its key (shown once).
+/// Nothing is created when the server could not start.
+fn announce(rocket: &rocket::Rocket<rocket::Orbit>) {
+    let config = rocket.config();
+    let scheme = if config.tls_enabled() {
+        "https"
+    } else {
+        "http"
+    };
+    let base = format!("{scheme}://{}:{}", config.address, config.port);
+    if let Some(db) = rocket.state::<Db>() {
+        create_default_org(db, &base);
+    }
+    println!("contactsd: listening on {base}");
+}
+
+fn create_default_org(db: &Db, base: &str) {
+    match db.create_default_org_if_none() {
+        Ok(Some((org, key))) => {
             println!(
-                "contactsd: try: curl -H 'x-api-key: {}' http://{}:{}/v1/contacts",
-                key.key, config.address, config.port
+                "contactsd: created organization \"{}\" ({}) on first start",
+                org.name, org.id
+            );
+            println!("contactsd: its API key, shown only this once: {}", key.key);
+            println!(
+                "contactsd: try: curl -H 'x-api-key: {}' {base}/v1/contacts",
+                key.key
             );
         }
+        Ok(None) => {}
+        Err(e) => eprintln!("contactsd: could not create the default organization: {e}"),
     }
-    let launched = rocket::execute(app::build(figment, db).launch());
-    launched
-        .map(|_| ())
-        .map_err(|e| format!("server failed: {e}"))
 }
 
 fn run_org(db: &Db, command: OrgCommand) -> Result<(), String> {

@@ -45,6 +45,8 @@ pub struct ApiError {
     details: Vec<FieldError>,
     /// Seconds for `Retry-After`, on answers a retry can fix.
     retry_after: Option<u32>,
+    /// What went wrong inside, for the log only (never the answer).
+    cause: Option<String>,
     /// Boxed: most errors have none, and `Result<_, ApiError>` stays small.
     extra: Option<Box<Map<String, Value>>>,
 }
@@ -57,6 +59,7 @@ impl ApiError {
             message: message.into(),
             details: Vec::new(),
             retry_after: None,
+            cause: None,
             extra: None,
         }
     }
@@ -140,6 +143,24 @@ impl ApiError {
                 status.reason().unwrap_or("Error").to_string(),
             ),
         }
+    }
+
+    /// Keeps `error`'s whole cause chain for the log.
+    pub fn caused_by(self, error: &dyn std::error::Error) -> Self {
+        let mut chain = error.to_string();
+        let mut source = error.source();
+        while let Some(inner) = source {
+            chain.push_str(": ");
+            chain.push_str(&inner.to_string());
+            source = inner.source();
+        }
+        self.with_cause(chain)
+    }
+
+    /// Keeps `cause` for the log.
+    pub fn with_cause(mut self, cause: String) -> Self {
+        self.cause = Some(cause);
+        self
     }
 
     /// Sets `details`, keeping at most [`MAX_DETAILS`] entries.
@@ -227,28 +248,43 @@ impl From<db::Error> for ApiError {
                 },
             ),
             db::Error::Sqlite(rusqlite::Error::SqliteFailure(e, _))
-                if matches!(
-                    e.code,
-                    rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked
-                ) =>
+                if storage_fault(e.code).is_some() =>
             {
-                log::warn!("database busy: {error}");
-                ApiError::unavailable("The database is busy; retry the request")
+                let message = storage_fault(e.code).unwrap_or_default();
+                ApiError::unavailable(message).caused_by(&error)
             }
             db::Error::Pool(_) => {
-                log::warn!("{error}");
                 ApiError::unavailable("No database connection came free in time; retry the request")
+                    .caused_by(&error)
             }
-            other => {
-                log::error!("internal error: {other}");
-                ApiError::internal()
-            }
+            other => ApiError::internal().caused_by(&other),
         }
     }
 }
 
+/// What a 503 says for SQLite failures that are the machine's state, not a
+/// bug: another writer, a full disk, a read-only or failing file.
+fn storage_fault(code: rusqlite::ErrorCode) -> Option<&'static str> {
+    use rusqlite::ErrorCode::*;
+    match code {
+        DatabaseBusy | DatabaseLocked => Some("The database is busy; retry the request"),
+        DiskFull => {
+            Some("The disk holding the database is full: writes are refused until space is freed")
+        }
+        ReadOnly => Some("The database is read-only: writes are refused"),
+        SystemIoFailure | CannotOpen => {
+            Some("The database file could not be read or written (I/O error); retry the request")
+        }
+        _ => None,
+    }
+}
+
 impl<'r> Responder<'r, 'static> for ApiError {
-    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
+        if self.status.code >= 500 {
+            let cause = self.cause.clone().unwrap_or_else(|| self.message.clone());
+            crate::logging::record_failure(req, cause);
+        }
         let body = serde_json::to_vec(&self.to_body()).unwrap_or_default();
         let mut response = Response::build();
         response

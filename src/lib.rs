@@ -17,4 +17,5 @@ pub mod domain;
 pub mod error;
 pub mod ids;
 pub mod listing;
+pub mod logging;
 pub mod search;

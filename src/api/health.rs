@@ -1,4 +1,5 @@
-//! `GET /healthz`: 200 only when the database answers.
+//! `GET /healthz`: 200 only when the database answers a read and takes a
+//! write; otherwise 503 saying why (busy, disk full, read-only, I/O).
 
 use rocket::{Route, State};
 use serde_json::json;
@@ -14,8 +15,11 @@ pub fn routes() -> Vec<Route> {
 #[rocket::get("/healthz")]
 async fn get_healthz(db: &State<Db>) -> Result<Reply, ApiError> {
     db.healthy().await.map_err(|e| {
-        log::error!("health check failed: {e}");
-        ApiError::unavailable("The database is not answering")
+        let reason = e.to_string();
+        match ApiError::from(e) {
+            answer if answer.status().code == 503 => answer,
+            _ => ApiError::unavailable("The database is not answering").with_cause(reason),
+        }
     })?;
     Reply::ok(&json!({ "status": "ok" }))
 }

@@ -60,7 +60,17 @@ pub fn catchers() -> Vec<Catcher> {
 
 #[rocket::catch(default)]
 fn default_catcher(status: Status, req: &Request<'_>) -> ApiError {
-    error::take_pending(req, status).unwrap_or_else(|| ApiError::for_status(status, req))
+    if let Some(error) = error::take_pending(req, status) {
+        return error;
+    }
+    // A 400 that no guard raised is a request Rocket could not take in.
+    // When its path survived, what Rocket refused was the method (`FOO`,
+    // `PROPFIND`: it knows only the standard ones), and an unknown method
+    // is 404 like any unknown route.
+    if status == Status::BadRequest && req.uri().path() != "/" {
+        return ApiError::not_found(format!("Cannot answer this method on {}", req.uri().path()));
+    }
+    ApiError::for_status(status, req)
 }
 
 /// Undoes Rocket's `_method` override. Rocket turns a `POST` whose form

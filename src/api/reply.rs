@@ -29,10 +29,7 @@ impl Reply {
     }
 
     fn with_status<T: Serialize>(status: Status, value: &T) -> Result<Reply, ApiError> {
-        let body = serde_json::to_vec(value).map_err(|e| {
-            log::error!("could not serialize a response: {e}");
-            ApiError::internal()
-        })?;
+        let body = serde_json::to_vec(value).map_err(|e| ApiError::internal().caused_by(&e))?;
         Ok(Reply {
             status,
             body,

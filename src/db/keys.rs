@@ -136,7 +136,7 @@ pub fn authenticate(conn: &Connection, key: &str) -> Result<Option<Tenant>> {
             busy_timeout_ms.unsigned_abs(),
         ))?;
         if let Err(e) = recorded {
-            log::debug!("key use not recorded this time: {e}");
+            tracing::debug!("key use not recorded this time: {e}");
         }
     }
     Ok(Some(tenant))

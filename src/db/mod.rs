@@ -114,6 +114,8 @@ pub struct DbOptions {
     /// How long a statement waits on a writer, and a request on a free
     /// connection.
     pub busy_timeout: Duration,
+    /// Refuse every write (`PRAGMA query_only`), as a read-only file does.
+    pub read_only: bool,
 }
 
 impl Default for DbOptions {
@@ -121,6 +123,7 @@ impl Default for DbOptions {
         DbOptions {
             pool_size: POOL_SIZE,
             busy_timeout: BUSY_TIMEOUT,
+            read_only: false,
         }
     }
 }
@@ -163,10 +166,13 @@ impl Db {
             |r| r.get(0),
         )?;
         drop(first);
-        let busy_timeout = options.busy_timeout;
+        let (busy_timeout, read_only) = (options.busy_timeout, options.read_only);
         let manager = SqliteConnectionManager::file(path)
             .with_flags(OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)
-            .with_init(move |conn| configure_with(conn, busy_timeout));
+            .with_init(move |conn| {
+                configure_with(conn, busy_timeout)?;
+                conn.pragma_update(None, "query_only", read_only)
+            });
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))
             .min_idle(Some(1))
@@ -203,13 +209,21 @@ impl Db {
         }
     }
 
-    /// Whether the database answers a read of the file.
+    /// Whether the database answers a read of the file and takes a write
+    /// (a one-row transaction, committed): a full disk or a read-only file
+    /// fails here, and passes again by itself once it is fixed.
     pub async fn healthy(&self) -> Result<()> {
         self.run(|conn| {
             conn.query_row("SELECT count(*) FROM organizations", [], |r| {
                 r.get::<_, i64>(0)
             })?;
-            Ok(())
+            write(conn, |tx| {
+                tx.execute(
+                    "INSERT OR REPLACE INTO settings (key, value) VALUES ('health_probe', ?1)",
+                    [crate::clock::now_ms()],
+                )?;
+                Ok(())
+            })
         })
         .await
     }
@@ -240,6 +254,15 @@ impl Db {
     /// Revokes a key given its id or the key itself.
     pub fn revoke_key(&self, id_or_key: &str) -> Result<keys::KeyInfo> {
         self.write_now(|tx| keys::revoke(tx, id_or_key))
+    }
+
+    /// Copies the WAL into the database file and empties it (on shutdown,
+    /// so the file alone is the whole database).
+    pub fn checkpoint(&self) -> Result<()> {
+        self.pool
+            .get()?
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on this thread.
@@ -345,6 +368,7 @@ mod tests {
         let options = DbOptions {
             pool_size: 1,
             busy_timeout: Duration::from_millis(50),
+            ..DbOptions::default()
         };
         let db = Db::open_with(&dir.path().join("pool.db"), options).unwrap();
         let (_, key) = db.create_org("Acme").unwrap();

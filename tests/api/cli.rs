@@ -256,8 +256,8 @@ fn serve(dir: &Path, args: &[&str]) -> Server {
     let mut lines = BufReader::new(stdout).lines();
     for line in lines.by_ref() {
         let line = line.unwrap();
-        if let Some(at) = line.find("launched from http://127.0.0.1:") {
-            let digits: String = line[at + 31..]
+        if let Some(at) = line.find("listening on http://127.0.0.1:") {
+            let digits: String = line[at + 30..]
                 .chars()
                 .take_while(char::is_ascii_digit)
                 .collect();
