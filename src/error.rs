@@ -150,8 +150,12 @@ impl ApiError {
         let mut chain = error.to_string();
         let mut source = error.source();
         while let Some(inner) = source {
-            chain.push_str(": ");
-            chain.push_str(&inner.to_string());
+            // Wrappers often repeat their source's text; keep each once.
+            let text = inner.to_string();
+            if !chain.contains(&text) {
+                chain.push_str(": ");
+                chain.push_str(&text);
+            }
             source = inner.source();
         }
         self.with_cause(chain)

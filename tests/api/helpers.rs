@@ -69,8 +69,8 @@ impl TestApp {
     ) -> TestApp {
         let dir = tempfile::tempdir().expect("temp dir");
         let db_path = dir.path().join("contacts.db");
+        let (org_id, key) = create_org(&Db::open(&db_path).expect("open database"), "Acme");
         let db = Db::open_with(&db_path, options).expect("open database");
-        let (org_id, key) = create_org(&db, "Acme");
         let figment = configure(contactsd::app::figment().merge(("log_level", "off")));
         let client = Client::tracked(contactsd::app::build(figment, db.clone())).expect("rocket");
         TestApp {

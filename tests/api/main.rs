@@ -15,4 +15,5 @@ mod helpers;
 mod hostile;
 mod listing;
 mod search;
+mod serve;
 mod trust;
