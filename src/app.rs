@@ -7,6 +7,7 @@ use rocket::figment::{Figment, Profile};
 use rocket::{Build, Rocket};
 
 use crate::db::Db;
+use crate::ratelimit::{RateLimitHeaders, RateLimits};
 use crate::{api, logging};
 
 /// Rocket's configuration sources, as `rocket::Config::figment()` reads them
@@ -51,9 +52,12 @@ pub fn build(figment: Figment, db: Db) -> Rocket<Build> {
         .unwrap_or_else(|| api::DEFAULT_JSON_LIMIT_MIB.mebibytes());
     // Rocket's own request log prints query strings and, at `debug`, every
     // header; contactsd logs requests itself (see `logging`).
+    let rate_limits = RateLimits::from_figment(&figment);
     rocket::custom(figment.merge(("log_level", LogLevel::Off)))
         .manage(db)
         .manage(api::BodyBudget::new(json_limit))
+        .manage(rate_limits)
+        .attach(RateLimitHeaders)
         .attach(logging::AccessLog)
         .attach(api::KeepSentMethod)
         .mount("/", api::root_routes())

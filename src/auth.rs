@@ -6,7 +6,8 @@
 //! database: a handler that takes no such guard has no way to reach the
 //! organization's data. Requests that carry a body have the key verified
 //! up front too, so an unknown key is 401 whatever the body holds; reads
-//! pay for one trip, not two.
+//! pay for one trip, not two. With rate limits set, every request's key is
+//! verified up front and counted (`ratelimit`).
 
 use rocket::http::Method;
 use rocket::request::{FromRequest, Outcome, Request};
@@ -14,6 +15,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use crate::db::{Db, TenantDb};
 use crate::error::{self, ApiError};
 use crate::ids;
+use crate::ratelimit::{self, RateLimits};
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for TenantDb {
@@ -39,10 +41,24 @@ fn well_formed_key<'a>(req: &'a Request<'_>) -> Result<&'a str, ApiError> {
 async fn authenticate(req: &Request<'_>) -> Result<TenantDb, ApiError> {
     let key = well_formed_key(req)?.to_string();
     let db = req.rocket().state::<Db>().ok_or_else(ApiError::internal)?;
-    if matches!(req.method(), Method::Get | Method::Head) {
+    let limits = req.rocket().state::<RateLimits>().filter(|l| l.enabled());
+    if limits.is_none() && matches!(req.method(), Method::Get | Method::Head) {
         return Ok(db.tenant(key));
     }
-    db.authenticate(key).await?.ok_or_else(invalid_key)
+    let (tenant, key_seq) = db.authenticate(key).await?.ok_or_else(invalid_key)?;
+    if let Some(limits) = limits {
+        match limits.take(key_seq, ratelimit::is_bulk(req)) {
+            Ok(Some(standing)) => ratelimit::record(req, standing),
+            Ok(None) => {}
+            Err(limited) => {
+                if let Some(standing) = limited.standing {
+                    ratelimit::record(req, standing);
+                }
+                return Err(ApiError::rate_limited(limited.retry_after));
+            }
+        }
+    }
+    Ok(tenant)
 }
 fn invalid_key() -> ApiError {
     ApiError::unauthorized("Invalid or revoked API key")

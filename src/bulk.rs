@@ -106,7 +106,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("bulk.db")).unwrap();
         let (_, key) = db.create_org("Acme").unwrap();
-        let org = db.authenticate(key.key).await.unwrap().unwrap();
+        let (org, _) = db.authenticate(key.key).await.unwrap().unwrap();
         let items = vec![
             json!({"name": "A", "phoneNumber": "+14155552671"}),
             json!({"name": "B", "phoneNumber": "nope"}),

@@ -37,6 +37,8 @@ const KNOWN_KEYS: &[&str] = &[
     "log_level",
     "cli_colors",
     "database",
+    "rate_limit_per_minute",
+    "bulk_rate_limit_per_minute",
 ];
 
 pub fn database_path(from_cli_or_env: Option<PathBuf>, figment: &Figment) -> PathBuf {

@@ -93,6 +93,17 @@ impl ApiError {
         .with("contactId", Value::from(contact_id))
     }
 
+    /// 429 with `Retry-After`: over a rate limit budget.
+    pub fn rate_limited(retry_after: u64) -> Self {
+        let mut error = Self::new(
+            Status::TooManyRequests,
+            "rate_limited",
+            format!("Too many requests for this API key; retry in {retry_after} s"),
+        );
+        error.retry_after = Some(u32::try_from(retry_after).unwrap_or(u32::MAX));
+        error
+    }
+
     pub fn payload_too_large(message: impl Into<String>) -> Self {
         Self::new(Status::PayloadTooLarge, "payload_too_large", message)
     }

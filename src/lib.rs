@@ -18,4 +18,5 @@ pub mod error;
 pub mod ids;
 pub mod listing;
 pub mod logging;
+pub mod ratelimit;
 pub mod search;

@@ -114,6 +114,7 @@ pub fn authenticate(conn: &Connection, key: &str) -> Result<Option<Tenant>> {
                     Tenant {
                         org_seq: r.get(2)?,
                         org_id: r.get(3)?,
+                        key_seq: r.get(0)?,
                     },
                 ))
             },

@@ -499,6 +499,7 @@ mod tests {
         let tenant = |org: &crate::db::orgs::Org| Tenant {
             org_seq: org.seq,
             org_id: org.id.clone(),
+            key_seq: 0,
         };
         let (a, b) = (tenant(&a), tenant(&b));
         db.write_now(|tx| {

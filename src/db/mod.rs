@@ -67,6 +67,8 @@ pub type Result<T> = std::result::Result<T, Error>;
 pub struct Tenant {
     org_seq: i64,
     org_id: String,
+    /// The verified key's row number.
+    key_seq: i64,
 }
 
 impl Tenant {
@@ -198,12 +200,13 @@ impl Db {
         TenantDb::new(self.clone(), key)
     }
 
-    /// A handle for the organization of `key`, verified now: `None` when
-    /// the key is unknown or revoked.
-    pub async fn authenticate(&self, key: String) -> Result<Option<TenantDb>> {
+    /// A handle for the organization of `key`, verified now, and the
+    /// key's row number (what rate limits count by): `None` when the key
+    /// is unknown or revoked.
+    pub async fn authenticate(&self, key: String) -> Result<Option<(TenantDb, i64)>> {
         let handle = self.tenant(key);
         match handle.verify().await {
-            Ok(()) => Ok(Some(handle)),
+            Ok(key_seq) => Ok(Some((handle, key_seq))),
             Err(Error::Unauthorized) => Ok(None),
             Err(e) => Err(e),
         }
@@ -372,7 +375,7 @@ mod tests {
         };
         let db = Db::open_with(&dir.path().join("pool.db"), options).unwrap();
         let (_, key) = db.create_org("Acme").unwrap();
-        let org = db.authenticate(key.key).await.unwrap().unwrap();
+        let (org, _) = db.authenticate(key.key).await.unwrap().unwrap();
         let held = db.pool.get().unwrap();
         let error = org.contact("ct_x".into()).await.unwrap_err();
         assert!(matches!(error, Error::Pool(_)), "{error}");

@@ -65,12 +65,12 @@ impl TenantDb {
     /// Verifies the key on its own trip: `Unauthorized` when it is unknown
     /// or revoked. For answers that must not tell an unverified caller
     /// anything, such as what is wrong with its query.
-    pub async fn verify(&self) -> Result<()> {
+    pub async fn verify(&self) -> Result<i64> {
         let key = self.key.clone();
         self.db
             .run(move |conn| {
-                keys::authenticate(conn, &key)?.ok_or(Error::Unauthorized)?;
-                Ok(())
+                let tenant = keys::authenticate(conn, &key)?.ok_or(Error::Unauthorized)?;
+                Ok(tenant.key_seq)
             })
             .await
     }

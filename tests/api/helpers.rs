@@ -14,10 +14,20 @@ pub struct Answer {
     pub status: Status,
     pub location: Option<String>,
     pub retry_after: Option<String>,
+    /// Every header, names in lower case.
+    pub headers: Vec<(String, String)>,
     pub body: Value,
 }
 
 impl Answer {
+    /// The value of the header `name` (any case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
     /// Asserts this is the contract's error shape with `status` and `code`.
     pub fn assert_error(&self, status: u16, code: &str) {
         assert_eq!(self.status.code, status, "body: {}", self.body);
@@ -112,6 +122,11 @@ impl TestApp {
         let status = response.status();
         let location = response.headers().get_one("Location").map(String::from);
         let retry_after = response.headers().get_one("Retry-After").map(String::from);
+        let headers = response
+            .headers()
+            .iter()
+            .map(|h| (h.name().as_str().to_lowercase(), h.value().to_string()))
+            .collect();
         let text = response.into_string().unwrap_or_default();
         let body = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text:?}"));
@@ -119,6 +134,7 @@ impl TestApp {
             status,
             location,
             retry_after,
+            headers,
             body,
         }
     }
@@ -139,6 +155,11 @@ impl TestApp {
         let status = response.status();
         let location = response.headers().get_one("Location").map(String::from);
         let retry_after = response.headers().get_one("Retry-After").map(String::from);
+        let headers = response
+            .headers()
+            .iter()
+            .map(|h| (h.name().as_str().to_lowercase(), h.value().to_string()))
+            .collect();
         let text = response.into_string().unwrap_or_default();
         let body = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text:?}"));
@@ -146,6 +167,7 @@ impl TestApp {
             status,
             location,
             retry_after,
+            headers,
             body,
         }
     }
