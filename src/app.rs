@@ -2,13 +2,14 @@
 
 use rocket::config::LogLevel;
 use rocket::data::{Limits, ToByteUnit};
+use rocket::fairing::AdHoc;
 use rocket::figment::providers::{Env, Format, Serialized, Toml};
 use rocket::figment::{Figment, Profile};
-use rocket::{Build, Rocket};
+use rocket::{Build, Orbit, Rocket};
 
 use crate::db::Db;
 use crate::ratelimit::{RateLimitHeaders, RateLimits};
-use crate::{api, logging};
+use crate::{api, idempotency, logging};
 
 /// Rocket's configuration sources, as `rocket::Config::figment()` reads them
 /// (`Rocket.toml` or `ROCKET_CONFIG`, then `ROCKET_*` variables), over our
@@ -58,9 +59,42 @@ pub fn build(figment: Figment, db: Db) -> Rocket<Build> {
         .manage(api::BodyBudget::new(json_limit))
         .manage(rate_limits)
         .attach(RateLimitHeaders)
+        .attach(idempotency::StoreAnswers)
+        .attach(AdHoc::on_liftoff("idempotency keys", |rocket| {
+            Box::pin(async move { sweep_idempotency_keys(rocket) })
+        }))
         .attach(logging::AccessLog)
         .attach(api::KeepSentMethod)
         .mount("/", api::root_routes())
         .mount("/v1", api::routes())
         .register("/", api::catchers())
+}
+
+/// Frees the idempotency keys of requests cut short by the last stop, then
+/// sweeps keys older than 24 hours every ten minutes, off the request
+/// path, until the server shuts down.
+fn sweep_idempotency_keys(rocket: &Rocket<Orbit>) {
+    let Some(db) = rocket.state::<Db>().cloned() else {
+        return;
+    };
+    if let Err(e) = db.release_unfinished_idempotency_keys() {
+        tracing::warn!(target: "contactsd::idempotency", "unfinished keys not freed: {e}");
+    }
+    let shutdown = rocket.shutdown();
+    rocket::tokio::spawn(async move {
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            match db.sweep_idempotency_keys().await {
+                Ok(0) => {}
+                Ok(swept) => {
+                    tracing::info!(target: "contactsd::idempotency", swept, "expired keys swept")
+                }
+                Err(e) => tracing::warn!(target: "contactsd::idempotency", "sweep failed: {e}"),
+            }
+            rocket::tokio::select! {
+                _ = &mut shutdown => return,
+                _ = rocket::tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+            }
+        }
+    });
 }

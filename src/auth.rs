@@ -46,6 +46,7 @@ async fn authenticate(req: &Request<'_>) -> Result<TenantDb, ApiError> {
         return Ok(db.tenant(key));
     }
     let (tenant, key_seq) = db.authenticate(key).await?.ok_or_else(invalid_key)?;
+    crate::idempotency::record_caller(req, &tenant);
     if let Some(limits) = limits {
         match limits.take(key_seq, ratelimit::is_bulk(req)) {
             Ok(Some(standing)) => ratelimit::record(req, standing),

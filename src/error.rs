@@ -93,6 +93,26 @@ impl ApiError {
         .with("contactId", Value::from(contact_id))
     }
 
+    /// 409 for a request that conflicts with one still running.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        Self::new(Status::Conflict, "conflict", message)
+    }
+
+    /// 422: an idempotency key sent again with another request.
+    pub fn idempotency_key_reused() -> Self {
+        Self::new(
+            Status::UnprocessableEntity,
+            "idempotency_key_reused",
+            "This Idempotency-Key was used with another method, path or body",
+        )
+    }
+
+    /// The status of a stored answer about to be sent again (the catcher
+    /// sends the answer itself; see `idempotency`).
+    pub fn replay(status: Status) -> Self {
+        Self::new(status, "replay", "A stored answer")
+    }
+
     /// 429 with `Retry-After`: over a rate limit budget.
     pub fn rate_limited(retry_after: u64) -> Self {
         let mut error = Self::new(

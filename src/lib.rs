@@ -15,6 +15,7 @@ pub mod cursor;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod idempotency;
 pub mod ids;
 pub mod listing;
 pub mod logging;

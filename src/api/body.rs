@@ -90,6 +90,7 @@ impl<'r> FromData<'r> for JsonBody {
 }
 
 async fn read(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiError> {
+    let idempotency_key = crate::idempotency::key_of(req)?;
     let limit = req
         .limits()
         .get("json")
@@ -118,6 +119,7 @@ async fn read(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiError> {
         )));
     }
     let bytes = bytes.into_inner();
+    crate::idempotency::check(req, idempotency_key, &bytes).await?;
     Ok(JsonBody {
         value: parse(&bytes)?,
     })

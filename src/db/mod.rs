@@ -11,6 +11,7 @@
 pub mod audiences;
 pub mod calls;
 pub mod contacts;
+pub mod idempotency;
 pub mod keys;
 pub mod listing;
 pub mod orgs;
@@ -86,6 +87,7 @@ pub fn migrations() -> Migrations<'static> {
         M::up(include_str!(
             "../../migrations/002-one-clock-bounded-rows.sql"
         )),
+        M::up(include_str!("../../migrations/003-idempotency-keys.sql")),
     ])
 }
 
@@ -266,6 +268,30 @@ impl Db {
             .get()?
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
         Ok(())
+    }
+
+    /// Frees the idempotency keys of requests that were running when the
+    /// server last stopped (none can be running before it serves).
+    pub fn release_unfinished_idempotency_keys(&self) -> Result<usize> {
+        idempotency::release_unfinished(&*self.pool.get()?)
+    }
+
+    /// Deletes idempotency keys older than 24 hours, a thousand at a time,
+    /// each batch its own short transaction, so requests never wait long
+    /// behind it. How many went.
+    pub async fn sweep_idempotency_keys(&self) -> Result<usize> {
+        self.run(|conn| {
+            let cutoff = crate::clock::now_ms() - idempotency::KEEP_MS;
+            let mut swept = 0;
+            loop {
+                let batch = idempotency::sweep(conn, cutoff, 1000)?;
+                swept += batch;
+                if batch < 1000 {
+                    return Ok(swept);
+                }
+            }
+        })
+        .await
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on this thread.

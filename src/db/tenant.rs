@@ -14,6 +14,7 @@ use rusqlite::{Transaction, TransactionBehavior};
 use super::audiences::{self, Audience, MembershipChange};
 use super::calls::{self, Call};
 use super::contacts::{self, Contact, NewRows, Upserted};
+use super::idempotency::{self, Claim, StoredAnswer};
 use super::listing;
 use super::{keys, write, Db, Error, Result, Tenant};
 use crate::domain::{AudienceFields, BulkItem, ContactFields, Name, NewCall, NewContact};
@@ -113,6 +114,28 @@ impl TenantDb {
                     value,
                 })
             })
+            .await
+    }
+
+    /// Claims the idempotency key `key` for a request with `fingerprint`.
+    pub async fn claim_idempotency_key(
+        &self,
+        key: String,
+        fingerprint: Vec<u8>,
+    ) -> Result<Scoped<Claim>> {
+        self.write(move |tx, tenant| {
+            idempotency::claim(tx, tenant, &key, &fingerprint, crate::clock::now_ms())
+        })
+        .await
+    }
+
+    /// Stores the claimed key's answer, or frees the key (`None`).
+    pub async fn finish_idempotency_key(
+        &self,
+        key: String,
+        answer: Option<StoredAnswer>,
+    ) -> Result<Scoped<()>> {
+        self.write(move |tx, tenant| idempotency::finish(tx, tenant, &key, answer))
             .await
     }
 

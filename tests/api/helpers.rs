@@ -139,6 +139,40 @@ impl TestApp {
         }
     }
 
+    /// `POST uri` with `body` as JSON, the app's key and `headers`.
+    pub fn post_with(&self, uri: &str, body: &Value, headers: &[(&str, &str)]) -> Answer {
+        let mut request = self.client.post(uri.to_string());
+        request.add_header(Header::new("x-api-key", self.key.clone()));
+        request.add_header(ContentType::JSON);
+        for (name, value) in headers {
+            request.add_header(Header::new(name.to_string(), value.to_string()));
+        }
+        request.set_body(body.to_string());
+        Self::answer(request.dispatch())
+    }
+
+    /// Reads a response into an [`Answer`], asserting its body is JSON.
+    fn answer(response: rocket::local::blocking::LocalResponse<'_>) -> Answer {
+        let status = response.status();
+        let location = response.headers().get_one("Location").map(String::from);
+        let retry_after = response.headers().get_one("Retry-After").map(String::from);
+        let headers = response
+            .headers()
+            .iter()
+            .map(|h| (h.name().as_str().to_lowercase(), h.value().to_string()))
+            .collect();
+        let text = response.into_string().unwrap_or_default();
+        let body = serde_json::from_str(&text)
+            .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text:?}"));
+        Answer {
+            status,
+            location,
+            retry_after,
+            headers,
+            body,
+        }
+    }
+
     /// Sends `body` as it is, with `content_type`, and the app's key.
     pub fn send_raw(
         &self,

@@ -13,6 +13,7 @@ mod fields;
 mod filters;
 mod helpers;
 mod hostile;
+mod idempotency;
 mod limits;
 mod listing;
 mod search;
