@@ -3,20 +3,11 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use serde_json::Value;
 
-fn contactsd(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_contactsd"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CONTACTSD_DATABASE")
-        .env_remove("ROCKET_CONFIG")
-        .env_remove("ROCKET_DATABASE");
-    command
-}
+use crate::helpers::contactsd;
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     contactsd(dir, args).output().expect("run contactsd")

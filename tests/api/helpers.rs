@@ -13,7 +13,6 @@ use tempfile::TempDir;
 pub struct Answer {
     pub status: Status,
     pub location: Option<String>,
-    pub retry_after: Option<String>,
     /// Every header, names in lower case.
     pub headers: Vec<(String, String)>,
     pub body: Value,
@@ -118,25 +117,7 @@ impl TestApp {
             request.add_header(ContentType::JSON);
             request.set_body(body);
         }
-        let response = request.dispatch();
-        let status = response.status();
-        let location = response.headers().get_one("Location").map(String::from);
-        let retry_after = response.headers().get_one("Retry-After").map(String::from);
-        let headers = response
-            .headers()
-            .iter()
-            .map(|h| (h.name().as_str().to_lowercase(), h.value().to_string()))
-            .collect();
-        let text = response.into_string().unwrap_or_default();
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text:?}"));
-        Answer {
-            status,
-            location,
-            retry_after,
-            headers,
-            body,
-        }
+        Self::answer(request.dispatch())
     }
 
     /// `POST uri` with `body` as JSON, the app's key and `headers`.
@@ -155,7 +136,6 @@ impl TestApp {
     fn answer(response: rocket::local::blocking::LocalResponse<'_>) -> Answer {
         let status = response.status();
         let location = response.headers().get_one("Location").map(String::from);
-        let retry_after = response.headers().get_one("Retry-After").map(String::from);
         let headers = response
             .headers()
             .iter()
@@ -167,7 +147,6 @@ impl TestApp {
         Answer {
             status,
             location,
-            retry_after,
             headers,
             body,
         }
@@ -185,25 +164,7 @@ impl TestApp {
         request.add_header(Header::new("x-api-key", self.key.clone()));
         request.add_header(content_type);
         request.set_body(body);
-        let response = request.dispatch();
-        let status = response.status();
-        let location = response.headers().get_one("Location").map(String::from);
-        let retry_after = response.headers().get_one("Retry-After").map(String::from);
-        let headers = response
-            .headers()
-            .iter()
-            .map(|h| (h.name().as_str().to_lowercase(), h.value().to_string()))
-            .collect();
-        let text = response.into_string().unwrap_or_default();
-        let body = serde_json::from_str(&text)
-            .unwrap_or_else(|_| panic!("response is not JSON ({status}): {text:?}"));
-        Answer {
-            status,
-            location,
-            retry_after,
-            headers,
-            body,
-        }
+        Self::answer(request.dispatch())
     }
 
     pub fn get(&self, uri: &str) -> Answer {
@@ -289,4 +250,19 @@ pub fn encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// The `contactsd` binary with `args`, run in `dir`, with none of the
+/// environment's settings for the database, config file or logs.
+pub fn contactsd(dir: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_contactsd"));
+    command
+        .args(args)
+        .current_dir(dir)
+        .env_remove("CONTACTSD_DATABASE")
+        .env_remove("CONTACTSD_LOG_FORMAT")
+        .env_remove("ROCKET_CONFIG")
+        .env_remove("ROCKET_DATABASE")
+        .env_remove("ROCKET_LOG_LEVEL");
+    command
 }

@@ -40,7 +40,7 @@ fn the_general_budget_counts_down_then_answers_429_with_retry_after() {
         &json!({"name": "A", "phoneNumber": "+14155552671"}),
     );
     refused.assert_error(429, "rate_limited");
-    let retry: u64 = refused.retry_after.as_deref().unwrap().parse().unwrap();
+    let retry: u64 = refused.header("retry-after").unwrap().parse().unwrap();
     assert!(retry >= 1, "{retry}");
     assert_eq!(refused.header("x-ratelimit-remaining"), Some("0"));
 

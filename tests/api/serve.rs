@@ -10,15 +10,8 @@ use std::thread::JoinHandle;
 use serde_json::Value;
 
 fn contactsd(dir: &Path, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_contactsd"));
-    command
-        .args(args)
-        .current_dir(dir)
-        .env_remove("CONTACTSD_DATABASE")
-        .env_remove("CONTACTSD_LOG_FORMAT")
-        .env_remove("ROCKET_CONFIG")
-        .env_remove("ROCKET_LOG_LEVEL")
-        .env("ROCKET_PORT", "0");
+    let mut command = crate::helpers::contactsd(dir, args);
+    command.env("ROCKET_PORT", "0");
     command
 }
 
