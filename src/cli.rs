@@ -50,6 +50,8 @@ enum Command {
     /// Manage API keys
     #[command(subcommand)]
     Key(KeyCommand),
+    /// Print the API's OpenAPI 3.1 document (as served at /v1/openapi.json)
+    Openapi,
 }
 
 #[derive(Subcommand)]
@@ -80,6 +82,10 @@ pub fn main() -> ExitCode {
             Command::Serve => serve(figment, &path, cli.log_format),
             Command::Org(command) => open(&path).and_then(|db| run_org(&db, command)),
             Command::Key(command) => open(&path).and_then(|db| run_key(&db, command)),
+            Command::Openapi => {
+                println!("{}", crate::api::openapi::document());
+                Ok(())
+            }
         }
     });
     match result {

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::contacts::{contact_ids_of, membership_reply};
 use super::listing::list_contacts;
+use super::openapi as doc;
 use super::{for_verified, JsonBody, Page, PageRequest, RawQuery, Reply};
 use crate::clock;
 use crate::db::audiences::Audience;
@@ -70,6 +71,15 @@ fn audience_query(query: &mut RawQuery) -> Result<(PageRequest, Vec<String>), Ap
     Ok((page, search.split_whitespace().map(String::from).collect()))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/audiences",
+    tag = "audiences",
+    summary = "List audiences",
+    params(doc::PageParams, ("search" = Option<String>, Query, description = "Every term in the name")),
+    responses((status = 200, body = doc::AudiencePage), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::get("/audiences")]
 async fn get_audiences(org: TenantDb, mut query: RawQuery) -> Result<Reply, ApiError> {
     let (page, terms) = for_verified(&org, audience_query(&mut query)).await?;
@@ -82,6 +92,15 @@ async fn get_audiences(org: TenantDb, mut query: RawQuery) -> Result<Reply, ApiE
     Reply::ok(&Page::new(data, *total, page.page, page.limit))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/audiences",
+    tag = "audiences",
+    summary = "Create an audience",
+    request_body = doc::AudienceInput,
+    responses((status = 201, body = doc::Audience, headers(("Location" = String))), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::post("/audiences", data = "<body>")]
 async fn post_audience(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
     let (name, description) =
@@ -93,12 +112,31 @@ async fn post_audience(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError>
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/audiences/{id}",
+    tag = "audiences",
+    summary = "Get an audience",
+    params(("id" = String, Path, description = "The id")),
+    responses((status = 200, body = doc::Audience), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::get("/audiences/<id>")]
 async fn get_audience(org: TenantDb, id: &str) -> Result<Reply, ApiError> {
     let audience = org.audience(id.to_string()).await?;
     Reply::ok(&AudienceView::new(&audience.value, &audience.org_id))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/audiences/{id}",
+    tag = "audiences",
+    summary = "Rename or describe an audience",
+    params(("id" = String, Path, description = "The id")),
+    request_body = doc::AudienceInput,
+    responses((status = 200, body = doc::Audience), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::patch("/audiences/<id>", data = "<body>")]
 async fn patch_audience(org: TenantDb, id: &str, body: JsonBody) -> Result<Reply, ApiError> {
     let fields = AudienceFields::from_json(body.value()).map_err(ApiError::validation)?;
@@ -106,12 +144,30 @@ async fn patch_audience(org: TenantDb, id: &str, body: JsonBody) -> Result<Reply
     Reply::ok(&AudienceView::new(&audience.value, &audience.org_id))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/audiences/{id}",
+    tag = "audiences",
+    summary = "Delete an audience (its members stay)",
+    params(("id" = String, Path, description = "The id")),
+    responses((status = 200, body = doc::Success), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::delete("/audiences/<id>")]
 async fn delete_audience(org: TenantDb, id: &str) -> Result<Reply, ApiError> {
     org.delete_audience(id.to_string()).await?;
     Reply::ok(&json!({ "success": true }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/audiences/{id}/contacts",
+    tag = "audiences",
+    summary = "List an audience's members",
+    params(("id" = String, Path, description = "The id"), doc::ListingParams),
+    responses((status = 200, body = doc::ContactPage), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::get("/audiences/<id>/contacts")]
 async fn get_audience_contacts(
     org: TenantDb,
@@ -121,6 +177,15 @@ async fn get_audience_contacts(
     list_contacts(&org, query, Scope::Members(id.to_string())).await
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/audiences/{id}/available-contacts",
+    tag = "audiences",
+    summary = "List the contacts outside an audience",
+    params(("id" = String, Path, description = "The id"), doc::ListingParams),
+    responses((status = 200, body = doc::ContactPage), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::get("/audiences/<id>/available-contacts")]
 async fn get_audience_available_contacts(
     org: TenantDb,
@@ -130,6 +195,16 @@ async fn get_audience_available_contacts(
     list_contacts(&org, query, Scope::Available(id.to_string())).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/audiences/{id}/contacts",
+    tag = "audiences",
+    summary = "Add contacts to the audience",
+    params(("id" = String, Path, description = "The id")),
+    request_body = doc::ContactIds,
+    responses((status = 200, body = doc::MembershipResult), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::post("/audiences/<id>/contacts", data = "<body>")]
 async fn post_audience_contacts(
     org: TenantDb,
@@ -147,6 +222,16 @@ async fn remove_members(org: TenantDb, id: &str, body: JsonBody) -> Result<Reply
     membership_reply(&change.value, "removed")
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/audiences/{id}/contacts/remove",
+    tag = "audiences",
+    summary = "Remove contacts from the audience",
+    params(("id" = String, Path, description = "The id")),
+    request_body = doc::ContactIds,
+    responses((status = 200, body = doc::MembershipResult), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::post("/audiences/<id>/contacts/remove", data = "<body>")]
 async fn post_audience_contacts_remove(
     org: TenantDb,
@@ -156,6 +241,16 @@ async fn post_audience_contacts_remove(
     remove_members(org, id, body).await
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/audiences/{id}/contacts",
+    tag = "audiences",
+    summary = "Remove contacts from the audience",
+    params(("id" = String, Path, description = "The id")),
+    request_body = doc::ContactIds,
+    responses((status = 200, body = doc::MembershipResult), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::delete("/audiences/<id>/contacts", data = "<body>")]
 async fn delete_audience_contacts(
     org: TenantDb,

@@ -5,6 +5,7 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use super::contacts::raw_json;
+use super::openapi as doc;
 use super::{for_verified, JsonBody, Page, PageRequest, RawQuery, Reply};
 use crate::clock;
 use crate::db::calls::Call;
@@ -50,6 +51,15 @@ impl<'a> CallView<'a> {
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/calls",
+    tag = "calls",
+    summary = "List call records",
+    params(doc::PageParams, ("contactId" = Option<String>, Query, description = "One contact's calls")),
+    responses((status = 200, body = doc::CallPage), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::get("/calls")]
 async fn get_calls(org: TenantDb, mut query: RawQuery) -> Result<Reply, ApiError> {
     let parsed = PageRequest::from_query(&mut query).and_then(|page| {
@@ -69,6 +79,15 @@ async fn get_calls(org: TenantDb, mut query: RawQuery) -> Result<Reply, ApiError
     Reply::ok(&Page::new(data, *total, page.page, page.limit))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/calls",
+    tag = "calls",
+    summary = "Record a call",
+    request_body = doc::CallInput,
+    responses((status = 201, body = doc::Call, headers(("Location" = String))), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::post("/calls", data = "<body>")]
 async fn post_call(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
     let new = NewCall::from_json(body.value()).map_err(ApiError::validation)?;
@@ -79,6 +98,15 @@ async fn post_call(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/calls/{id}",
+    tag = "calls",
+    summary = "Get a call record",
+    params(("id" = String, Path, description = "The id")),
+    responses((status = 200, body = doc::Call), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::get("/calls/<id>")]
 async fn get_call(org: TenantDb, id: &str) -> Result<Reply, ApiError> {
     let call = org.call(id.to_string()).await?;

@@ -7,6 +7,7 @@ use serde_json::value::RawValue;
 use serde_json::{json, Value};
 
 use super::listing::list_contacts;
+use super::openapi as doc;
 use super::{JsonBody, RawQuery, Reply};
 use crate::bulk;
 use crate::clock;
@@ -71,11 +72,29 @@ fn location(contact: &Contact) -> String {
     format!("/v1/contacts/{}", contact.id)
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/contacts",
+    tag = "contacts",
+    summary = "List and search contacts",
+    params(doc::ListingParams),
+    responses((status = 200, body = doc::ContactPage), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::get("/contacts")]
 async fn get_contacts(org: TenantDb, query: RawQuery) -> Result<Reply, ApiError> {
     list_contacts(&org, query, Scope::All).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/contacts",
+    tag = "contacts",
+    summary = "Create a contact",
+    request_body = doc::ContactInput,
+    responses((status = 201, body = doc::Contact, headers(("Location" = String))), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::post("/contacts", data = "<body>")]
 async fn post_contact(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
     let new = NewContact::from_json(body.value()).map_err(ApiError::validation)?;
@@ -86,12 +105,31 @@ async fn post_contact(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> 
     )
 }
 
+#[utoipa::path(
+    get,
+    path = "/v1/contacts/{id}",
+    tag = "contacts",
+    summary = "Get a contact",
+    params(("id" = String, Path, description = "The id")),
+    responses((status = 200, body = doc::Contact), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::get("/contacts/<id>")]
 async fn get_contact(org: TenantDb, id: &str) -> Result<Reply, ApiError> {
     let contact = org.contact(id.to_string()).await?;
     Reply::ok(&ContactView::new(&contact.value, &contact.org_id))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/v1/contacts/{id}",
+    tag = "contacts",
+    summary = "Update a contact",
+    params(("id" = String, Path, description = "The id")),
+    request_body = doc::ContactPatch,
+    responses((status = 200, body = doc::Contact), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::patch("/contacts/<id>", data = "<body>")]
 async fn patch_contact(org: TenantDb, id: &str, body: JsonBody) -> Result<Reply, ApiError> {
     let fields = ContactFields::from_json(body.value()).map_err(ApiError::validation)?;
@@ -99,6 +137,15 @@ async fn patch_contact(org: TenantDb, id: &str, body: JsonBody) -> Result<Reply,
     Reply::ok(&ContactView::new(&contact.value, &contact.org_id))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/v1/contacts/{id}",
+    tag = "contacts",
+    summary = "Delete a contact (its calls stay)",
+    params(("id" = String, Path, description = "The id")),
+    responses((status = 200, body = doc::Success), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::delete("/contacts/<id>")]
 async fn delete_contact(org: TenantDb, id: &str) -> Result<Reply, ApiError> {
     org.delete_contact(id.to_string()).await?;
@@ -155,6 +202,15 @@ impl<'a> BulkReply<'a> {
     }
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/contacts/bulk",
+    tag = "contacts",
+    summary = "Upsert up to 1,000 contacts by phone number",
+    request_body = doc::BulkRequest,
+    responses((status = 200, body = doc::BulkResult), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::post("/contacts/bulk", data = "<body>")]
 async fn post_contacts_bulk(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
     let items = bulk::items_of(body.into_value())?;
@@ -171,6 +227,15 @@ pub fn contact_ids_of(body: &Value, also_allowed: &[&str]) -> Result<Vec<String>
     })
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/contacts/bulk-delete",
+    tag = "contacts",
+    summary = "Delete up to 1,000 contacts",
+    request_body = doc::ContactIds,
+    responses((status = 200, body = doc::Deleted), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::post("/contacts/bulk-delete", data = "<body>")]
 async fn post_contacts_bulk_delete(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
     let ids = contact_ids_of(body.value(), &[])?;
@@ -211,6 +276,15 @@ pub fn membership_reply(change: &MembershipChange, verb: &str) -> Result<Reply, 
     Reply::ok(&Value::Object(body))
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/contacts/add-to-audience",
+    tag = "contacts",
+    summary = "Add contacts to an audience",
+    request_body = doc::MembershipRequest,
+    responses((status = 200, body = doc::MembershipResult), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::post("/contacts/add-to-audience", data = "<body>")]
 async fn post_contacts_add_to_audience(org: TenantDb, body: JsonBody) -> Result<Reply, ApiError> {
     let (audience_id, ids) = membership_body(body.value())?;
@@ -218,6 +292,15 @@ async fn post_contacts_add_to_audience(org: TenantDb, body: JsonBody) -> Result<
     membership_reply(&change.value, "added")
 }
 
+#[utoipa::path(
+    post,
+    path = "/v1/contacts/remove-from-audience",
+    tag = "contacts",
+    summary = "Remove contacts from an audience",
+    request_body = doc::MembershipRequest,
+    responses((status = 200, body = doc::MembershipResult), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
 #[rocket::post("/contacts/remove-from-audience", data = "<body>")]
 async fn post_contacts_remove_from_audience(
     org: TenantDb,

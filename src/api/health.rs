@@ -12,6 +12,16 @@ pub fn routes() -> Vec<Route> {
     rocket::routes![get_healthz]
 }
 
+#[utoipa::path(
+    get,
+    path = "/healthz",
+    tag = "service",
+    summary = "Whether the database answers a read and takes a write (no key)",
+    responses(
+        (status = 200, body = super::openapi::Health),
+        (status = 503, description = "Busy, disk full, read-only or unreachable", body = super::openapi::Error)
+    )
+)]
 #[rocket::get("/healthz")]
 async fn get_healthz(db: &State<Db>) -> Result<Reply, ApiError> {
     db.healthy().await.map_err(|e| {

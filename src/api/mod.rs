@@ -7,6 +7,7 @@ mod calls;
 mod contacts;
 mod health;
 mod listing;
+pub mod openapi;
 mod query;
 mod reply;
 
@@ -44,6 +45,7 @@ pub fn routes() -> Vec<Route> {
     let mut routes = contacts::routes();
     routes.extend(audiences::routes());
     routes.extend(calls::routes());
+    routes.extend(openapi::routes());
     routes
 }
 

@@ -28,6 +28,15 @@ impl Reply {
         Ok(reply)
     }
 
+    /// `200` with `body`, JSON text made elsewhere.
+    pub fn raw_json(body: Vec<u8>) -> Reply {
+        Reply {
+            status: Status::Ok,
+            body,
+            location: None,
+        }
+    }
+
     fn with_status<T: Serialize>(status: Status, value: &T) -> Result<Reply, ApiError> {
         let body = serde_json::to_vec(value).map_err(|e| ApiError::internal().caused_by(&e))?;
         Ok(Reply {

@@ -16,6 +16,7 @@ mod hostile;
 mod idempotency;
 mod limits;
 mod listing;
+mod openapi;
 mod search;
 mod serve;
 mod trust;
