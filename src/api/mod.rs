@@ -5,6 +5,7 @@ mod audiences;
 mod body;
 mod calls;
 mod contacts;
+mod docs;
 mod health;
 mod listing;
 pub mod openapi;
@@ -51,7 +52,9 @@ pub fn routes() -> Vec<Route> {
 
 /// Routes outside `/v1` (no key needed).
 pub fn root_routes() -> Vec<Route> {
-    health::routes()
+    let mut routes = health::routes();
+    routes.extend(docs::routes());
+    routes
 }
 
 /// One catcher for every status, so unknown routes, wrong methods, bodies

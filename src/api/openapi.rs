@@ -47,6 +47,8 @@ pub fn document() -> String {
     ),
     paths(
         super::health::get_healthz,
+        super::docs::get_docs,
+        super::docs::get_redoc,
         super::contacts::get_contacts,
         super::contacts::post_contact,
         super::contacts::get_contact,
