@@ -107,4 +107,20 @@ mod tests {
         let negative = parse_rfc3339_bound("1969-12-31T23:59:59.9995Z").unwrap();
         assert_eq!(format_ms(negative), "1970-01-01T00:00:00.000Z");
     }
+
+    proptest::proptest! {
+        #[test]
+        fn printed_times_parse_back_and_any_text_never_panics(
+            ms in MIN_MS..=MAX_MS,
+            text in "\\PC{0,40}|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]{1,12})?(Z|[+-][0-9]{2}:[0-9]{2})",
+        ) {
+            let printed = format_ms(ms);
+            proptest::prop_assert_eq!(parse_rfc3339_ms(&printed), Some(ms));
+            proptest::prop_assert_eq!(parse_rfc3339_bound(&printed), Some(ms));
+            if let (Some(at), Some(bound)) = (parse_rfc3339_ms(&text), parse_rfc3339_bound(&text)) {
+                // The bound is the first whole millisecond at or after the time.
+                proptest::prop_assert!(bound == at || bound == at + 1);
+            }
+        }
+    }
 }

@@ -131,4 +131,22 @@ mod tests {
         let short = &cursor[..cursor.len() - 4];
         assert_eq!(decode(secret, "q1", short), Err(CursorError::Invalid));
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_is_refused_and_any_position_round_trips(
+            junk in "\\PC{0,80}",
+            n in proptest::num::i64::ANY,
+            text in "\\PC{0,40}",
+            id in "[A-Za-z0-9_-]{0,30}",
+        ) {
+            let secret = b"0123456789abcdef0123456789abcdef";
+            proptest::prop_assert!(decode(secret, "q", &junk).is_err());
+            for key in [SqlValue::Integer(n), SqlValue::Text(text.clone())] {
+                let position = Position { key, id: id.clone() };
+                let cursor = encode(secret, "q", &position);
+                proptest::prop_assert_eq!(decode(secret, "q", &cursor), Ok(position));
+            }
+        }
+    }
 }

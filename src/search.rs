@@ -225,4 +225,26 @@ mod tests {
         );
         assert_eq!(p.literals, vec!["*".to_string()]);
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_search_compiles_to_quoted_terms_or_is_refused(text in "\\PC{0,300}") {
+            match compile(&text) {
+                Ok(Some(plan)) => {
+                    if let Some(query) = plan.trigram {
+                        // Every user text is inside a quoted string: quotes pair up.
+                        proptest::prop_assert_eq!(query.matches('"').count() % 2, 0);
+                        for part in query.split(" AND ") {
+                            proptest::prop_assert!(
+                                ["name : \"", "phone : \"", "initials : \""].iter().any(|p| part.starts_with(p)),
+                                "{}", part
+                            );
+                        }
+                    }
+                }
+                Ok(None) => proptest::prop_assert!(text.chars().all(|c| c.is_whitespace() || c.is_control())),
+                Err(error) => proptest::prop_assert_eq!(error.code(), "validation_failed"),
+            }
+        }
+    }
 }

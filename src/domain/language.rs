@@ -56,4 +56,14 @@ mod tests {
         assert!(Language::parse("not a tag").is_none());
         assert!(Language::parse("").is_none());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_tags_are_a_fixed_point(text in "\\PC{0,20}|[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8}){0,3}") {
+            if let Some(tag) = Language::parse(&text) {
+                proptest::prop_assert!(tag.as_str().eq_ignore_ascii_case(&text));
+                proptest::prop_assert_eq!(Language::parse(tag.as_str()), Some(tag.clone()));
+            }
+        }
+    }
 }

@@ -63,3 +63,43 @@ impl Metadata {
         self.0
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn json_value() -> impl Strategy<Value = Value> {
+        let leaf = prop_oneof![
+            Just(Value::Null),
+            any::<bool>().prop_map(Value::from),
+            any::<i64>().prop_map(Value::from),
+            "-?[1-9][0-9]{0,40}(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,3})?"
+                .prop_map(|n| serde_json::from_str::<Value>(&n).unwrap()),
+            "\\PC{0,12}".prop_map(Value::from),
+        ];
+        leaf.prop_recursive(2, 16, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+                prop::collection::vec(("\\PC{1,8}", inner), 0..4)
+                    .prop_map(|m| Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        #[test]
+        fn accepted_metadata_reads_back_as_the_same_json(members in prop::collection::vec(("\\PC{0,70}", json_value()), 0..70)) {
+            let value = Value::Object(members.into_iter().collect());
+            match Metadata::from_json("metadata", &value) {
+                Ok(metadata) => {
+                    let back: Value = serde_json::from_str(metadata.as_str()).unwrap();
+                    prop_assert_eq!(&back, &value);
+                    prop_assert!(metadata.as_str().len() <= MAX_BYTES);
+                    prop_assert!(back.as_object().unwrap().len() <= MAX_KEYS);
+                }
+                Err(error) => prop_assert_eq!(error.field, "metadata"),
+            }
+        }
+    }
+}

@@ -121,4 +121,16 @@ mod tests {
         assert!(PhoneNumber::parse("+").is_none());
         assert!(PhoneNumber::parse("tel:+919876543210").is_none());
     }
+
+    proptest::proptest! {
+        #[test]
+        fn any_text_parses_or_is_refused_and_e164_is_a_fixed_point(text in "\\PC{0,40}|\\+[0-9 ().-]{0,30}") {
+            if let Some(phone) = PhoneNumber::parse(&text) {
+                let e164 = phone.as_str().to_string();
+                proptest::prop_assert!(e164.starts_with('+'));
+                proptest::prop_assert!(e164[1..].bytes().all(|b| b.is_ascii_digit()));
+                proptest::prop_assert_eq!(PhoneNumber::parse(&e164).map(|p| p.0), Some(e164));
+            }
+        }
+    }
 }
