@@ -21,10 +21,15 @@ pub struct Server {
 
 /// Opens (migrating) `path`, creates one organization, and serves it.
 pub fn start_server(path: &Path) -> Server {
+    start_server_with(path, bench_figment())
+}
+
+/// As [`start_server`], configured by `figment`.
+pub fn start_server_with(path: &Path, figment: rocket::figment::Figment) -> Server {
     let db = Db::open(path).expect("open database");
     let (org, key) = db.create_org("bench").expect("org");
     Server {
-        port: launch(contactsd::app::build(bench_figment(), db)),
+        port: launch(contactsd::app::build(figment, db)),
         key: key.key,
         org_id: org.id,
     }
@@ -89,8 +94,28 @@ impl Client {
     }
 
     fn send(&mut self, method: &str, path: &str, body: &[u8]) {
+        self.send_with(method, path, &[], body);
+    }
+
+    /// Sends a request with extra headers and returns `(status, body)`.
+    pub fn request_with(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> (u16, Vec<u8>) {
+        self.send_with(method, path, headers, body);
+        self.read_response()
+    }
+
+    fn send_with(&mut self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) {
+        let extra: String = headers
+            .iter()
+            .map(|(name, value)| format!("{name}: {value}\r\n"))
+            .collect();
         let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: {}\r\n\
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nx-api-key: {}\r\n{extra}\
              Content-Type: application/json\r\nContent-Length: {}\r\n\r\n",
             self.key,
             body.len()
