@@ -72,7 +72,7 @@ fn build(path: &Path) -> String {
         // Alternate chunks of the big organization and the others, so their
         // rows interleave in time as they would in one shared file.
         let chunk = i / CHUNK;
-        let org_seq = if chunk % 2 == 0 {
+        let org_seq = if chunk.is_multiple_of(2) {
             big.seq
         } else {
             others[((chunk / 2) % OTHER_ORGS) as usize]
@@ -119,7 +119,7 @@ fn build(path: &Path) -> String {
         }
         tx.commit().unwrap();
         i += CHUNK;
-        if i % 200_000 == 0 {
+        if i.is_multiple_of(200_000) {
             eprintln!(
                 "  built {i} rows in {:.0} s",
                 started.elapsed().as_secs_f64()

@@ -52,6 +52,10 @@ enum Command {
     Key(KeyCommand),
     /// Print the API's OpenAPI 3.1 document (as served at /v1/openapi.json)
     Openapi,
+    /// Copy the live database to DEST, also while the server runs
+    Backup { dest: PathBuf },
+    /// Put the backup SRC in place of the database (the server must be stopped)
+    Restore { src: PathBuf },
 }
 
 #[derive(Subcommand)]
@@ -82,6 +86,8 @@ pub fn main() -> ExitCode {
             Command::Serve => serve(figment, &path, cli.log_format),
             Command::Org(command) => open(&path).and_then(|db| run_org(&db, command)),
             Command::Key(command) => open(&path).and_then(|db| run_key(&db, command)),
+            Command::Backup { dest } => open(&path).and_then(|db| backup(&db, &path, &dest)),
+            Command::Restore { src } => restore(&src, &path),
             Command::Openapi => {
                 println!("{}", crate::api::openapi::document());
                 Ok(())
@@ -115,6 +121,7 @@ fn serve(
 ) -> Result<(), String> {
     crate::logging::init(app::log_level(), log_format);
     let db = open(path)?;
+    let _lock = serving_lock(path)?;
     println!("contactsd: database {}", path.display());
     let rocket = app::build(figment, db.clone()).attach(rocket::fairing::AdHoc::on_liftoff(
         "first start",
@@ -162,6 +169,42 @@ fn create_default_org(db: &Db, base: &str) {
         Ok(None) => {}
         Err(e) => eprintln!("contactsd: could not create the default organization: {e}"),
     }
+}
+
+/// The lock `serve` holds on its database file for as long as it runs
+/// (an advisory `flock`, apart from SQLite's own locks): a second server,
+/// or a restore, on the same file is refused while it is held.
+fn serving_lock(path: &Path) -> Result<Option<std::fs::File>, String> {
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
+        Err(_) => return Ok(None),
+    };
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "a contactsd server is using {}; stop it first",
+            path.display()
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(format!("cannot lock {}: {e}", path.display())),
+    }
+}
+
+fn backup(db: &Db, path: &Path, dest: &Path) -> Result<(), String> {
+    if dest.canonicalize().ok() == path.canonicalize().ok() && dest.exists() {
+        return Err(String::from("the backup cannot be the database itself"));
+    }
+    let copied = db
+        .backup_to(dest)
+        .map_err(|e| format!("backup failed: {e}"))?;
+    print_line(&json!({"path": dest, "bytes": copied.bytes, "contacts": copied.contacts}));
+    Ok(())
+}
+
+fn restore(src: &Path, path: &Path) -> Result<(), String> {
+    let _lock = serving_lock(path)?;
+    let copied = db::backup::restore(src, path).map_err(|e| format!("restore failed: {e}"))?;
+    print_line(&json!({"path": path, "bytes": copied.bytes, "contacts": copied.contacts}));
+    Ok(())
 }
 
 fn run_org(db: &Db, command: OrgCommand) -> Result<(), String> {

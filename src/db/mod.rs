@@ -9,6 +9,7 @@
 //! IMMEDIATE` so a reader never fails upgrading to a writer.
 
 pub mod audiences;
+pub mod backup;
 pub mod calls;
 pub mod contacts;
 pub mod idempotency;

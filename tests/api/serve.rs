@@ -503,3 +503,116 @@ fn a_read_only_database_is_503_saying_so_and_reads_go_on() {
         .contains("read-only"));
     assert_eq!(app.get("/v1/contacts").body["total"], 0);
 }
+
+#[test]
+fn a_backup_under_writes_holds_every_acknowledged_write_and_restores() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = org_key(dir.path());
+    let server = start(dir.path(), &[], &[]).unwrap_or_else(|s| panic!("{}", s.stderr));
+    let port = server.port;
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (acks, acked) = std::sync::mpsc::channel::<String>();
+    let writer = {
+        let (stop, key) = (stop.clone(), key.clone());
+        std::thread::spawn(move || {
+            for i in 0..2000 {
+                if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    break;
+                }
+                let body = format!(r#"{{"name":"N{i}","phoneNumber":"+1415555{i:04}"}}"#);
+                let (status, _, contact) = http(
+                    port,
+                    &request("POST", "/v1/contacts", &[("x-api-key", &key)], &body),
+                );
+                assert_eq!(status, 201, "{contact}");
+                if acks
+                    .send(contact["id"].as_str().unwrap().to_string())
+                    .is_err()
+                {
+                    break;
+                }
+            }
+        })
+    };
+    // Every write acknowledged before the backup starts must be in it.
+    let mut before: Vec<String> = (0..50).map(|_| acked.recv().unwrap()).collect();
+    before.extend(acked.try_iter());
+    let output = crate::helpers::contactsd(dir.path(), &["backup", "backup.db"])
+        .output()
+        .unwrap();
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    drop(acked);
+    writer.join().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["path"], "backup.db");
+    assert!(report["bytes"].as_u64().unwrap() > 0);
+    let contacts = report["contacts"].as_i64().unwrap();
+    assert!(
+        contacts >= before.len() as i64,
+        "{contacts} < {}",
+        before.len()
+    );
+
+    let copy = rusqlite::Connection::open(dir.path().join("backup.db")).unwrap();
+    let integrity: String = copy
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    for id in &before {
+        let found: i64 = copy
+            .query_row("SELECT count(*) FROM contacts WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(found, 1, "acknowledged {id} is missing");
+    }
+    drop(copy);
+
+    // Restore is refused while a server uses the database, then works.
+    let refused = crate::helpers::contactsd(dir.path(), &["restore", "backup.db"])
+        .output()
+        .unwrap();
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("a contactsd server is using"));
+    assert!(server.stop().status.success());
+    let restored = crate::helpers::contactsd(dir.path(), &["restore", "backup.db"])
+        .output()
+        .unwrap();
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let report: Value = serde_json::from_slice(&restored.stdout).unwrap();
+    assert_eq!(report["contacts"].as_i64(), Some(contacts));
+    let again = start(dir.path(), &[], &[]).unwrap_or_else(|s| panic!("{}", s.stderr));
+    let (status, _, page) = http(
+        again.port,
+        &request("GET", "/v1/contacts", &[("x-api-key", &key)], ""),
+    );
+    assert_eq!((status, page["total"].as_i64()), (200, Some(contacts)));
+    again.stop();
+}
+
+#[test]
+fn a_second_server_on_the_same_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    org_key(dir.path());
+    let first = start(dir.path(), &[], &[]).unwrap_or_else(|s| panic!("{}", s.stderr));
+    let second = match start(dir.path(), &[], &[]) {
+        Ok(running) => panic!("two servers on one file: {:?}", running.stdout),
+        Err(stopped) => stopped,
+    };
+    assert_eq!(second.status.code(), Some(1));
+    assert!(
+        second.stderr.contains("a contactsd server is using"),
+        "{}",
+        second.stderr
+    );
+    assert!(first.stop().status.success());
+}

@@ -1,0 +1,101 @@
+//! Backups: a consistent copy of the live database, and putting one back.
+//!
+//! Both use SQLite's online backup API, copying every page in one step
+//! inside one read transaction: the copy is one snapshot of the database,
+//! taken while the server keeps serving (a writer is not blocked; the copy
+//! holds the writes committed before it began).
+
+use std::path::Path;
+
+use rusqlite::backup::Backup;
+use rusqlite::{Connection, OpenFlags};
+
+use super::{create_private_file, Db, Error, Result};
+
+/// What a backup or restore wrote.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Copied {
+    pub bytes: u64,
+    pub contacts: i64,
+}
+
+/// Copies every page of `source` into `dest` in one step.
+fn copy(source: &Connection, dest: &mut Connection) -> Result<()> {
+    let backup = Backup::new(source, dest)?;
+    backup.step(-1)?;
+    Ok(())
+}
+
+/// Checks that `conn` holds an intact contactsd database: its contacts.
+fn check(conn: &Connection, what: &Path) -> Result<i64> {
+    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
+    if integrity != "ok" {
+        return Err(Error::Open {
+            path: what.to_path_buf(),
+            reason: format!("integrity check failed: {integrity}"),
+        });
+    }
+    conn.query_row("SELECT count(*) FROM contacts", [], |r| r.get(0))
+        .map_err(|_| Error::Open {
+            path: what.to_path_buf(),
+            reason: String::from("not a contactsd database"),
+        })
+}
+
+impl Db {
+    /// Copies the live database to `dest` (created 0600; written under a
+    /// temporary name, then renamed, so `dest` is never half a backup).
+    pub fn backup_to(&self, dest: &Path) -> Result<Copied> {
+        let partial = dest.with_extension("partial");
+        let _ = std::fs::remove_file(&partial);
+        let open_error = |e: &dyn std::fmt::Display| Error::Open {
+            path: dest.to_path_buf(),
+            reason: e.to_string(),
+        };
+        create_private_file(&partial).map_err(|e| open_error(&e))?;
+        let result = (|| {
+            let mut target = Connection::open(&partial)?;
+            copy(&*self.pool.get()?, &mut target)?;
+            let contacts = check(&target, dest)?;
+            // A single-file copy: the WAL folded in, journal mode DELETE.
+            target.pragma_update(None, "journal_mode", "DELETE")?;
+            drop(target);
+            Ok(contacts)
+        })();
+        let contacts = match result {
+            Ok(contacts) => contacts,
+            Err(e) => {
+                let _ = std::fs::remove_file(&partial);
+                return Err(e);
+            }
+        };
+        std::fs::rename(&partial, dest).map_err(|e| open_error(&e))?;
+        let bytes = std::fs::metadata(dest).map_err(|e| open_error(&e))?.len();
+        Ok(Copied { bytes, contacts })
+    }
+}
+
+/// Puts the backup `source` in place of the database at `dest` (which no
+/// server may be using: the caller checks), after checking the backup is an
+/// intact contactsd database.
+pub fn restore(source: &Path, dest: &Path) -> Result<Copied> {
+    let backup =
+        Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| {
+            Error::Open {
+                path: source.to_path_buf(),
+                reason: e.to_string(),
+            }
+        })?;
+    let contacts = check(&backup, source)?;
+    create_private_file(dest).map_err(|e| Error::Open {
+        path: dest.to_path_buf(),
+        reason: e.to_string(),
+    })?;
+    let mut target = Connection::open(dest)?;
+    copy(&backup, &mut target)?;
+    target.pragma_update(None, "journal_mode", "WAL")?;
+    target.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
+    drop(target);
+    let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+    Ok(Copied { bytes, contacts })
+}
