@@ -37,6 +37,31 @@ pub enum Scope {
     Available(String),
 }
 
+/// What an export writes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExportFormat {
+    /// `id,name,phoneNumber,language,metadata,createdAt,updatedAt`.
+    Csv,
+    /// One contact object a line, as the API shows it.
+    Ndjson,
+}
+
+impl ExportFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "text/csv; charset=utf-8",
+            ExportFormat::Ndjson => "application/x-ndjson",
+        }
+    }
+
+    pub fn file_name(self) -> &'static str {
+        match self {
+            ExportFormat::Csv => "contacts.csv",
+            ExportFormat::Ndjson => "contacts.ndjson",
+        }
+    }
+}
+
 /// A parsed listing query.
 #[derive(Clone, Debug)]
 pub struct Listing {
@@ -182,6 +207,39 @@ impl Listing {
             // Serialized as JSON, so no two different queries read the same.
             fingerprint_source: serde_json::to_string(&canonical).unwrap_or_default(),
         })
+    }
+
+    /// The audience the listing is restricted to, if any.
+    pub fn audience_id(&self) -> Option<&str> {
+        self.filters
+            .audience
+            .as_ref()
+            .map(|a| a.audience_id.as_str())
+    }
+
+    /// Reads an export's query: `format` (`csv`, the default, or
+    /// `ndjson`) and every listing filter, `search` and `sort`; exports have
+    /// no paging, so `page`, `limit` and `cursor` are 400.
+    pub fn parse_export(mut query: RawQuery) -> Result<(Listing, ExportFormat), ApiError> {
+        let format = match query.take("format").as_deref() {
+            None | Some("csv") => ExportFormat::Csv,
+            Some("ndjson") => ExportFormat::Ndjson,
+            Some(_) => {
+                return Err(ApiError::bad_parameter(
+                    "format",
+                    "format must be csv or ndjson",
+                ))
+            }
+        };
+        for name in ["page", "limit", "cursor"] {
+            if query.has(name) {
+                return Err(ApiError::bad_parameter(
+                    name,
+                    format!("an export has every matching contact: {name} does not apply"),
+                ));
+            }
+        }
+        Ok((Listing::parse(query, &Scope::All)?, format))
     }
 
     /// The cursor's fingerprint: the query (organization, route, filters,

@@ -6,6 +6,7 @@ mod body;
 mod calls;
 mod contacts;
 mod docs;
+mod export;
 mod health;
 mod listing;
 pub mod openapi;
@@ -44,6 +45,7 @@ pub async fn for_verified<T>(
 /// Every `/v1` route.
 pub fn routes() -> Vec<Route> {
     let mut routes = contacts::routes();
+    routes.extend(export::routes());
     routes.extend(audiences::routes());
     routes.extend(calls::routes());
     routes.extend(openapi::routes());

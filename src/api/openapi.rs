@@ -50,6 +50,7 @@ pub fn document() -> String {
         super::docs::get_docs,
         super::docs::get_redoc,
         super::contacts::get_contacts,
+        super::export::get_contacts_export,
         super::contacts::post_contact,
         super::contacts::get_contact,
         super::contacts::patch_contact,

@@ -358,9 +358,10 @@ impl Plan<'_> {
     }
 }
 
-/// One page of the tenant's contacts.
-pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result<ListPage> {
-    let membership = match &request.filters.audience {
+/// The audience filter of `filters` resolved to its row and count (an
+/// unknown audience is `NotFound`).
+fn membership(conn: &Connection, tenant: &Tenant, filters: &Filters) -> Result<Option<Membership>> {
+    Ok(match &filters.audience {
         None => None,
         Some(filter) => {
             let audience = audiences::get(conn, tenant, &filter.audience_id)?;
@@ -377,11 +378,44 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
                 }
             })
         }
-    };
+    })
+}
+
+/// Calls `each` with every contact matching `request`'s filters, in its
+/// sort order, whatever its window and limit (an export), in one
+/// statement; stops early when `each` answers `false`.
+pub fn for_each(
+    conn: &Connection,
+    tenant: &Tenant,
+    request: &ListRequest,
+    mut each: impl FnMut(Contact) -> bool,
+) -> Result<()> {
     let plan = Plan {
         tenant,
         filters: &request.filters,
-        membership,
+        membership: membership(conn, tenant, &request.filters)?,
+    };
+    let (sql, args) = plan.where_clause(request.sort);
+    let query = format!(
+        "SELECT {COLUMNS} {sql} ORDER BY {}",
+        request.sort.order_by()
+    );
+    let mut stmt = conn.prepare(&query)?;
+    let mut rows = stmt.query(params_from_iter(args.iter()))?;
+    while let Some(row) = rows.next()? {
+        if !each(from_row(row)?) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// One page of the tenant's contacts.
+pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result<ListPage> {
+    let plan = Plan {
+        tenant,
+        filters: &request.filters,
+        membership: membership(conn, tenant, &request.filters)?,
     };
     let cheap_total = plan.cheap_count(conn)?;
     let sort = request.sort;

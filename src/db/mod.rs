@@ -18,7 +18,7 @@ pub mod listing;
 pub mod orgs;
 mod tenant;
 
-pub use tenant::{ContactPage, ItemOutcome, Scoped, TenantDb};
+pub use tenant::{ContactPage, ItemOutcome, RowSink, Scoped, TenantDb};
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

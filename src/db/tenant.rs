@@ -35,6 +35,14 @@ pub struct Scoped<T> {
     pub value: T,
 }
 
+/// Where an export's rows go, one at a time, in one read snapshot.
+pub trait RowSink: Send + 'static {
+    /// Takes one contact; `false` stops the export (the reader went away).
+    fn row(&mut self, contact: &Contact, org_id: &str) -> bool;
+    /// Called once after the last row.
+    fn finish(&mut self);
+}
+
 /// A page of a contact listing.
 #[derive(Debug)]
 pub struct ContactPage {
@@ -225,6 +233,28 @@ impl TenantDb {
                 next_cursor,
                 listing,
             })
+        })
+        .await
+    }
+
+    /// Feeds every contact `listing` matches (no paging), in its order, to
+    /// `sink`, from one read transaction: one consistent snapshot, in
+    /// constant memory when the sink applies back-pressure.
+    pub async fn export_contacts<S: RowSink>(
+        &self,
+        listing: Listing,
+        mut sink: S,
+    ) -> Result<Scoped<()>> {
+        let secret = self.cursor_secret().to_vec();
+        self.read(move |tx, tenant| {
+            let request = listing
+                .request(&secret, tenant.org_id())
+                .map_err(Error::BadCursor)?;
+            listing::for_each(tx, tenant, &request, |contact| {
+                sink.row(&contact, tenant.org_id())
+            })?;
+            sink.finish();
+            Ok(())
         })
         .await
     }

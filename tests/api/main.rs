@@ -9,6 +9,7 @@ mod calls;
 mod cli;
 mod contacts;
 mod errors;
+mod export;
 mod fields;
 mod filters;
 mod helpers;
