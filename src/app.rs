@@ -9,13 +9,16 @@ use rocket::{Build, Orbit, Rocket};
 
 use crate::db::Db;
 use crate::ratelimit::{RateLimitHeaders, RateLimits};
+use crate::worker::Worker;
 use crate::{api, idempotency, logging};
 
 /// Rocket's configuration sources, as `rocket::Config::figment()` reads them
 /// (`Rocket.toml` or `ROCKET_CONFIG`, then `ROCKET_*` variables), over our
 /// own defaults: a 20 MiB JSON limit, so a full 1,000-item batch fits.
 pub fn figment() -> Figment {
-    let limits = Limits::default().limit("json", api::DEFAULT_JSON_LIMIT_MIB.mebibytes());
+    let limits = Limits::default()
+        .limit("json", api::DEFAULT_JSON_LIMIT_MIB.mebibytes())
+        .limit("file", api::DEFAULT_FILE_LIMIT_MIB.mebibytes());
     Figment::from(rocket::Config::default())
         .merge(Serialized::default("limits", limits))
         .merge(user_settings())
@@ -46,22 +49,38 @@ pub fn log_level() -> LogLevel {
 /// The server over `db`, configured by `figment`.
 pub fn build(figment: Figment, db: Db) -> Rocket<Build> {
     crate::domain::PhoneNumber::warm_up();
-    let json_limit = figment
-        .extract_inner::<Limits>("limits")
-        .ok()
-        .and_then(|limits| limits.get("json"))
-        .unwrap_or_else(|| api::DEFAULT_JSON_LIMIT_MIB.mebibytes());
+    let limits = figment.extract_inner::<Limits>("limits").ok();
+    let limit = |name: &str, default: usize| {
+        limits
+            .as_ref()
+            .and_then(|limits| limits.get(name))
+            .unwrap_or_else(|| default.mebibytes())
+    };
+    let json_limit = limit("json", api::DEFAULT_JSON_LIMIT_MIB);
+    let file_limit = limit("file", api::DEFAULT_FILE_LIMIT_MIB);
+    let allow_private = figment
+        .extract_inner::<bool>("webhook_allow_private")
+        .unwrap_or(false);
     // Rocket's own request log prints query strings and, at `debug`, every
     // header; contactsd logs requests itself (see `logging`).
     let rate_limits = RateLimits::from_figment(&figment);
     rocket::custom(figment.merge(("log_level", LogLevel::Off)))
         .manage(db)
         .manage(api::BodyBudget::new(json_limit))
+        .manage(api::FileBudget(api::BodyBudget::new(file_limit)))
+        .manage(Worker::new(allow_private))
         .manage(rate_limits)
         .attach(RateLimitHeaders)
         .attach(idempotency::StoreAnswers)
         .attach(AdHoc::on_liftoff("idempotency keys", |rocket| {
             Box::pin(async move { sweep_idempotency_keys(rocket) })
+        }))
+        .attach(AdHoc::on_liftoff("import worker", |rocket| {
+            Box::pin(async move {
+                if let Some(worker) = rocket.state::<Worker>() {
+                    worker.start(rocket);
+                }
+            })
         }))
         .attach(logging::AccessLog)
         .attach(api::KeepSentMethod)

@@ -39,6 +39,7 @@ const KNOWN_KEYS: &[&str] = &[
     "database",
     "rate_limit_per_minute",
     "bulk_rate_limit_per_minute",
+    "webhook_allow_private",
 ];
 
 pub fn database_path(from_cli_or_env: Option<PathBuf>, figment: &Figment) -> PathBuf {

@@ -36,6 +36,7 @@ pub enum Kind {
     Contact,
     Audience,
     Call,
+    Import,
 }
 
 impl Kind {
@@ -46,6 +47,7 @@ impl Kind {
             Kind::Contact => "ct_",
             Kind::Audience => "aud_",
             Kind::Call => "call_",
+            Kind::Import => "imp_",
         }
     }
 }
@@ -111,6 +113,11 @@ fn push_digits(out: &mut String, value: u128, width: u32) {
 /// A new secret API key: `sk_live_` and 32 random URL-safe characters.
 pub fn new_api_key() -> String {
     format!("{KEY_PREFIX}{}", nanoid::nanoid!(KEY_RANDOM_LEN))
+}
+
+/// A new webhook signing secret: `whsec_` and 32 random URL-safe characters.
+pub fn new_webhook_secret() -> String {
+    format!("whsec_{}", nanoid::nanoid!(32))
 }
 
 /// Whether `text` has the shape of an API key (checked before any lookup).

@@ -90,11 +90,28 @@ impl<'r> FromData<'r> for JsonBody {
 }
 
 async fn read(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiError> {
-    let idempotency_key = crate::idempotency::key_of(req)?;
     let limit = req
         .limits()
         .get("json")
         .unwrap_or_else(|| DEFAULT_JSON_LIMIT_MIB.mebibytes());
+    let budget = req.rocket().state::<BodyBudget>();
+    let bytes = read_bytes(req, data, limit, budget).await?;
+    Ok(JsonBody {
+        value: parse(&bytes)?,
+    })
+}
+
+/// Parses a JSON body: 400 when it is not JSON, 422 naming a key that an
+/// object holds twice.
+/// Reads a whole body of at most `limit` bytes, holding a share of
+/// `budget` for the request's life, and claims its idempotency key.
+async fn read_bytes(
+    req: &Request<'_>,
+    data: Data<'_>,
+    limit: ByteUnit,
+    budget: Option<&BodyBudget>,
+) -> Result<Vec<u8>, ApiError> {
+    let idempotency_key = crate::idempotency::key_of(req)?;
     // The declared length when there is one (a body longer than it is not
     // read past it); otherwise room for the largest allowed body.
     let declared = req
@@ -102,7 +119,7 @@ async fn read(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiError> {
         .get_one("content-length")
         .and_then(|n| n.trim().parse::<u64>().ok())
         .map_or(limit.as_u64(), |n| n.min(limit.as_u64()));
-    if let Some(budget) = req.rocket().state::<BodyBudget>() {
+    if let Some(budget) = budget {
         let permit = budget.reserve(declared).await;
         if let Ok(mut held) = req.local_cache(HeldShare::default).0.lock() {
             *held = permit;
@@ -120,13 +137,44 @@ async fn read(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiError> {
     }
     let bytes = bytes.into_inner();
     crate::idempotency::check(req, idempotency_key, &bytes).await?;
-    Ok(JsonBody {
-        value: parse(&bytes)?,
-    })
+    Ok(bytes)
 }
 
-/// Parses a JSON body: 400 when it is not JSON, 422 naming a key that an
-/// object holds twice.
+/// The default `limits.file`: the largest CSV an import takes.
+pub const DEFAULT_FILE_LIMIT_MIB: usize = 100;
+
+/// A file upload's bytes (a CSV import), up to Rocket's `limits.file`,
+/// whatever its `Content-Type`. Uploads have their own budget
+/// ([`FileBudget`]): one of the largest at a time, so they never hold up
+/// JSON requests.
+pub struct FileBody(Vec<u8>);
+
+impl FileBody {
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.0
+    }
+}
+
+/// The budget file uploads share, the size of `limits.file`.
+pub struct FileBudget(pub BodyBudget);
+
+#[rocket::async_trait]
+impl<'r> FromData<'r> for FileBody {
+    type Error = ();
+
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r, Self, ()> {
+        let limit = req
+            .limits()
+            .get("file")
+            .unwrap_or_else(|| DEFAULT_FILE_LIMIT_MIB.mebibytes());
+        let budget = req.rocket().state::<FileBudget>().map(|b| &b.0);
+        match read_bytes(req, data, limit, budget).await {
+            Ok(bytes) => Outcome::Success(FileBody(bytes)),
+            Err(e) => Outcome::Error((error::stash(req, e), ())),
+        }
+    }
+}
+
 pub fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))?;

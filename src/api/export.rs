@@ -37,8 +37,7 @@ impl ChunkSink {
     fn new(format: ExportFormat, sender: mpsc::Sender<Vec<u8>>) -> Self {
         let mut buffer = Vec::with_capacity(CHUNK * 2);
         if format == ExportFormat::Csv {
-            buffer
-                .extend_from_slice(b"id,name,phoneNumber,language,metadata,createdAt,updatedAt\n");
+            buffer.extend_from_slice(CSV_HEADER);
         }
         ChunkSink {
             format,
@@ -55,42 +54,54 @@ impl ChunkSink {
 
 impl RowSink for ChunkSink {
     fn row(&mut self, contact: &Contact, org_id: &str) -> bool {
-        let view = ContactView::new(contact, org_id);
-        match self.format {
-            ExportFormat::Ndjson => {
-                if serde_json::to_writer(&mut self.buffer, &view).is_err() {
-                    return false;
-                }
-                self.buffer.push(b'\n');
-            }
-            ExportFormat::Csv => {
-                let mut writer = csv::WriterBuilder::new()
-                    .terminator(csv::Terminator::Any(b'\n'))
-                    .from_writer(&mut self.buffer);
-                let record = [
-                    contact.id.as_str(),
-                    contact.name.as_str(),
-                    contact.phone.as_str(),
-                    contact.language.as_ref().map_or("", |l| l.as_str()),
-                    contact.metadata.as_str(),
-                    &crate::clock::format_ms(contact.created_at),
-                    &crate::clock::format_ms(contact.updated_at),
-                ];
-                if writer
-                    .write_record(record)
-                    .and_then(|()| writer.flush().map_err(Into::into))
-                    .is_err()
-                {
-                    return false;
-                }
-            }
-        }
-        self.buffer.len() < CHUNK || self.send()
+        render_row(self.format, contact, org_id, &mut self.buffer)
+            && (self.buffer.len() < CHUNK || self.send())
     }
 
     fn finish(&mut self) {
         if !self.buffer.is_empty() {
             self.send();
+        }
+    }
+}
+
+/// The first line of a CSV export.
+pub const CSV_HEADER: &[u8] = b"id,name,phoneNumber,language,metadata,createdAt,updatedAt\n";
+
+/// Appends one contact to `buffer` as an NDJSON line (the API's object) or
+/// a CSV record (metadata as its JSON text, an empty cell for no
+/// language); `false` if it could not be written.
+pub fn render_row(
+    format: ExportFormat,
+    contact: &Contact,
+    org_id: &str,
+    buffer: &mut Vec<u8>,
+) -> bool {
+    match format {
+        ExportFormat::Ndjson => {
+            if serde_json::to_writer(&mut *buffer, &ContactView::new(contact, org_id)).is_err() {
+                return false;
+            }
+            buffer.push(b'\n');
+            true
+        }
+        ExportFormat::Csv => {
+            let mut writer = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(buffer);
+            let record = [
+                contact.id.as_str(),
+                contact.name.as_str(),
+                contact.phone.as_str(),
+                contact.language.as_ref().map_or("", |l| l.as_str()),
+                contact.metadata.as_str(),
+                &crate::clock::format_ms(contact.created_at),
+                &crate::clock::format_ms(contact.updated_at),
+            ];
+            writer
+                .write_record(record)
+                .and_then(|()| writer.flush().map_err(Into::into))
+                .is_ok()
         }
     }
 }

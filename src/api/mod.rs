@@ -6,8 +6,9 @@ mod body;
 mod calls;
 mod contacts;
 mod docs;
-mod export;
+pub mod export;
 mod health;
+pub mod imports;
 mod listing;
 pub mod openapi;
 mod query;
@@ -21,7 +22,7 @@ use rocket::{Catcher, Route};
 
 use crate::error::{self, ApiError};
 
-pub use body::{BodyBudget, JsonBody, DEFAULT_JSON_LIMIT_MIB};
+pub use body::{BodyBudget, FileBudget, JsonBody, DEFAULT_FILE_LIMIT_MIB, DEFAULT_JSON_LIMIT_MIB};
 pub use query::{PageRequest, RawQuery};
 pub use reply::{Page, Reply};
 
@@ -48,6 +49,7 @@ pub fn routes() -> Vec<Route> {
     routes.extend(export::routes());
     routes.extend(audiences::routes());
     routes.extend(calls::routes());
+    routes.extend(imports::routes());
     routes.extend(openapi::routes());
     routes
 }

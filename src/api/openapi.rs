@@ -72,6 +72,10 @@ pub fn document() -> String {
         super::calls::get_calls,
         super::calls::post_call,
         super::calls::get_call,
+        super::imports::post_imports_api_bulk,
+        super::imports::post_imports_csv,
+        super::imports::get_import_status,
+        super::imports::get_imports,
         get_openapi,
     ),
     modifiers(&Security),
@@ -79,6 +83,7 @@ pub fn document() -> String {
         (name = "contacts", description = "The people you call, unique by phone number"),
         (name = "audiences", description = "Named groups of contacts"),
         (name = "calls", description = "Call records, kept when their contact is deleted"),
+        (name = "imports", description = "Background imports of JSON rows or CSV files, with a signed webhook when done"),
         (name = "service", description = "Health and this description"),
     )
 )]
@@ -339,6 +344,95 @@ pub struct CallInput {
 #[serde(rename_all = "camelCase")]
 pub struct CallPage {
     data: Vec<Call>,
+    total: i64,
+    page: i64,
+    limit: i64,
+    total_pages: i64,
+}
+
+/// Up to 10,000 rows; each row's keys other than `name`, `phoneNumber`,
+/// `language` and `metadata` become metadata keys.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"contacts": [{"name": "Priya Sharma", "phoneNumber": "+919876543210", "language": "hi-IN", "city": "Mumbai"}], "audienceId": null, "webhookUrl": "https://example.com/hooks/contactsd"}))]
+pub struct ImportRequest {
+    #[schema(value_type = Vec<Object>)]
+    contacts: Vec<Value>,
+    audience_id: Option<String>,
+    webhook_url: Option<String>,
+}
+
+/// An accepted import; follow it at `Location`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"importId": "imp_0Nf3XqA000000Kx2bQ9vLm1", "status": "PENDING", "total": 2}))]
+pub struct ImportAccepted {
+    import_id: String,
+    /// `PENDING`, `PROCESSING`, `COMPLETED`, `COMPLETED_WITH_ERRORS` or `FAILED`.
+    status: String,
+    total: i64,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ImportRowError {
+    /// The row's position, from 0.
+    index: i64,
+    field: String,
+    reason: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookAttempt {
+    at: String,
+    /// The receiver's status, when it answered.
+    status_code: Option<i64>,
+    error: Option<String>,
+}
+
+/// A webhook's delivery.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct WebhookDelivery {
+    /// `waiting` (import not final), `pending`, `delivered` or `failed`.
+    state: String,
+    attempts: Vec<WebhookAttempt>,
+}
+
+/// An import's status. `errors` (the first 1,000 failed rows) is on the
+/// status route only.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportStatus {
+    id: String,
+    /// `PENDING`, `PROCESSING`, `COMPLETED`, `COMPLETED_WITH_ERRORS` or `FAILED`.
+    status: String,
+    total: i64,
+    processed: i64,
+    created: i64,
+    updated: i64,
+    failed: i64,
+    error_count: i64,
+    errors: Option<Vec<ImportRowError>>,
+    audience_id: Option<String>,
+    webhook_url: Option<String>,
+    created_at: String,
+    started_at: Option<String>,
+    completed_at: Option<String>,
+    organization_id: String,
+    webhook: Option<WebhookDelivery>,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportPage {
+    data: Vec<ImportStatus>,
     total: i64,
     page: i64,
     limit: i64,

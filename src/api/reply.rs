@@ -28,6 +28,18 @@ impl Reply {
         Ok(reply)
     }
 
+    /// `status` with `Location: location` and `value` as JSON (`202` for an
+    /// accepted import).
+    pub fn with_location<T: Serialize>(
+        status: Status,
+        location: String,
+        value: &T,
+    ) -> Result<Reply, ApiError> {
+        let mut reply = Self::with_status(status, value)?;
+        reply.location = Some(location);
+        Ok(reply)
+    }
+
     /// `200` with `body`, JSON text made elsewhere.
     pub fn raw_json(body: Vec<u8>) -> Reply {
         Reply {

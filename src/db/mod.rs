@@ -13,6 +13,7 @@ pub mod backup;
 pub mod calls;
 pub mod contacts;
 pub mod idempotency;
+pub mod imports;
 pub mod keys;
 pub mod listing;
 pub mod orgs;
@@ -89,6 +90,7 @@ pub fn migrations() -> Migrations<'static> {
             "../../migrations/002-one-clock-bounded-rows.sql"
         )),
         M::up(include_str!("../../migrations/003-idempotency-keys.sql")),
+        M::up(include_str!("../../migrations/004-imports.sql")),
     ])
 }
 
@@ -295,6 +297,29 @@ impl Db {
         .await
     }
 
+    /// Feeds every contact of organization `org_id` that `listing` matches
+    /// to `sink`, from one read snapshot, on this thread (`contactsd
+    /// export`).
+    pub fn export_for_org<S: RowSink>(
+        &self,
+        org_id: &str,
+        listing: crate::listing::Listing,
+        mut sink: S,
+    ) -> Result<()> {
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let tenant = operator_tenant(&tx, org_id)?;
+        let request = listing
+            .request(self.cursor_secret(), tenant.org_id())
+            .map_err(Error::BadCursor)?;
+        listing::for_each(&tx, &tenant, &request, |contact| {
+            sink.row(&contact, tenant.org_id())
+        })?;
+        sink.finish();
+        tx.finish()?;
+        Ok(())
+    }
+
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on this thread.
     fn write_now<T>(&self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         write(&mut *self.pool.get()?, f)
@@ -319,6 +344,17 @@ impl Db {
             Err(e) => Err(Error::Task(e.to_string())),
         }
     }
+}
+
+/// The tenant the operator acts for when a command names organization
+/// `org_id` (the CLI's own commands, which hold no key).
+fn operator_tenant(conn: &Connection, org_id: &str) -> Result<Tenant> {
+    let org = orgs::find(conn, org_id)?;
+    Ok(Tenant {
+        org_seq: org.seq,
+        org_id: org.id,
+        key_seq: 0,
+    })
 }
 
 /// Creates `path` empty with mode 0600 when it does not exist yet, so

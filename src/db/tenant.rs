@@ -15,10 +15,12 @@ use super::audiences::{self, Audience, MembershipChange};
 use super::calls::{self, Call};
 use super::contacts::{self, Contact, NewRows, Upserted};
 use super::idempotency::{self, Claim, StoredAnswer};
+use super::imports::{self, Import, RowError};
 use super::listing;
 use super::{keys, write, Db, Error, Result, Tenant};
 use crate::domain::{AudienceFields, BulkItem, ContactFields, Name, NewCall, NewContact};
 use crate::error::FieldError;
+use crate::import::ImportRequest;
 use crate::listing::Listing;
 
 /// Storage as one organization sees it.
@@ -335,6 +337,28 @@ impl TenantDb {
         offset: i64,
     ) -> Result<Scoped<(Vec<Call>, i64)>> {
         self.read(move |tx, tenant| calls::list(tx, tenant, contact_id.as_deref(), limit, offset))
+            .await
+    }
+
+    /// Queues an import (its audience must be the organization's).
+    pub async fn create_import(&self, request: ImportRequest) -> Result<Scoped<Import>> {
+        self.write(move |tx, tenant| imports::enqueue(tx, tenant, request))
+            .await
+    }
+
+    /// An import and its first failed rows.
+    pub async fn import(&self, id: String) -> Result<Scoped<(Import, Vec<RowError>)>> {
+        self.read(move |tx, tenant| imports::get(tx, tenant, &id))
+            .await
+    }
+
+    /// A page of imports, newest first, and the total.
+    pub async fn list_imports(
+        &self,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Scoped<(Vec<Import>, i64)>> {
+        self.read(move |tx, tenant| imports::list(tx, tenant, limit, offset))
             .await
     }
 }

@@ -330,3 +330,185 @@ fn first_serve_creates_default_org_and_prints_a_working_key_once() {
         again.output
     );
 }
+
+#[test]
+fn import_and_export_move_an_organizations_contacts_through_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = &json_lines(dir.path(), &["org", "create", "Source"])[0];
+    let org_id = org["id"].as_str().unwrap();
+    std::fs::write(
+        dir.path().join("people.csv"),
+        "\u{feff}Name,Mobile,Language,City\n\
+         \"Sharma, Priya\",+91 98765 43210,hi-IN,Mumbai\n\
+         Ravi,+919123456789,,\n\
+         Broken,12,,\n",
+    )
+    .unwrap();
+    let output = run(dir.path(), &["import", "people.csv", "--org", org_id]);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    // Piped: no progress bar, one JSON line with the final status.
+    assert!(
+        output.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let lines: Vec<Value> = String::from_utf8(output.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 1);
+    let status = &lines[0];
+    assert_eq!(status["status"], "COMPLETED_WITH_ERRORS");
+    assert_eq!(
+        (status["created"].as_i64(), status["failed"].as_i64()),
+        (Some(2), Some(1))
+    );
+    assert_eq!(status["errors"][0]["index"], 2);
+    assert_eq!(status["organizationId"], org_id);
+
+    for format in ["csv", "ndjson"] {
+        let file = format!("out.{format}");
+        let report = &json_lines(
+            dir.path(),
+            &[
+                "export", "--org", org_id, "--format", format, "--output", &file,
+            ],
+        )[0];
+        assert_eq!(report["contacts"], 2);
+        let to_stdout = run(dir.path(), &["export", "--org", org_id, "--format", format]);
+        assert!(to_stdout.status.success());
+        let written = std::fs::read(dir.path().join(&file)).unwrap();
+        assert_eq!(written, to_stdout.stdout);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = std::fs::metadata(dir.path().join(&file))
+                .unwrap()
+                .permissions()
+                .mode();
+            assert_eq!(mode & 0o777, 0o600);
+        }
+        let copy = &json_lines(dir.path(), &["org", "create", "Copy"])[0];
+        let copy_id = copy["id"].as_str().unwrap();
+        let status = &json_lines(dir.path(), &["import", &file, "--org", copy_id])[0];
+        assert_eq!(status["status"], "COMPLETED", "{format}: {status}");
+        let exported = |id: &str| -> Vec<Value> {
+            let output = run(dir.path(), &["export", "--org", id, "--format", "ndjson"]);
+            let mut rows: Vec<Value> = String::from_utf8(output.stdout)
+                .unwrap()
+                .lines()
+                .map(|l| {
+                    let row: Value = serde_json::from_str(l).unwrap();
+                    serde_json::json!([
+                        row["phoneNumber"],
+                        row["name"],
+                        row["language"],
+                        row["metadata"]
+                    ])
+                })
+                .collect();
+            rows.sort_by_key(|r| r[0].as_str().unwrap().to_string());
+            rows
+        };
+        assert_eq!(exported(org_id), exported(copy_id), "{format}");
+    }
+    let csv = String::from_utf8(run(dir.path(), &["export", "--org", org_id]).stdout).unwrap();
+    assert!(csv.starts_with("id,name,phoneNumber,language,metadata,createdAt,updatedAt\n"));
+    assert!(
+        csv.contains("\"Sharma, Priya\",+919876543210,hi-IN,\"{\"\"City\"\":\"\"Mumbai\"\"}\""),
+        "{csv}"
+    );
+
+    let refused = run(dir.path(), &["import", "people.csv", "--org", "org_nope"]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("org_nope"));
+    std::fs::write(dir.path().join("bad.csv"), "name,email\nA,a@example.com\n").unwrap();
+    let refused = run(dir.path(), &["import", "bad.csv", "--org", org_id]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("phoneNumber"));
+    let refused = run(dir.path(), &["import", "people.txt", "--org", org_id]);
+    assert_eq!(refused.status.code(), Some(1));
+}
+
+#[test]
+fn import_with_an_audience_and_the_webhook_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let org_id = json_lines(dir.path(), &["org", "create", "Acme"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let db = contactsd::db::Db::open(&dir.path().join("contacts.db")).unwrap();
+    let key = db.issue_key(&org_id).unwrap().key;
+    let name = contactsd::domain::Name::parse("Gold").unwrap();
+    let runtime = rocket::tokio::runtime::Runtime::new().unwrap();
+    let audience = runtime
+        .block_on(db.tenant(key).create_audience(name, None))
+        .unwrap()
+        .value;
+    drop(db);
+    std::fs::write(
+        dir.path().join("rows.jsonl"),
+        "{\"name\":\"A\",\"phoneNumber\":\"+14155550001\",\"tier\":\"gold\"}\n\n{\"name\":\"B\",\"phoneNumber\":\"+14155550002\"}\n",
+    )
+    .unwrap();
+    let refused = run(
+        dir.path(),
+        &[
+            "import",
+            "rows.jsonl",
+            "--org",
+            &org_id,
+            "--audience",
+            "aud_nope",
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("aud_nope"));
+    let status = &json_lines(
+        dir.path(),
+        &[
+            "import",
+            "rows.jsonl",
+            "--org",
+            &org_id,
+            "--audience",
+            &audience.id,
+        ],
+    )[0];
+    assert_eq!(status["status"], "COMPLETED");
+    assert_eq!(status["audienceId"], audience.id.as_str());
+    let sqlite = rusqlite::Connection::open(dir.path().join("contacts.db")).unwrap();
+    let (members, count): (i64, i64) = sqlite
+        .query_row(
+            "SELECT (SELECT count(*) FROM audience_members), contact_count FROM audiences",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((members, count), (2, 2));
+    let metadata: String = sqlite
+        .query_row(
+            "SELECT metadata FROM contacts WHERE phone = '+14155550001'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(metadata, r#"{"tier":"gold"}"#);
+
+    let first = &json_lines(dir.path(), &["org", "webhook-secret", &org_id])[0];
+    assert_eq!(keys_of(first), ["webhookSecret"]);
+    let secret = first["webhookSecret"].as_str().unwrap();
+    assert!(
+        secret.starts_with("whsec_") && secret.len() == 38,
+        "{secret}"
+    );
+    let again = &json_lines(dir.path(), &["org", "webhook-secret", &org_id])[0];
+    assert_eq!(again["webhookSecret"], secret);
+    let refused = run(dir.path(), &["org", "webhook-secret", "org_nope"]);
+    assert_eq!(refused.status.code(), Some(1));
+}

@@ -15,6 +15,7 @@ mod filters;
 mod helpers;
 mod hostile;
 mod idempotency;
+mod imports;
 mod limits;
 mod listing;
 mod openapi;

@@ -616,3 +616,83 @@ fn a_second_server_on_the_same_database_is_refused() {
     );
     assert!(first.stop().status.success());
 }
+
+/// `GET path` with `key`: the answer's body.
+fn get_json(port: u16, path: &str, key: &str) -> Value {
+    let (status, _, body) = http(port, &request("GET", path, &[("x-api-key", key)], ""));
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+#[test]
+fn an_import_killed_mid_way_resumes_on_restart_and_applies_every_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = org_key(dir.path());
+    let mut csv = String::from("name,phoneNumber,row\n");
+    for i in 0..50_000 {
+        csv.push_str(&format!("Person {i},+1415{:07},{i}\n", 5_000_000 + i));
+    }
+    let server = start(dir.path(), &[], &[]).unwrap_or_else(|s| panic!("{}", s.stderr));
+    let (status, _, accepted) = http(
+        server.port,
+        &request(
+            "POST",
+            "/v1/imports/csv",
+            &[("x-api-key", &key), ("Content-Type", "text/csv")],
+            &csv,
+        ),
+    );
+    assert_eq!(status, 202, "{accepted}");
+    let location = format!(
+        "/v1/imports/{}/status",
+        accepted["importId"].as_str().unwrap()
+    );
+    // Kill it once some chunks, but not all, are applied.
+    let seen = loop {
+        let status = get_json(server.port, &location, &key);
+        let processed = status["processed"].as_i64().unwrap();
+        assert_ne!(status["status"], "COMPLETED", "finished before the kill");
+        if processed >= 1_000 {
+            break status;
+        }
+    };
+    let mut child = server.child;
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert_eq!(seen["status"], "PROCESSING");
+
+    let again = start(dir.path(), &[], &[]).unwrap_or_else(|s| panic!("{}", s.stderr));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let status = loop {
+        let status = get_json(again.port, &location, &key);
+        if status["status"] == "COMPLETED" {
+            break status;
+        }
+        assert!(std::time::Instant::now() < deadline, "{status}");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    };
+    for (field, value) in [
+        ("total", 50_000),
+        ("processed", 50_000),
+        ("created", 50_000),
+        ("updated", 0),
+        ("failed", 0),
+    ] {
+        assert_eq!(status[field], value, "{field}: {status}");
+    }
+    let page = get_json(again.port, "/v1/contacts?limit=1", &key);
+    assert_eq!(page["total"], 50_000);
+    let found = get_json(again.port, "/v1/contacts?search=Person%2049999", &key);
+    assert_eq!(found["total"], 1);
+    assert_eq!(found["data"][0]["metadata"]["row"], "49999");
+    assert!(again.stop().status.success());
+    let db = rusqlite::Connection::open(dir.path().join("contacts.db")).unwrap();
+    let integrity: String = db
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let rows: i64 = db
+        .query_row("SELECT count(*) FROM contacts", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(rows, 50_000);
+}

@@ -15,6 +15,8 @@ use crate::domain::Name;
 use crate::logging::LogFormat;
 use crate::{app, clock, config};
 
+mod transfer;
+
 #[derive(Parser)]
 #[command(
     name = "contactsd",
@@ -56,6 +58,35 @@ enum Command {
     Backup { dest: PathBuf },
     /// Put the backup SRC in place of the database (the server must be stopped)
     Restore { src: PathBuf },
+    /// Import a .csv, .ndjson or .jsonl file into an organization, with a
+    /// progress bar on a terminal; prints the final status as one JSON line
+    Import {
+        file: PathBuf,
+        /// The organization's id (org_…)
+        #[arg(long = "org", value_name = "ORG_ID")]
+        org_id: String,
+        /// Every imported contact joins this audience (aud_…)
+        #[arg(long = "audience", value_name = "AUD_ID")]
+        audience_id: Option<String>,
+    },
+    /// Export an organization's contacts as CSV or NDJSON
+    Export {
+        /// The organization's id (org_…)
+        #[arg(long = "org", value_name = "ORG_ID")]
+        org_id: String,
+        #[arg(long, value_enum, default_value = "csv")]
+        format: ExportFormatArg,
+        /// Write to FILE (created readable by its owner only) instead of
+        /// standard output
+        #[arg(long, value_name = "FILE")]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum ExportFormatArg {
+    Csv,
+    Ndjson,
 }
 
 #[derive(Subcommand)]
@@ -64,6 +95,8 @@ enum OrgCommand {
     Create { name: String },
     /// List organizations, one JSON object a line
     List,
+    /// Print the organization's webhook signing secret (made on first use)
+    WebhookSecret { org_id: String },
 }
 
 #[derive(Subcommand)]
@@ -88,6 +121,22 @@ pub fn main() -> ExitCode {
             Command::Key(command) => open(&path).and_then(|db| run_key(&db, command)),
             Command::Backup { dest } => open(&path).and_then(|db| backup(&db, &path, &dest)),
             Command::Restore { src } => restore(&src, &path),
+            Command::Import {
+                file,
+                org_id,
+                audience_id,
+            } => open(&path).and_then(|db| transfer::import(&db, &file, &org_id, audience_id)),
+            Command::Export {
+                org_id,
+                format,
+                output,
+            } => {
+                let format = match format {
+                    ExportFormatArg::Csv => crate::listing::ExportFormat::Csv,
+                    ExportFormatArg::Ndjson => crate::listing::ExportFormat::Ndjson,
+                };
+                open(&path).and_then(|db| transfer::export(&db, &org_id, format, output.as_deref()))
+            }
             Command::Openapi => {
                 println!("{}", crate::api::openapi::document());
                 Ok(())
@@ -215,6 +264,12 @@ fn run_org(db: &Db, command: OrgCommand) -> Result<(), String> {
             let (org, key) = db.create_org(name.as_str()).map_err(|e| e.to_string())?;
             print_line(&json!({ "id": org.id, "name": org.name, "apiKey": key.key }));
         }
+        OrgCommand::WebhookSecret { org_id } => {
+            let secret = db
+                .webhook_secret(&org_id)
+                .map_err(|e| not_found_as(e, &org_id))?;
+            print_line(&json!({ "webhookSecret": secret }));
+        }
         OrgCommand::List => {
             for org in db.list_orgs().map_err(|e| e.to_string())? {
                 print_line(&json!({
@@ -255,7 +310,7 @@ fn run_key(db: &Db, command: KeyCommand) -> Result<(), String> {
     Ok(())
 }
 
-fn not_found_as(error: db::Error, org_id: &str) -> String {
+pub(crate) fn not_found_as(error: db::Error, org_id: &str) -> String {
     match error {
         db::Error::NotFound(_) => format!("no organization with id {org_id}"),
         other => other.to_string(),
@@ -272,6 +327,6 @@ fn key_json(key: &keys::KeyInfo) -> Value {
     })
 }
 
-fn print_line(value: &Value) {
+pub(crate) fn print_line(value: &Value) {
     println!("{value}");
 }

@@ -1,0 +1,293 @@
+//! Webhook deliveries: the signature, the address check, and one `POST`.
+//!
+//! Each attempt resolves the target's host itself and connects only to
+//! addresses it accepts, so a name that resolves to a loopback, private or
+//! link-local address (or changes its answer between a check and the
+//! connection) cannot make contactsd reach inside its own network, unless
+//! the operator sets `webhook_allow_private`. One connection per attempt,
+//! hyper's HTTP/1 client over it (with rustls for `https`).
+
+use std::net::{IpAddr, SocketAddr};
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use hmac::{Hmac, Mac};
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper_util::rt::TokioIo;
+use rocket::http::uri::Absolute;
+use rocket::tokio::io::{AsyncRead, AsyncWrite};
+use rocket::tokio::net::TcpStream;
+use sha2::Sha256;
+use tokio_rustls::rustls;
+
+use crate::db::imports::AttemptOutcome;
+
+/// The header that carries the signature.
+pub const SIGNATURE_HEADER: &str = "X-Contactsd-Signature";
+/// How long one attempt may take, from resolving to the answer's status.
+pub const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed with the
+/// organization's webhook secret (the whole `whsec_…` text).
+pub fn signature(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
+        .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
+    mac.update(unix_seconds.to_string().as_bytes());
+    mac.update(b".");
+    mac.update(body);
+    let hex: String = mac
+        .finalize()
+        .into_bytes()
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("t={unix_seconds},v1={hex}")
+}
+
+/// The wait after failed attempt `attempt` (from 1): 2 s, 6 s, 18 s, 54 s.
+pub fn retry_in_ms(attempt: i64) -> i64 {
+    2_000 * 3i64.pow(attempt.clamp(1, 10) as u32 - 1)
+}
+
+/// Whether `ip` is an address on the public internet: not loopback,
+/// private, link-local, unique-local, shared (CGNAT), unspecified,
+/// multicast, broadcast or reserved for documentation and benchmarks.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_multicast()
+                || v4.is_documentation()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
+                || (a == 198 && (18..20).contains(&b))
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => is_public(IpAddr::V4(v4)),
+            None => {
+                !(v6.is_loopback()
+                    || v6.is_unspecified()
+                    || v6.is_multicast()
+                    || v6.is_unique_local()
+                    || v6.is_unicast_link_local()
+                    || v6.segments()[0] == 0x2001 && v6.segments()[1] == 0x0db8)
+            }
+        },
+    }
+}
+
+/// POSTs `body` (JSON) to `url` with its signature: one attempt, within
+/// [`TIMEOUT`].
+pub async fn deliver(
+    url: &str,
+    body: Vec<u8>,
+    signature: String,
+    allow_private: bool,
+) -> AttemptOutcome {
+    match rocket::tokio::time::timeout(TIMEOUT, attempt(url, body, signature, allow_private)).await
+    {
+        Ok(outcome) => outcome,
+        Err(_) => AttemptOutcome::Retry {
+            status_code: None,
+            error: format!("no answer within {} s", TIMEOUT.as_secs()),
+        },
+    }
+}
+
+async fn attempt(
+    url: &str,
+    body: Vec<u8>,
+    signature: String,
+    allow_private: bool,
+) -> AttemptOutcome {
+    let retry = |error: String| AttemptOutcome::Retry {
+        status_code: None,
+        error,
+    };
+    let Ok(parsed) = Absolute::parse(url) else {
+        return AttemptOutcome::GiveUp(String::from("the webhook URL does not parse"));
+    };
+    let https = parsed.scheme().eq_ignore_ascii_case("https");
+    let Some(authority) = parsed.authority() else {
+        return AttemptOutcome::GiveUp(String::from("the webhook URL has no host"));
+    };
+    let host = authority
+        .host()
+        .trim_start_matches('[')
+        .trim_end_matches(']')
+        .to_string();
+    let port = authority.port().unwrap_or(if https { 443 } else { 80 });
+    let host_header = match authority.port() {
+        Some(port) => format!("{}:{port}", authority.host()),
+        None => authority.host().to_string(),
+    };
+    let mut target = parsed.path().to_string();
+    if target.is_empty() {
+        target.push('/');
+    }
+    if let Some(query) = parsed.query() {
+        target.push('?');
+        target.push_str(query.as_str());
+    }
+    let addresses: Vec<SocketAddr> =
+        match rocket::tokio::net::lookup_host((host.as_str(), port)).await {
+            Ok(found) => found.collect(),
+            Err(e) => return retry(format!("{host} does not resolve: {e}")),
+        };
+    let allowed: Vec<SocketAddr> = addresses
+        .iter()
+        .copied()
+        .filter(|a| allow_private || is_public(a.ip()))
+        .collect();
+    if allowed.is_empty() {
+        return AttemptOutcome::GiveUp(format!(
+            "refused: {host} is a loopback, private or link-local address \
+             (set webhook_allow_private to deliver there)"
+        ));
+    }
+    let mut last_error = String::new();
+    let mut stream = None;
+    for address in &allowed {
+        match TcpStream::connect(address).await {
+            Ok(s) => {
+                stream = Some(s);
+                break;
+            }
+            Err(e) => last_error = format!("cannot connect to {address}: {e}"),
+        }
+    }
+    let Some(stream) = stream else {
+        return retry(last_error);
+    };
+    let _ = stream.set_nodelay(true);
+    let request = hyper::Request::post(target)
+        .header(hyper::header::HOST, host_header)
+        .header(hyper::header::CONTENT_TYPE, "application/json")
+        .header(
+            hyper::header::USER_AGENT,
+            concat!("contactsd/", env!("CARGO_PKG_VERSION")),
+        )
+        .header(SIGNATURE_HEADER, signature)
+        .body(Full::new(Bytes::from(body)));
+    let request = match request {
+        Ok(request) => request,
+        Err(e) => return AttemptOutcome::GiveUp(format!("the request cannot be built: {e}")),
+    };
+    let status = if https {
+        let Ok(name) = rustls::pki_types::ServerName::try_from(host.clone()) else {
+            return AttemptOutcome::GiveUp(format!("{host} is not a valid TLS server name"));
+        };
+        match tokio_rustls::TlsConnector::from(tls_config())
+            .connect(name, stream)
+            .await
+        {
+            Ok(tls) => send(tls, request).await,
+            Err(e) => Err(format!("TLS with {host} failed: {e}")),
+        }
+    } else {
+        send(stream, request).await
+    };
+    match status {
+        Ok(code) if (200..300).contains(&code) => AttemptOutcome::Delivered(code),
+        Ok(code) => AttemptOutcome::Retry {
+            status_code: Some(code),
+            error: format!("the receiver answered {code}"),
+        },
+        Err(error) => retry(error),
+    }
+}
+
+/// Sends `request` over `io` and reads the answer's status.
+async fn send<IO>(io: IO, request: hyper::Request<Full<Bytes>>) -> Result<u16, String>
+where
+    IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
+{
+    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+        .await
+        .map_err(|e| format!("HTTP handshake failed: {e}"))?;
+    rocket::tokio::spawn(async move {
+        let _ = connection.await;
+    });
+    let answer = sender
+        .send_request(request)
+        .await
+        .map_err(|e| format!("the request failed: {e}"))?;
+    Ok(answer.status().as_u16())
+}
+
+/// Mozilla's roots, TLS 1.2 and 1.3, ring's primitives (as Rocket's TLS).
+fn tls_config() -> Arc<rustls::ClientConfig> {
+    static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
+    CONFIG
+        .get_or_init(|| {
+            let roots = rustls::RootCertStore {
+                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+            };
+            let provider = Arc::new(rustls::crypto::ring::default_provider());
+            let config = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .map(|builder| {
+                    builder
+                        .with_root_certificates(roots.clone())
+                        .with_no_client_auth()
+                })
+                .unwrap_or_else(|_| {
+                    rustls::ClientConfig::builder()
+                        .with_root_certificates(roots)
+                        .with_no_client_auth()
+                });
+            Arc::new(config)
+        })
+        .clone()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn signs_the_time_and_body_like_the_documented_recipe() {
+        // echo -n '1700000000.{"a":1}' | openssl dgst -sha256 -hmac whsec_test
+        assert_eq!(
+            signature("whsec_test", 1_700_000_000, br#"{"a":1}"#),
+            "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789"
+        );
+    }
+
+    #[test]
+    fn retries_wait_longer_each_time() {
+        let waits: Vec<i64> = (1..=4).map(retry_in_ms).collect();
+        assert_eq!(waits, [2_000, 6_000, 18_000, 54_000]);
+    }
+
+    #[test]
+    fn private_addresses_are_not_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+        ] {
+            assert!(!is_public(private.parse().unwrap()), "{private}");
+        }
+        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+            assert!(is_public(public.parse().unwrap()), "{public}");
+        }
+    }
+}

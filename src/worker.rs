@@ -1,0 +1,208 @@
+//! The background worker inside the server: it applies queued imports,
+//! chunk by chunk, and delivers their webhooks.
+//!
+//! The queue is the database (see `db::imports`), so the worker holds no
+//! state of its own: on start it resumes whatever a crash interrupted, and
+//! an import queued by `contactsd import` on the same file is safe to meet
+//! (a chunk is applied by whoever deletes it first). Imports take turns of
+//! ten chunks. While one chunk is written, the next one is validated on
+//! another thread (phone parsing is half the work), as bulk requests do.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use rocket::tokio::sync::Notify;
+use rocket::{Orbit, Rocket};
+
+use crate::db::imports::{Applied, AttemptOutcome, DueWebhook, QueuedChunk};
+use crate::db::{self, Db};
+use crate::domain::BulkItem;
+use crate::error::FieldError;
+use crate::{clock, import, webhook};
+
+/// Chunks one import applies before the next import's turn.
+const CHUNKS_PER_TURN: usize = 10;
+/// How often the worker looks for work nobody told it about (imports
+/// queued by another process, webhooks whose retry is due).
+const POLL: Duration = Duration::from_secs(1);
+/// Webhooks delivered at once.
+const DELIVERIES_PER_ROUND: i64 = 16;
+
+/// The handle routes use to tell the worker an import was queued.
+pub struct Worker {
+    wake: Arc<Notify>,
+    stop: Arc<AtomicBool>,
+    allow_private: bool,
+}
+
+impl Worker {
+    /// `allow_private`: deliver webhooks to loopback, private and
+    /// link-local addresses too.
+    pub fn new(allow_private: bool) -> Self {
+        Worker {
+            wake: Arc::new(Notify::new()),
+            stop: Arc::new(AtomicBool::new(false)),
+            allow_private,
+        }
+    }
+
+    /// Starts looking at the queue now rather than at the next poll.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// Runs the worker on `rocket`'s runtime until it shuts down.
+    pub fn start(&self, rocket: &Rocket<Orbit>) {
+        let Some(db) = rocket.state::<Db>().cloned() else {
+            return;
+        };
+        let (wake, stop, allow_private) =
+            (self.wake.clone(), self.stop.clone(), self.allow_private);
+        let shutdown = rocket.shutdown();
+        let stopper = (wake.clone(), stop.clone());
+        rocket::tokio::spawn(async move {
+            shutdown.await;
+            stopper.1.store(true, Ordering::SeqCst);
+            stopper.0.notify_one();
+        });
+        rocket::tokio::spawn(async move {
+            while !stop.load(Ordering::SeqCst) {
+                let turn = {
+                    let (db, stop) = (db.clone(), stop.clone());
+                    rocket::tokio::task::spawn_blocking(move || take_turn(&db, &stop)).await
+                };
+                let worked = match turn {
+                    Ok(Ok(worked)) => worked,
+                    Ok(Err(e)) => {
+                        tracing::warn!(target: "contactsd::imports", "import chunk not applied, retrying: {e}");
+                        false
+                    }
+                    Err(e) => {
+                        tracing::error!(target: "contactsd::imports", "import worker failed: {e}");
+                        false
+                    }
+                };
+                deliver_due(&db, allow_private).await;
+                if !worked {
+                    rocket::tokio::select! {
+                        _ = wake.notified() => {}
+                        _ = rocket::tokio::time::sleep(POLL) => {}
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Gives the unfinished import whose turn it is up to ten chunks; whether
+/// there was one.
+fn take_turn(db: &Db, stop: &AtomicBool) -> db::Result<bool> {
+    let Some(seq) = db.next_unfinished_import()? else {
+        return Ok(false);
+    };
+    run_import(db, seq, Some(CHUNKS_PER_TURN), stop, |_| {})?;
+    Ok(true)
+}
+
+/// A chunk's position and its rows as bulk items.
+type Validated = (i64, Vec<Result<BulkItem, FieldError>>);
+
+fn validate(chunk: QueuedChunk) -> Validated {
+    (
+        chunk.first_row,
+        import::decode_chunk(&chunk.format, &chunk.rows),
+    )
+}
+
+/// Applies the import's stored chunks in order (at most `max_chunks`),
+/// validating each next chunk while the current one is written; calls
+/// `progress` with the rows applied after each chunk. `true` when this
+/// call applied the import's last chunk.
+pub fn run_import(
+    db: &Db,
+    import_seq: i64,
+    max_chunks: Option<usize>,
+    stop: &AtomicBool,
+    mut progress: impl FnMut(usize),
+) -> db::Result<bool> {
+    let mut current = db.import_chunk_after(import_seq, None)?.map(validate);
+    let mut applied = 0usize;
+    while let Some((first_row, items)) = current.take() {
+        if stop.load(Ordering::SeqCst) {
+            return Ok(false);
+        }
+        applied += 1;
+        let more = max_chunks.is_none_or(|max| applied < max);
+        let upcoming = if more {
+            db.import_chunk_after(import_seq, Some(first_row))?
+        } else {
+            None
+        };
+        let rows = items.len();
+        let (outcome, next) = std::thread::scope(|scope| {
+            let next = upcoming.map(|chunk| scope.spawn(move || validate(chunk)));
+            let outcome = db.apply_import_chunk(import_seq, first_row, items);
+            (outcome, next.map(|handle| handle.join()))
+        });
+        match outcome? {
+            Applied::Chunk { finished: true } => {
+                progress(rows);
+                return Ok(true);
+            }
+            Applied::Chunk { finished: false } => progress(rows),
+            Applied::Gone => {}
+        }
+        current = match next {
+            Some(Ok(validated)) => Some(validated),
+            Some(Err(panic)) => std::panic::resume_unwind(panic),
+            None => None,
+        };
+    }
+    Ok(false)
+}
+
+/// Leases the webhooks due now and delivers each on its own task.
+async fn deliver_due(db: &Db, allow_private: bool) {
+    let leased = {
+        let db = db.clone();
+        rocket::tokio::task::spawn_blocking(move || db.lease_due_webhooks(DELIVERIES_PER_ROUND))
+            .await
+    };
+    let due = match leased {
+        Ok(Ok(due)) => due,
+        Ok(Err(e)) => {
+            tracing::warn!(target: "contactsd::webhooks", "due webhooks not read: {e}");
+            return;
+        }
+        Err(_) => return,
+    };
+    for webhook in due {
+        let db = db.clone();
+        rocket::tokio::spawn(async move { deliver_one(db, webhook, allow_private).await });
+    }
+}
+
+/// One delivery attempt, recorded.
+async fn deliver_one(db: Db, due: DueWebhook, allow_private: bool) {
+    let body = crate::api::imports::webhook_body(&due.import, &due.org_id);
+    let at = clock::now_ms();
+    let signature = webhook::signature(&due.secret, at.div_euclid(1000), &body);
+    let outcome = webhook::deliver(&due.url, body, signature, allow_private).await;
+    match &outcome {
+        AttemptOutcome::Delivered(code) => {
+            tracing::info!(target: "contactsd::webhooks", import = %due.import.id, status = code, "webhook delivered")
+        }
+        AttemptOutcome::Retry { error, .. } | AttemptOutcome::GiveUp(error) => {
+            tracing::warn!(target: "contactsd::webhooks", import = %due.import.id, "webhook attempt failed: {error}")
+        }
+    }
+    let seq = due.import.seq;
+    let recorded = rocket::tokio::task::spawn_blocking(move || {
+        db.record_webhook_attempt(seq, at, &outcome, webhook::retry_in_ms)
+    })
+    .await;
+    if let Ok(Err(e)) = recorded {
+        tracing::warn!(target: "contactsd::webhooks", "webhook attempt not recorded: {e}");
+    }
+}
