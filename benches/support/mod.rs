@@ -9,8 +9,11 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::Duration;
 
-use contactsd::db::Db;
+use contactsd::db::{self, Db};
+use contactsd::ids::{ordered_id, Kind};
 use rocket::fairing::AdHoc;
+use rusqlite::params;
+use serde_json::json;
 
 /// A running server: its port and the organization's key.
 pub struct Server {
@@ -234,5 +237,113 @@ pub fn phone_number(i: u64) -> String {
         0 => format!("+1415{:07}", 2_000_000 + (k * SCATTER) % 8_000_000),
         1 => format!("+4471{:08}", (k * SCATTER) % 100_000_000),
         _ => format!("+919{:09}", (i * SCATTER) % 1_000_000_000),
+    }
+}
+
+/// Items per bulk request.
+pub const BATCH: u64 = 1000;
+
+/// A bulk body of `BATCH` contacts from number `start`, names ending in
+/// `suffix`.
+pub fn batch_body(start: u64, suffix: &str) -> Vec<u8> {
+    let contacts: Vec<_> = (start..start + BATCH)
+        .map(|i| {
+            json!({
+                "name": format!("{}{suffix}", person_name(i)),
+                "phoneNumber": phone_number(i),
+                "language": if i % 3 == 0 { "hi-IN" } else { "en-IN" },
+                "metadata": {"city": if i % 2 == 0 { "Mumbai" } else { "Delhi" }, "tier": "premium"},
+            })
+        })
+        .collect();
+    serde_json::to_vec(&json!({ "contacts": contacts })).unwrap()
+}
+
+/// The raw baseline: the same rows, one transaction, same schema.
+pub struct Raw {
+    conn: rusqlite::Connection,
+    org_seq: i64,
+}
+
+impl Raw {
+    pub fn open(path: &Path) -> Raw {
+        let db = Db::open(path).expect("open raw database");
+        let (org, _) = db.create_org("raw").unwrap();
+        drop(db);
+        let mut conn = rusqlite::Connection::open(path).unwrap();
+        db::configure(&mut conn).unwrap();
+        Raw {
+            conn,
+            org_seq: org.seq,
+        }
+    }
+
+    /// A raw connection to a copy of a benchmark's database (one
+    /// organization), to write beside the server on the same data.
+    pub fn open_existing(path: &Path) -> Raw {
+        let mut conn = rusqlite::Connection::open(path).unwrap();
+        db::configure(&mut conn).unwrap();
+        let org_seq = conn
+            .query_row("SELECT seq FROM organizations LIMIT 1", [], |r| r.get(0))
+            .unwrap();
+        Raw { conn, org_seq }
+    }
+
+    pub fn insert(&mut self, start: u64) {
+        let tx = self.conn.transaction().unwrap();
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "INSERT INTO contacts (id, org_seq, name, name_key, initials, phone, language,
+                                           metadata, created_at, updated_at)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                )
+                .unwrap();
+            let now = contactsd::clock::now_ms();
+            for i in start..start + BATCH {
+                let metadata =
+                    json!({"city": if i % 2 == 0 { "Mumbai" } else { "Delhi" }, "tier": "premium"});
+                let name = person_name(i);
+                stmt.execute(params![
+                    ordered_id(Kind::Contact, now, i),
+                    self.org_seq,
+                    name,
+                    contactsd::search::sort_key(&name),
+                    contactsd::search::initials(&name),
+                    phone_number(i),
+                    if i % 3 == 0 { "hi-IN" } else { "en-IN" },
+                    metadata.to_string(),
+                    now
+                ])
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+    }
+
+    pub fn update(&mut self, start: u64, suffix: &str) {
+        let tx = self.conn.transaction().unwrap();
+        {
+            let mut stmt = tx
+                .prepare_cached(
+                    "UPDATE contacts SET name = ?1, name_key = ?2, initials = ?3, updated_at = ?4
+                     WHERE org_seq = ?5 AND phone = ?6",
+                )
+                .unwrap();
+            let now = contactsd::clock::now_ms();
+            for i in start..start + BATCH {
+                let name = format!("{}{suffix}", person_name(i));
+                stmt.execute(params![
+                    name,
+                    contactsd::search::sort_key(&name),
+                    contactsd::search::initials(&name),
+                    now,
+                    self.org_seq,
+                    phone_number(i)
+                ])
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
     }
 }
