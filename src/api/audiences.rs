@@ -10,6 +10,7 @@ use super::openapi as doc;
 use super::{for_verified, JsonBody, Page, PageRequest, RawQuery, Reply};
 use crate::clock;
 use crate::db::audiences::Audience;
+use crate::db::audiences::AudienceFilter;
 use crate::db::TenantDb;
 use crate::domain::AudienceFields;
 use crate::error::ApiError;
@@ -58,9 +59,10 @@ impl<'a> AudienceView<'a> {
 }
 
 /// `page`, `limit` and the `search` terms of `GET /v1/audiences`.
-fn audience_query(query: &mut RawQuery) -> Result<(PageRequest, Vec<String>), ApiError> {
+fn audience_query(query: &mut RawQuery) -> Result<(PageRequest, AudienceFilter), ApiError> {
     let page = PageRequest::from_query(query)?;
     let search = query.take("search").unwrap_or_default();
+    let contact_id = query.take("contactId").filter(|id| !id.is_empty());
     std::mem::take(query).finish()?;
     if search.chars().count() > MAX_SEARCH_CHARS {
         return Err(ApiError::invalid_field(
@@ -68,7 +70,8 @@ fn audience_query(query: &mut RawQuery) -> Result<(PageRequest, Vec<String>), Ap
             format!("search must be at most {MAX_SEARCH_CHARS} characters"),
         ));
     }
-    Ok((page, search.split_whitespace().map(String::from).collect()))
+    let terms = search.split_whitespace().map(String::from).collect();
+    Ok((page, AudienceFilter { terms, contact_id }))
 }
 
 #[utoipa::path(
@@ -76,14 +79,16 @@ fn audience_query(query: &mut RawQuery) -> Result<(PageRequest, Vec<String>), Ap
     path = "/v1/audiences",
     tag = "audiences",
     summary = "List audiences",
-    params(doc::PageParams, ("search" = Option<String>, Query, description = "Every term in the name")),
+    params(doc::PageParams, ("search" = Option<String>, Query, description = "Every term in the name"), ("contactId" = Option<String>, Query, description = "Only the audiences this contact is a member of")),
     responses((status = 200, body = doc::AudiencePage), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/audiences")]
 async fn get_audiences(org: TenantDb, mut query: RawQuery) -> Result<Reply, ApiError> {
-    let (page, terms) = for_verified(&org, audience_query(&mut query)).await?;
-    let answer = org.list_audiences(terms, page.limit, page.offset()).await?;
+    let (page, filter) = for_verified(&org, audience_query(&mut query)).await?;
+    let answer = org
+        .list_audiences(filter, page.limit, page.offset())
+        .await?;
     let (rows, total) = &answer.value;
     let data = rows
         .iter()

@@ -4,6 +4,7 @@
 mod audiences;
 mod body;
 mod calls;
+mod console;
 mod contacts;
 mod docs;
 pub mod export;
@@ -58,6 +59,7 @@ pub fn routes() -> Vec<Route> {
 pub fn root_routes() -> Vec<Route> {
     let mut routes = health::routes();
     routes.extend(docs::routes());
+    routes.extend(console::routes());
     routes
 }
 

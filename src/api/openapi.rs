@@ -49,6 +49,8 @@ pub fn document() -> String {
         super::health::get_healthz,
         super::docs::get_docs,
         super::docs::get_redoc,
+        super::console::get_console,
+        super::console::get_console_file,
         super::contacts::get_contacts,
         super::export::get_contacts_export,
         super::contacts::post_contact,

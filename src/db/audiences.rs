@@ -123,18 +123,36 @@ pub fn delete(tx: &Transaction<'_>, tenant: &Tenant, id: &str) -> Result<()> {
 
 /// A page of the tenant's audiences, newest first, whose names contain
 /// every term (case-insensitively), with the exact total.
+/// Which audiences a listing keeps.
+#[derive(Clone, Debug, Default)]
+pub struct AudienceFilter {
+    /// Every term must be in the name (case-insensitively).
+    pub terms: Vec<String>,
+    /// Only audiences this contact (the organization's) is a member of.
+    pub contact_id: Option<String>,
+}
+
 pub fn list(
     conn: &Connection,
     tenant: &Tenant,
-    terms: &[String],
+    keep: &AudienceFilter,
     limit: i64,
     offset: i64,
 ) -> Result<(Vec<Audience>, i64)> {
     let mut filter = String::from("org_seq = ?");
     let mut args: Vec<SqlValue> = vec![tenant.org_seq.into()];
-    for term in terms {
+    for term in &keep.terms {
         filter.push_str(" AND instr(name_key, ?) > 0");
         args.push(search::sort_key(term).into());
+    }
+    if let Some(contact_id) = &keep.contact_id {
+        filter.push_str(
+            " AND seq IN (SELECT m.audience_seq FROM audience_members m
+                          JOIN contacts c ON c.seq = m.contact_seq
+                          WHERE c.id = ? AND c.org_seq = ?)",
+        );
+        args.push(contact_id.clone().into());
+        args.push(tenant.org_seq.into());
     }
     let total: i64 = conn.query_row(
         &format!("SELECT count(*) FROM audiences WHERE {filter}"),

@@ -290,13 +290,14 @@ impl TenantDb {
     }
 
     /// A page of audiences whose names contain every term, and the total.
+    /// A page of the audiences `filter` keeps, and their total.
     pub async fn list_audiences(
         &self,
-        terms: Vec<String>,
+        filter: audiences::AudienceFilter,
         limit: i64,
         offset: i64,
     ) -> Result<Scoped<(Vec<Audience>, i64)>> {
-        self.read(move |tx, tenant| audiences::list(tx, tenant, &terms, limit, offset))
+        self.read(move |tx, tenant| audiences::list(tx, tenant, &filter, limit, offset))
             .await
     }
 

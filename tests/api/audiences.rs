@@ -473,3 +473,41 @@ fn contact_count_stays_exact_under_concurrent_writes() {
     );
     assert!(members > 0);
 }
+
+#[test]
+fn audiences_can_be_listed_for_one_contact() {
+    let app = TestApp::spawn();
+    let contact = app.create_contact("Priya", "+919876543210");
+    let id = contact["id"].as_str().unwrap();
+    let mut audience_ids = Vec::new();
+    for name in ["A", "B", "C"] {
+        let audience = app.post("/v1/audiences", &json!({ "name": name })).body;
+        audience_ids.push(audience["id"].as_str().unwrap().to_string());
+    }
+    for audience in &audience_ids[..2] {
+        let added = app.post(
+            &format!("/v1/audiences/{audience}/contacts"),
+            &json!({"contactIds": [id]}),
+        );
+        assert_eq!(added.status.code, 200);
+    }
+    let page = app.get(&format!("/v1/audiences?contactId={id}")).body;
+    assert_eq!(page["total"], 2);
+    let names: Vec<&str> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["B", "A"]);
+    assert_eq!(app.get("/v1/audiences?contactId=ct_nope").body["total"], 0);
+    // Another organization's contact id finds nothing of theirs or ours.
+    let (_, other_key) = app.other_org();
+    let theirs = app.send(
+        rocket::http::Method::Get,
+        &format!("/v1/audiences?contactId={id}"),
+        Some(&other_key),
+        None,
+    );
+    assert_eq!(theirs.body["total"], 0);
+}

@@ -8,7 +8,14 @@ use crate::helpers::TestApp;
 #[test]
 fn unknown_routes_are_404_json() {
     let app = TestApp::spawn();
-    for uri in ["/", "/v1", "/v1/nope", "/v2/contacts", "/v1/contacts/a/b"] {
+    // (`/` is the console.)
+    for uri in [
+        "/v1",
+        "/v1/nope",
+        "/v2/contacts",
+        "/v1/contacts/a/b",
+        "/console",
+    ] {
         let answer = app.get(uri);
         answer.assert_error(404, "not_found");
         assert_eq!(answer.body["error"], "Not Found");

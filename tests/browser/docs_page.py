@@ -9,48 +9,13 @@ Run by `.ci/run` after `cargo build`; prints "N passed, N failed".
 """
 
 import argparse
-import os
-import re
-import socket
-import subprocess
 import sys
 import tempfile
 from urllib.parse import urlparse
 
 from playwright.sync_api import sync_playwright
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BINARY = os.path.join(ROOT, "target", "debug", "contactsd")
-CHROMIUM_FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def start_server(directory):
-    port = free_port()
-    env = dict(os.environ, ROCKET_PORT=str(port), ROCKET_LOG_LEVEL="off")
-    for name in ("CONTACTSD_DATABASE", "ROCKET_CONFIG"):
-        env.pop(name, None)
-    server = subprocess.Popen(
-        [BINARY, "serve"], cwd=directory, env=env, stdout=subprocess.PIPE, text=True
-    )
-    for line in server.stdout:
-        if "listening on http://127.0.0.1:" in line:
-            return server, port
-    raise RuntimeError("contactsd did not start")
+from support import CHROMIUM, CHROMIUM_FLAGS, start_server
 
 
 def check_docs_page(page, base, screenshot):
@@ -90,10 +55,10 @@ def main():
     args = parser.parse_args()
     passed, failed = 0, 0
     with tempfile.TemporaryDirectory() as directory:
-        server, port = start_server(directory)
+        server, port, _ = start_server(directory)
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_FLAGS)
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
                 page = browser.new_page(viewport={"width": 1280, "height": 800})
                 try:
                     check_docs_page(page, f"http://127.0.0.1:{port}", args.screenshot)

@@ -1,0 +1,84 @@
+// The public API, with the signed-in key. The key lives in sessionStorage
+// only: never in a URL, a cookie or a log.
+
+const KEY = "contactsd.key";
+
+export const session = {
+  get key() { return sessionStorage.getItem(KEY); },
+  signIn(key) { sessionStorage.setItem(KEY, key); },
+  signOut() { sessionStorage.removeItem(KEY); },
+};
+
+/** An answer that is not 2xx: the contract's error body, and its status. */
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(body && body.message ? body.message : `The server answered ${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+  /** The message for each body field or query parameter named in details. */
+  get fields() {
+    const fields = {};
+    for (const detail of this.body.details || []) {
+      if (!(detail.field in fields)) fields[detail.field] = detail.message;
+    }
+    return fields;
+  }
+}
+
+/** Called when the key is refused mid-session (revoked): sign out. */
+let onUnauthorized = () => {};
+export function whenUnauthorized(f) { onUnauthorized = f; }
+
+/**
+ * Sends a request; resolves to the parsed JSON answer, or rejects with an
+ * ApiError. `body` is an object (sent as JSON) or a string (sent as is).
+ */
+export async function request(method, path, { body, key = session.key, signal, type } = {}) {
+  const headers = { "x-api-key": key || "" };
+  let payload;
+  if (typeof body === "string" || body instanceof Blob) {
+    payload = body;
+    headers["Content-Type"] = type || "application/json";
+  } else if (body !== undefined) {
+    payload = JSON.stringify(body);
+    headers["Content-Type"] = "application/json";
+  }
+  const answer = await fetch(path, { method, headers, body: payload, signal });
+  const text = await answer.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+  if (!answer.ok) {
+    if (answer.status === 401 && key === session.key) onUnauthorized();
+    throw new ApiError(answer.status, json);
+  }
+  return json;
+}
+
+/** Downloads `path` (with the key) as a file named `filename`. */
+export async function download(path, filename) {
+  const answer = await fetch(path, { headers: { "x-api-key": session.key || "" } });
+  if (!answer.ok) {
+    let body = null;
+    try { body = await answer.json(); } catch { body = null; }
+    throw new ApiError(answer.status, body);
+  }
+  const url = URL.createObjectURL(await answer.blob());
+  const link = document.createElement("a");
+  link.href = url;
+  link.download = filename;
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/** A query string of the non-empty entries of `params`. */
+export function query(params) {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(params)) {
+    if (value !== undefined && value !== null && value !== "") search.set(name, value);
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
