@@ -10,6 +10,7 @@ mod docs;
 pub mod export;
 mod health;
 pub mod imports;
+mod indexes;
 mod listing;
 pub mod openapi;
 mod query;
@@ -51,6 +52,7 @@ pub fn routes() -> Vec<Route> {
     routes.extend(audiences::routes());
     routes.extend(calls::routes());
     routes.extend(imports::routes());
+    routes.extend(indexes::routes());
     routes.extend(openapi::routes());
     routes
 }

@@ -78,6 +78,9 @@ pub fn document() -> String {
         super::imports::post_imports_csv,
         super::imports::get_import_status,
         super::imports::get_imports,
+        super::indexes::get_indexes,
+        super::indexes::put_index,
+        super::indexes::delete_index,
         get_openapi,
     ),
     modifiers(&Security),
@@ -85,6 +88,7 @@ pub fn document() -> String {
         (name = "contacts", description = "The people you call, unique by phone number"),
         (name = "audiences", description = "Named groups of contacts"),
         (name = "calls", description = "Call records, kept when their contact is deleted"),
+        (name = "indexes", description = "Indexes an organization declares, so sort=name and chosen metadata filters stay fast at any size"),
         (name = "imports", description = "Background imports of JSON rows or CSV files, with a signed webhook when done"),
         (name = "service", description = "Health and this description"),
     )
@@ -439,6 +443,23 @@ pub struct ImportPage {
     page: i64,
     limit: i64,
     total_pages: i64,
+}
+
+/// A declared index.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"field": "metadata.city", "createdAt": "2026-11-29T23:30:00.000Z"}))]
+pub struct Index {
+    /// `name` or `metadata.KEY`.
+    field: String,
+    created_at: String,
+}
+
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct IndexList {
+    data: Vec<Index>,
 }
 
 #[derive(ToSchema)]

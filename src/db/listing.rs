@@ -12,6 +12,7 @@ use rusqlite::types::Value as SqlValue;
 use rusqlite::{params_from_iter, Connection};
 
 use super::contacts::{from_row, Contact, COLUMNS};
+use super::indexes::{self, Declared};
 use super::{audiences, Result, Tenant};
 use crate::domain::Language;
 use crate::search::{self, SearchPlan};
@@ -88,6 +89,21 @@ impl Sort {
             .map(|term| format!("{term} {direction}"))
             .collect::<Vec<_>>()
             .join(", ")
+    }
+
+    /// `ORDER BY` terms over a declared `name_order` index (aliased `n`).
+    fn name_order_by(self) -> String {
+        let direction = self.direction();
+        format!("n.name_key {direction}, n.id {direction}")
+    }
+
+    /// "after (key, id)" over a declared `name_order` index.
+    fn name_after(self, key: &SqlValue, id: &str) -> (String, Vec<SqlValue>) {
+        let op = if self.descending { "<" } else { ">" };
+        (
+            format!(" AND (n.name_key, n.id) {op} (?, ?)"),
+            vec![key.clone(), id.to_string().into()],
+        )
     }
 
     /// The keyset condition "after (key, id)" and its arguments.
@@ -181,6 +197,26 @@ struct Plan<'a> {
     tenant: &'a Tenant,
     filters: &'a Filters,
     membership: Option<Membership>,
+    /// The organization's declared indexes (read only when the listing
+    /// sorts by name or filters by metadata).
+    declared: Declared,
+}
+
+/// The plan of `request` for `tenant`: its audience resolved, its
+/// declared indexes read when they could serve it.
+fn plan<'a>(conn: &Connection, tenant: &'a Tenant, request: &'a ListRequest) -> Result<Plan<'a>> {
+    let filters = &request.filters;
+    let declared = if request.sort.field == SortField::Name || !filters.metadata.is_empty() {
+        indexes::declared(conn, tenant)?
+    } else {
+        Declared::default()
+    };
+    Ok(Plan {
+        tenant,
+        filters,
+        membership: membership(conn, tenant, filters)?,
+        declared,
+    })
 }
 
 /// The first and last search-index rowids of the organization: entries are
@@ -230,12 +266,22 @@ impl Plan<'_> {
                 args.extend(search_args(tenant, query));
                 format!("FROM ({SEARCH_MATCHES}) m CROSS JOIN contacts c ON c.seq = m.seq")
             }
-            None if sort.field == SortField::Name && filters.search.is_none() => {
-                String::from("FROM contacts c INDEXED BY contacts_by_name_prefix")
+            None if self.uses_name_order(sort) => {
+                args.push(tenant.org_seq.into());
+                String::from(
+                    "FROM name_order n CROSS JOIN contacts c ON c.seq = n.contact_seq \
+                     WHERE n.org_seq = ? AND",
+                )
             }
-            None => String::from("FROM contacts c"),
+            None if sort.field == SortField::Name && filters.search.is_none() => {
+                String::from("FROM contacts c INDEXED BY contacts_by_name_prefix WHERE")
+            }
+            None => String::from("FROM contacts c WHERE"),
         };
-        sql.push_str(" WHERE c.org_seq = ?");
+        if !sql.ends_with("WHERE") && !sql.ends_with("AND") {
+            sql.push_str(" WHERE");
+        }
+        sql.push_str(" c.org_seq = ?");
         args.push(tenant.org_seq.into());
         match self.membership {
             Some(Membership::In { audience_seq, .. }) => {
@@ -272,7 +318,14 @@ impl Plan<'_> {
                 }
                 _ => SqlValue::Null,
             };
-            if is_plain_json_key(&filter.key) {
+            if self.declared.has_metadata(&filter.key) {
+                sql.push_str(
+                    " AND c.seq IN (SELECT contact_seq FROM metadata_values \
+                     WHERE org_seq = ? AND key = ? AND value IN (json_quote(?), ?))",
+                );
+                args.push(tenant.org_seq.into());
+                args.push(filter.key.clone().into());
+            } else if is_plain_json_key(&filter.key) {
                 sql.push_str(" AND (c.metadata -> ?) IN (json_quote(?), ?)");
                 args.push(format!("$.\"{}\"", filter.key).into());
             } else {
@@ -302,6 +355,51 @@ impl Plan<'_> {
         (sql, args)
     }
 
+    /// Whether the rows come in name order from the declared `name_order`
+    /// index (a name sort without a search, the index declared).
+    fn uses_name_order(&self, sort: Sort) -> bool {
+        sort.field == SortField::Name && self.filters.search.is_none() && self.declared.name
+    }
+
+    /// The `ORDER BY` of the query that picks a page's rows.
+    fn order_by(&self, sort: Sort) -> String {
+        if self.uses_name_order(sort) {
+            sort.name_order_by()
+        } else {
+            sort.order_by()
+        }
+    }
+
+    /// The keyset condition "after (key, id)" for that query.
+    fn after(&self, sort: Sort, key: &SqlValue, id: &str) -> (String, Vec<SqlValue>) {
+        if self.uses_name_order(sort) {
+            sort.name_after(key, id)
+        } else {
+            sort.after(key, id)
+        }
+    }
+
+    /// The one metadata filter when it is the listing's only condition and
+    /// its key is declared: then the declared index answers it alone.
+    fn metadata_alone(&self) -> Option<&MetadataFilter> {
+        let filters = self.filters;
+        match filters.metadata.as_slice() {
+            [only]
+                if self.declared.has_metadata(&only.key)
+                    && filters.search.is_none()
+                    && self.membership.is_none()
+                    && filters.language.is_none()
+                    && filters.created_after.is_none()
+                    && filters.created_before.is_none()
+                    && filters.updated_after.is_none()
+                    && filters.updated_before.is_none() =>
+            {
+                Some(only)
+            }
+            _ => None,
+        }
+    }
+
     /// The exact number of matching contacts when it costs no row reads:
     /// from the kept counters when only membership restricts the listing,
     /// from the organization's range of the search index when only a
@@ -317,6 +415,15 @@ impl Plan<'_> {
                 Some(Membership::In { count, .. }) => count,
                 Some(Membership::NotIn { count, .. }) => all - count,
             }));
+        }
+        if let Some(filter) = self.metadata_alone() {
+            let (values, args) = metadata_values_condition(self.tenant, filter);
+            return Ok(Some(
+                conn.prepare_cached(&format!(
+                    "SELECT count(*) FROM metadata_values WHERE {values}"
+                ))?
+                .query_row(params_from_iter(args.iter()), |r| r.get(0))?,
+            ));
         }
         match self.search_alone() {
             Some(query) => {
@@ -358,6 +465,24 @@ impl Plan<'_> {
     }
 }
 
+/// The rows of a declared metadata index that `filter` matches: a string
+/// equal to VALUE, or a number or boolean whose JSON text is VALUE.
+fn metadata_values_condition(tenant: &Tenant, filter: &MetadataFilter) -> (String, Vec<SqlValue>) {
+    let mut args: Vec<SqlValue> = vec![
+        tenant.org_seq.into(),
+        filter.key.clone().into(),
+        filter.value.clone().into(),
+    ];
+    let condition = match serde_json::from_str::<serde_json::Value>(&filter.value) {
+        Ok(serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => {
+            args.push(filter.value.clone().into());
+            "org_seq = ? AND key = ? AND value IN (json_quote(?), ?)"
+        }
+        _ => "org_seq = ? AND key = ? AND value = json_quote(?)",
+    };
+    (condition.to_string(), args)
+}
+
 /// The audience filter of `filters` resolved to its row and count (an
 /// unknown audience is `NotFound`).
 fn membership(conn: &Connection, tenant: &Tenant, filters: &Filters) -> Result<Option<Membership>> {
@@ -390,15 +515,11 @@ pub fn for_each(
     request: &ListRequest,
     mut each: impl FnMut(Contact) -> bool,
 ) -> Result<()> {
-    let plan = Plan {
-        tenant,
-        filters: &request.filters,
-        membership: membership(conn, tenant, &request.filters)?,
-    };
+    let plan = plan(conn, tenant, request)?;
     let (sql, args) = plan.where_clause(request.sort);
     let query = format!(
         "SELECT {COLUMNS} {sql} ORDER BY {}",
-        request.sort.order_by()
+        plan.order_by(request.sort)
     );
     let mut stmt = conn.prepare(&query)?;
     let mut rows = stmt.query(params_from_iter(args.iter()))?;
@@ -412,18 +533,36 @@ pub fn for_each(
 
 /// One page of the tenant's contacts.
 pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result<ListPage> {
-    let plan = Plan {
-        tenant,
-        filters: &request.filters,
-        membership: membership(conn, tenant, &request.filters)?,
-    };
+    let plan = plan(conn, tenant, request)?;
     let cheap_total = plan.cheap_count(conn)?;
     let sort = request.sort;
     let order_by = sort.order_by();
+    let pick_order = plan.order_by(sort);
     // One row more than the page tells whether another page follows.
     let fetch = request.limit + 1;
 
     let (query, args) = match (&request.window, plan.search_alone()) {
+        // The declared index of the one metadata filter holds its matches
+        // in row-number order, which is (created_at, id) order: take the
+        // page's row numbers from it, then read just those rows.
+        (Window::Offset(offset), None)
+            if sort.field == SortField::CreatedAt && plan.metadata_alone().is_some() =>
+        {
+            let filter = plan.metadata_alone().expect("checked above");
+            let (values, mut args) = metadata_values_condition(tenant, filter);
+            args.extend([fetch.into(), (*offset).into(), tenant.org_seq.into()]);
+            let direction = sort.direction();
+            (
+                format!(
+                    "SELECT {COLUMNS}, NULL FROM contacts c WHERE c.seq IN (
+                         SELECT contact_seq FROM metadata_values WHERE {values}
+                         ORDER BY contact_seq {direction} LIMIT ? OFFSET ?)
+                     AND +c.org_seq = ?
+                     ORDER BY {order_by}"
+                ),
+                args,
+            )
+        }
         // An organization's (created_at, id) order is its row-number order
         // (see `contacts::NewRows`), which is the search index's own order:
         // take the page's row numbers from the organization's range of the
@@ -471,7 +610,7 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
             let offset = match window {
                 Window::Offset(offset) => *offset,
                 Window::After { key, id } => {
-                    let (condition, after_args) = sort.after(key, id);
+                    let (condition, after_args) = plan.after(sort, key, id);
                     sql.push_str(&condition);
                     args.extend(after_args);
                     0
@@ -482,7 +621,7 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
                 format!(
                     "SELECT {COLUMNS}, NULL FROM contacts c WHERE c.seq IN (
                          SELECT c.seq {sql}
-                         ORDER BY {order_by} LIMIT ? OFFSET ?)
+                         ORDER BY {pick_order} LIMIT ? OFFSET ?)
                      ORDER BY {order_by}"
                 ),
                 args,
@@ -520,6 +659,7 @@ pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::db::indexes::IndexField;
     use crate::db::{contacts, Db};
     use crate::domain::{Metadata, Name, NewContact, PhoneNumber};
 
@@ -713,5 +853,122 @@ mod tests {
             .unwrap();
             assert_eq!(page.total, expected, "{key:?}={value}");
         }
+    }
+
+    #[test]
+    fn declared_indexes_answer_exactly_as_the_rows_do_and_stay_exact() {
+        let (_dir, db, a, b) = interleaved();
+        let sorts = [
+            Sort::default(),
+            Sort {
+                field: SortField::CreatedAt,
+                descending: false,
+            },
+            Sort {
+                field: SortField::Name,
+                descending: false,
+            },
+            Sort {
+                field: SortField::Name,
+                descending: true,
+            },
+        ];
+        let metadata = |key: &str, value: &str| MetadataFilter {
+            key: key.into(),
+            value: value.into(),
+        };
+        let filter_sets = [
+            Filters::default(),
+            Filters {
+                metadata: vec![metadata("n", "1")],
+                ..Filters::default()
+            },
+            Filters {
+                metadata: vec![metadata("n", "2"), metadata("é", "true")],
+                ..Filters::default()
+            },
+            Filters {
+                metadata: vec![metadata("n", "0")],
+                language: Language::parse("hi-IN"),
+                ..Filters::default()
+            },
+            Filters {
+                metadata: vec![metadata("n", "9")],
+                ..Filters::default()
+            },
+        ];
+        let every = |db: &Db| -> Vec<Vec<Vec<String>>> {
+            let conn = db.pool.get().unwrap();
+            let mut out = Vec::new();
+            for filters in &filter_sets {
+                for sort in sorts {
+                    out.push(all_pages(&conn, &a, filters, sort));
+                }
+            }
+            out
+        };
+        let before = every(&db);
+        for field in [IndexField::Name, IndexField::Metadata("n".into())] {
+            db.write_now(|tx| indexes::declare(tx, &a, &field)).unwrap();
+        }
+        assert_eq!(every(&db), before);
+        // Writes keep them exact: a changed name and metadata value, a
+        // deleted contact, a new one; the other organization's writes
+        // touch nothing of a's.
+        db.write_now(|tx| {
+            let page = list(
+                tx,
+                &a,
+                &request(Filters::default(), Sort::default(), Window::Offset(0), 3),
+            )?;
+            let fields = crate::domain::ContactFields {
+                name: Name::parse("Aardvark First"),
+                metadata: Some(
+                    Metadata::from_json("metadata", &serde_json::json!({"n": 1})).unwrap(),
+                ),
+                ..Default::default()
+            };
+            contacts::update(tx, &a, &page.rows[0].id, fields)?;
+            contacts::delete(tx, &a, &page.rows[1].id)?;
+            contacts::insert(
+                tx,
+                &a,
+                NewContact {
+                    name: Name::parse("Alpha Zed").unwrap(),
+                    phone: PhoneNumber::parse("+14155559999").unwrap(),
+                    language: None,
+                    metadata: Metadata::from_json("metadata", &serde_json::json!({"n": 1}))
+                        .unwrap(),
+                },
+            )?;
+            contacts::delete(
+                tx,
+                &b,
+                &list(
+                    tx,
+                    &b,
+                    &request(Filters::default(), Sort::default(), Window::Offset(0), 1),
+                )?
+                .rows[0]
+                    .id,
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let declared_now = every(&db);
+        for field in [IndexField::Name, IndexField::Metadata("n".into())] {
+            db.write_now(|tx| indexes::drop_index(tx, &a, &field))
+                .unwrap();
+        }
+        assert_eq!(declared_now, every(&db));
+        let conn = db.pool.get().unwrap();
+        let left: i64 = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM metadata_values) + (SELECT count(*) FROM name_order)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
     }
 }

@@ -14,6 +14,7 @@ pub mod calls;
 pub mod contacts;
 pub mod idempotency;
 pub mod imports;
+pub mod indexes;
 pub mod keys;
 pub mod listing;
 pub mod orgs;
@@ -91,6 +92,7 @@ pub fn migrations() -> Migrations<'static> {
         )),
         M::up(include_str!("../../migrations/003-idempotency-keys.sql")),
         M::up(include_str!("../../migrations/004-imports.sql")),
+        M::up(include_str!("../../migrations/005-declared-indexes.sql")),
     ])
 }
 

@@ -16,6 +16,7 @@ use super::calls::{self, Call};
 use super::contacts::{self, Contact, NewRows, Upserted};
 use super::idempotency::{self, Claim, StoredAnswer};
 use super::imports::{self, Import, RowError};
+use super::indexes::{self, DeclaredIndex, IndexField};
 use super::listing;
 use super::{keys, write, Db, Error, Result, Tenant};
 use crate::domain::{AudienceFields, BulkItem, ContactFields, Name, NewCall, NewContact};
@@ -360,6 +361,23 @@ impl TenantDb {
         offset: i64,
     ) -> Result<Scoped<(Vec<Import>, i64)>> {
         self.read(move |tx, tenant| imports::list(tx, tenant, limit, offset))
+            .await
+    }
+
+    /// The organization's declared indexes.
+    pub async fn indexes(&self) -> Result<Scoped<Vec<DeclaredIndex>>> {
+        self.read(|tx, tenant| indexes::list(tx, tenant)).await
+    }
+
+    /// Declares an index and fills it; `false` when it existed already.
+    pub async fn declare_index(&self, field: IndexField) -> Result<Scoped<(DeclaredIndex, bool)>> {
+        self.write(move |tx, tenant| indexes::declare(tx, tenant, &field))
+            .await
+    }
+
+    /// Drops a declared index.
+    pub async fn drop_index(&self, field: IndexField) -> Result<Scoped<()>> {
+        self.write(move |tx, tenant| indexes::drop_index(tx, tenant, &field))
             .await
     }
 }

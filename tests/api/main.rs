@@ -17,6 +17,7 @@ mod helpers;
 mod hostile;
 mod idempotency;
 mod imports;
+mod indexes;
 mod limits;
 mod listing;
 mod openapi;
