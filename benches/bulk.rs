@@ -2,6 +2,7 @@
 //!
 //!     cargo bench --bench bulk                 # HTTP vs raw rusqlite, 1,000 rows
 //!     cargo bench --bench bulk -- --sustained  # import to 1,000,000 contacts
+//!     cargo bench --bench bulk -- --sustained 1000000 --declared  # with declared indexes
 //!
 //! Part 1 sends 1,000 new contacts through `POST /v1/contacts/bulk` over a
 //! real socket, then the same 1,000 again with new names (updates), and
@@ -149,11 +150,17 @@ fn memory(port: u16, key: &str) {
     );
 }
 
-fn sustained(total: u64) {
+fn sustained(total: u64, declared: bool) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("import.db");
     let server = start_server(&path);
     let mut client = Client::connect(server.port, &server.key);
+    if declared {
+        for field in ["name", "metadata.city"] {
+            let (status, _) = client.request("PUT", &format!("/v1/indexes/{field}"), b"");
+            assert_eq!(status, 201);
+        }
+    }
     let requests = total / BATCH;
     let mut per_request = Vec::with_capacity(requests as usize);
     let started = Instant::now();
@@ -180,7 +187,12 @@ fn sustained(total: u64) {
         .filter_map(|f| std::fs::metadata(dir.path().join(f)).ok())
         .map(|m| m.len())
         .sum();
-    println!("sustained import of {total} contacts in {requests} requests of {BATCH}");
+    let indexes = if declared {
+        "with `name` and `metadata.city` declared"
+    } else {
+        "no declared index"
+    };
+    println!("sustained import of {total} contacts in {requests} requests of {BATCH}, {indexes}");
     println!("| measure | value |");
     println!("|---|---:|");
     println!("| total time | {elapsed:.1} s |");
@@ -200,7 +212,7 @@ fn main() {
             .get(at + 1)
             .and_then(|n| n.parse().ok())
             .unwrap_or(1_000_000);
-        sustained(total);
+        sustained(total, args.iter().any(|a| a == "--declared"));
     } else {
         let samples = args
             .iter()
