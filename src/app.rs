@@ -46,6 +46,17 @@ pub fn log_level() -> LogLevel {
         .unwrap_or(LogLevel::Normal)
 }
 
+/// How the operator's settings open the database: `wal_autocheckpoint`
+/// (WAL pages per automatic checkpoint; `0` leaves every checkpoint to
+/// another process such as Litestream).
+pub fn db_options(figment: &Figment) -> crate::db::DbOptions {
+    let mut options = crate::db::DbOptions::default();
+    if let Ok(pages) = figment.extract_inner::<u32>("wal_autocheckpoint") {
+        options.wal_autocheckpoint = pages;
+    }
+    options
+}
+
 /// The server over `db`, configured by `figment`.
 pub fn build(figment: Figment, db: Db) -> Rocket<Build> {
     crate::domain::PhoneNumber::warm_up();

@@ -40,6 +40,7 @@ const KNOWN_KEYS: &[&str] = &[
     "rate_limit_per_minute",
     "bulk_rate_limit_per_minute",
     "webhook_allow_private",
+    "wal_autocheckpoint",
 ];
 
 pub fn database_path(from_cli_or_env: Option<PathBuf>, figment: &Figment) -> PathBuf {

@@ -58,6 +58,8 @@ enum Command {
     Backup { dest: PathBuf },
     /// Put the backup SRC in place of the database (the server must be stopped)
     Restore { src: PathBuf },
+    /// Check the database file and its search index (exit 1 if either is damaged)
+    Check,
     /// Import a .csv, .ndjson or .jsonl file into an organization, with a
     /// progress bar on a terminal; prints the final status as one JSON line
     Import {
@@ -121,6 +123,7 @@ pub fn main() -> ExitCode {
             Command::Key(command) => open(&path).and_then(|db| run_key(&db, command)),
             Command::Backup { dest } => open(&path).and_then(|db| backup(&db, &path, &dest)),
             Command::Restore { src } => restore(&src, &path),
+            Command::Check => open(&path).and_then(|db| check(&db)),
             Command::Import {
                 file,
                 org_id,
@@ -152,8 +155,9 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Opens the database with the operator's settings (`wal_autocheckpoint`).
 fn open(path: &Path) -> Result<Db, String> {
-    Db::open(path).map_err(|e| match e {
+    Db::open_with(path, app::db_options(&app::figment())).map_err(|e| match e {
         db::Error::Open { path, reason } => {
             format!("cannot open database {}: {reason}", path.display())
         }
@@ -179,7 +183,8 @@ fn serve(
     let served = rocket::execute(rocket.launch());
     served.map_err(|e| format!("server failed: {e}"))?;
     match db.checkpoint() {
-        Ok(()) => println!("contactsd: stopped; database checkpointed"),
+        Ok(true) => println!("contactsd: stopped; database checkpointed"),
+        Ok(false) => println!("contactsd: stopped; checkpoints are left to another process"),
         Err(e) => eprintln!("contactsd: stopped; checkpoint failed: {e}"),
     }
     Ok(())
@@ -247,6 +252,20 @@ fn backup(db: &Db, path: &Path, dest: &Path) -> Result<(), String> {
         .map_err(|e| format!("backup failed: {e}"))?;
     print_line(&json!({"path": dest, "bytes": copied.bytes, "contacts": copied.contacts}));
     Ok(())
+}
+
+fn check(db: &Db) -> Result<(), String> {
+    let checked = db.check().map_err(|e| format!("check failed: {e}"))?;
+    print_line(&json!({
+        "integrityCheck": checked.integrity,
+        "searchIndex": checked.search_index,
+        "contacts": checked.contacts,
+    }));
+    if checked.integrity == "ok" && checked.search_index == "ok" {
+        Ok(())
+    } else {
+        Err(String::from("the database is damaged"))
+    }
 }
 
 fn restore(src: &Path, path: &Path) -> Result<(), String> {

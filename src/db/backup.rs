@@ -42,7 +42,42 @@ fn check(conn: &Connection, what: &Path) -> Result<i64> {
         })
 }
 
+/// What `contactsd check` found.
+#[derive(Debug)]
+pub struct Checked {
+    /// `ok`, or what `PRAGMA integrity_check` reported.
+    pub integrity: String,
+    /// `ok`, or what FTS5's `integrity-check` of the search index reported.
+    pub search_index: String,
+    pub contacts: i64,
+}
+
 impl Db {
+    /// Checks the whole file (`PRAGMA integrity_check`) and the search
+    /// index's structure (FTS5's own `integrity-check`): for a restored
+    /// or copied database before it is served.
+    pub fn check(&self) -> Result<Checked> {
+        let conn = self.pool.get()?;
+        let integrity = conn
+            .prepare("PRAGMA integrity_check")?
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .join("; ");
+        let search_index = match conn.execute(
+            "INSERT INTO contacts_trigram (contacts_trigram, rank) VALUES ('integrity-check', 0)",
+            [],
+        ) {
+            Ok(_) => String::from("ok"),
+            Err(e) => e.to_string(),
+        };
+        let contacts = conn.query_row("SELECT count(*) FROM contacts", [], |r| r.get(0))?;
+        Ok(Checked {
+            integrity,
+            search_index,
+            contacts,
+        })
+    }
+
     /// Copies the live database to `dest` (created 0600; written under a
     /// temporary name, then renamed, so `dest` is never half a backup).
     pub fn backup_to(&self, dest: &Path) -> Result<Copied> {

@@ -512,3 +512,17 @@ fn import_with_an_audience_and_the_webhook_secret() {
     let refused = run(dir.path(), &["org", "webhook-secret", "org_nope"]);
     assert_eq!(refused.status.code(), Some(1));
 }
+
+#[test]
+fn check_reports_the_file_and_the_search_index() {
+    let dir = tempfile::tempdir().unwrap();
+    json_lines(dir.path(), &["org", "create", "Acme"]);
+    let report = &json_lines(dir.path(), &["check"])[0];
+    assert_eq!(
+        keys_of(report),
+        ["integrityCheck", "searchIndex", "contacts"]
+    );
+    assert_eq!(report["integrityCheck"], "ok");
+    assert_eq!(report["searchIndex"], "ok");
+    assert_eq!(report["contacts"], 0);
+}
