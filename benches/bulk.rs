@@ -20,7 +20,9 @@ mod support;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use support::{batch_body, median_ms, person_name, phone_number, start_server, Client, Raw, BATCH};
+use support::{
+    batch_body, median_ms, person_name, phone_number, start_server, status_kib, Client, Raw, BATCH,
+};
 
 fn timed(f: impl FnOnce()) -> Duration {
     let start = Instant::now();
@@ -91,22 +93,6 @@ fn large_body(request: u64) -> Vec<u8> {
         })
         .collect();
     serde_json::to_vec(&json!({ "contacts": contacts })).unwrap()
-}
-
-/// A line of `/proc/self/status`, in KiB.
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(field)?
-                .trim_start_matches(':')
-                .trim()
-                .strip_suffix(" kB")?
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
 }
 
 /// Six concurrent 16 MB bulk requests, each on its own connection: the

@@ -21,7 +21,7 @@ use std::time::Instant;
 
 use contactsd::db::Db;
 use serde_json::{json, Value};
-use support::{bench_figment, launch, person_name, phone_number, Client};
+use support::{bench_figment, launch, person_name, phone_number, status_kib, wrk, Client};
 
 const ORGS: u64 = 1_000;
 const BIG: u64 = 1_000_000;
@@ -33,19 +33,7 @@ fn data_path() -> PathBuf {
 }
 
 fn status_mib(field: &str) -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(field)?
-                .trim_start_matches(':')
-                .trim()
-                .strip_suffix(" kB")?
-                .parse::<f64>()
-                .ok()
-        })
-        .unwrap_or(0.0)
-        / 1024.0
+    status_kib(field) as f64 / 1024.0
 }
 
 /// A bulk body of `BATCH` contacts for organization `org` from its row
@@ -131,31 +119,8 @@ fn load(path: &Path) -> Vec<(String, String)> {
 }
 
 fn wrk_ms(url: &str, key: &str) -> (f64, f64) {
-    let output = Command::new("wrk")
-        .args(["-t1", "-c1", "-d5s", "--latency", "-H"])
-        .arg(format!("x-api-key: {key}"))
-        .arg(url)
-        .output()
-        .expect("wrk");
-    let text = String::from_utf8_lossy(&output.stdout);
-    let at = |label: &str| -> f64 {
-        text.lines()
-            .find(|l| l.trim_start().starts_with(label))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .map(|v| {
-                if let Some(ms) = v.strip_suffix("ms") {
-                    ms.parse().unwrap_or(0.0)
-                } else if let Some(us) = v.strip_suffix("us") {
-                    us.parse::<f64>().unwrap_or(0.0) / 1000.0
-                } else if let Some(s) = v.strip_suffix('s') {
-                    s.parse::<f64>().unwrap_or(0.0) * 1000.0
-                } else {
-                    0.0
-                }
-            })
-            .unwrap_or(0.0)
-    };
-    (at("50%"), at("99%"))
+    let measured = wrk(url, key, 1, 1, 5);
+    (measured.p50_ms, measured.p99_ms)
 }
 
 fn main() {

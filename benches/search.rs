@@ -24,7 +24,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rocket::State;
 use rusqlite::params;
 use serde_json::Value;
-use support::{bench_figment, launch, person_name, phone_number, Client};
+use support::{bench_figment, launch, person_name, phone_number, wrk, Client};
 
 const BIG_ORG: u64 = 1_000_000;
 const OTHER_ORGS: u64 = 100;
@@ -174,62 +174,6 @@ async fn bare(pool: &State<Pool>, id: String) -> Option<String> {
     .await
     .ok()
     .flatten()
-}
-
-/// What wrk reported.
-struct Measured {
-    p50_ms: f64,
-    p99_ms: f64,
-    rps: f64,
-}
-
-fn to_ms(text: &str) -> f64 {
-    let (number, unit) =
-        text.split_at(text.find(|c: char| c.is_alphabetic()).unwrap_or(text.len()));
-    let n: f64 = number.parse().unwrap_or(f64::NAN);
-    match unit {
-        "us" => n / 1000.0,
-        "ms" => n,
-        "s" => n * 1000.0,
-        "m" => n * 60_000.0,
-        _ => f64::NAN,
-    }
-}
-
-fn wrk(url: &str, key: &str, threads: u32, connections: u32, seconds: u32) -> Measured {
-    let output = Command::new("wrk")
-        .args([
-            &format!("-t{threads}"),
-            &format!("-c{connections}"),
-            &format!("-d{seconds}s"),
-            "--latency",
-            "-H",
-            &format!("x-api-key: {key}"),
-            url,
-        ])
-        .output()
-        .expect("wrk (apt-get install wrk)");
-    let text = String::from_utf8_lossy(&output.stdout);
-    let percentile = |label: &str| {
-        text.lines()
-            .map(str::trim)
-            .find_map(|l| l.strip_prefix(label))
-            .map(|rest| to_ms(rest.trim()))
-            .unwrap_or(f64::NAN)
-    };
-    let rps = text
-        .lines()
-        .find_map(|l| l.strip_prefix("Requests/sec:"))
-        .and_then(|r| r.trim().parse().ok())
-        .unwrap_or(f64::NAN);
-    if text.contains("Non-2xx") {
-        panic!("wrk saw errors for {url}:\n{text}");
-    }
-    Measured {
-        p50_ms: percentile("50%"),
-        p99_ms: percentile("99%"),
-        rps,
-    }
 }
 
 fn main() {

@@ -30,24 +30,9 @@ use std::time::{Duration, Instant};
 use contactsd::db::Db;
 use serde_json::{json, Value};
 use support::{
-    batch_body, median_ms, person_name, phone_number, start_server, Client, Raw, Server, BATCH,
+    batch_body, median_ms, person_name, phone_number, start_server, status_kib, Client, Raw,
+    Server, BATCH,
 };
-
-/// A line of `/proc/self/status`, in KiB.
-fn status_kib(field: &str) -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| {
-            l.strip_prefix(field)?
-                .trim_start_matches(':')
-                .trim()
-                .strip_suffix(" kB")?
-                .parse()
-                .ok()
-        })
-        .unwrap_or(0)
-}
 
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0

@@ -7,6 +7,7 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
+use std::process::Command;
 use std::time::Duration;
 
 use contactsd::db::{self, Db};
@@ -345,5 +346,78 @@ impl Raw {
             }
         }
         tx.commit().unwrap();
+    }
+}
+
+/// A line of `/proc/self/status`, in KiB.
+pub fn status_kib(field: &str) -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix(field)?
+                .trim_start_matches(':')
+                .trim()
+                .strip_suffix(" kB")?
+                .parse()
+                .ok()
+        })
+        .unwrap_or(0)
+}
+
+/// What wrk reported.
+pub struct Measured {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub rps: f64,
+}
+
+fn to_ms(text: &str) -> f64 {
+    let (number, unit) =
+        text.split_at(text.find(|c: char| c.is_alphabetic()).unwrap_or(text.len()));
+    let n: f64 = number.parse().unwrap_or(f64::NAN);
+    match unit {
+        "us" => n / 1000.0,
+        "ms" => n,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        _ => f64::NAN,
+    }
+}
+
+/// Runs wrk against `url` with the key: p50, p99 and requests/s.
+pub fn wrk(url: &str, key: &str, threads: u32, connections: u32, seconds: u32) -> Measured {
+    let output = Command::new("wrk")
+        .args([
+            &format!("-t{threads}"),
+            &format!("-c{connections}"),
+            &format!("-d{seconds}s"),
+            "--latency",
+            "-H",
+            &format!("x-api-key: {key}"),
+            url,
+        ])
+        .output()
+        .expect("wrk (apt-get install wrk)");
+    let text = String::from_utf8_lossy(&output.stdout);
+    let percentile = |label: &str| {
+        text.lines()
+            .map(str::trim)
+            .find_map(|l| l.strip_prefix(label))
+            .map(|rest| to_ms(rest.trim()))
+            .unwrap_or(f64::NAN)
+    };
+    let rps = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Requests/sec:"))
+        .and_then(|r| r.trim().parse().ok())
+        .unwrap_or(f64::NAN);
+    if text.contains("Non-2xx") {
+        panic!("wrk saw errors for {url}:\n{text}");
+    }
+    Measured {
+        p50_ms: percentile("50%"),
+        p99_ms: percentile("99%"),
+        rps,
     }
 }
