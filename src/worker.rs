@@ -127,6 +127,9 @@ pub fn run_import(
     mut progress: impl FnMut(usize),
 ) -> db::Result<bool> {
     let mut current = db.import_chunk_after(import_seq, None)?.map(validate);
+    if current.is_none() {
+        return db.finish_drained_import(import_seq);
+    }
     let mut applied = 0usize;
     while let Some((first_row, items)) = current.take() {
         if stop.load(Ordering::SeqCst) {

@@ -553,6 +553,25 @@ impl Db {
             .ok_or(Error::NotFound("Import"))
     }
 
+    /// Gives an unfinished import with no chunk left its final status (a
+    /// state the chunk transactions never leave, finished here rather than
+    /// picked again and again). Whether it did.
+    pub fn finish_drained_import(&self, import_seq: i64) -> Result<bool> {
+        self.write_now(|tx| {
+            let drained: bool = tx.query_row(
+                "SELECT status IN ('PENDING', 'PROCESSING')
+                        AND NOT EXISTS (SELECT 1 FROM import_chunks WHERE import_seq = ?1)
+                 FROM imports WHERE seq = ?1",
+                [import_seq],
+                |r| r.get(0),
+            )?;
+            if drained {
+                finish(tx, import_seq, clock::now_ms())?;
+            }
+            Ok(drained)
+        })
+    }
+
     /// The import's next stored chunk after row `after`.
     pub fn import_chunk_after(
         &self,
@@ -599,5 +618,39 @@ impl Db {
             let tenant = super::operator_tenant(tx, org_id)?;
             secret_of(tx, tenant.org_seq).map(|(_, secret)| secret)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::import::{json_rows, ImportRequest};
+    use serde_json::json;
+
+    #[test]
+    fn an_unfinished_import_with_no_chunk_left_is_finished_not_picked_forever() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("drained.db")).unwrap();
+        let (org, _) = db.create_org("Acme").unwrap();
+        let rows = json_rows(&[json!({"name": "A", "phoneNumber": "+14155552671"})]).unwrap();
+        let request = ImportRequest {
+            rows,
+            audience_id: None,
+            webhook_url: None,
+        };
+        let import = db.enqueue_import_for_org(&org.id, request).unwrap();
+        db.pool
+            .get()
+            .unwrap()
+            .execute("DELETE FROM import_chunks", [])
+            .unwrap();
+        assert_eq!(db.next_unfinished_import().unwrap(), Some(import.seq));
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        assert!(crate::worker::run_import(&db, import.seq, None, &stop, |_| {}).unwrap());
+        assert_eq!(db.next_unfinished_import().unwrap(), None);
+        assert_eq!(
+            db.import_by_seq(import.seq).unwrap().status,
+            ImportStatus::Failed
+        );
     }
 }
