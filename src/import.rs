@@ -206,6 +206,18 @@ pub fn webhook_url(text: &str) -> Result<String, FieldError> {
 /// not CSV, lacks a required column, or holds more than `max_rows` rows.
 pub fn csv_rows(body: &[u8], max_rows: usize) -> Result<Rows, ApiError> {
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    // The whole text is checked at once: a character split across two
+    // cells (`A\xC3,\xA9`) reads as UTF-8 when the cells are joined.
+    if let Err(e) = std::str::from_utf8(body) {
+        let line = 1 + body[..e.valid_up_to()]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count() as u64;
+        return Err(csv_refused(
+            Some(line),
+            &format!("line {line} is not UTF-8 text"),
+        ));
+    }
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(body);
@@ -237,12 +249,6 @@ pub fn csv_rows(body: &[u8], max_rows: usize) -> Result<Rows, ApiError> {
                     "line {line} has {} fields where the header has {width}",
                     record.len()
                 ),
-            ));
-        }
-        if let Err(e) = std::str::from_utf8(record.as_slice()) {
-            return Err(csv_refused(
-                Some(line),
-                &format!("line {line} is not UTF-8 text ({e})"),
             ));
         }
         if total == max_rows {
@@ -536,6 +542,10 @@ mod tests {
         assert_eq!(error.to_body()["line"], 3);
         let error = csv_rows(b"name,phone\nA,\xff\xfe\n", 10).unwrap_err();
         assert_eq!(error.to_body()["line"], 2);
+        // A character split across two cells is not UTF-8 either.
+        let error = csv_rows(b"name,phone\nB,+14155550001\nA\xC3,\xA9\n", 10).unwrap_err();
+        assert_eq!(error.code(), "validation_failed");
+        assert_eq!(error.to_body()["line"], 3);
     }
 
     #[test]

@@ -70,17 +70,43 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || (a == 198 && (18..20).contains(&b))
                 || a >= 240)
         }
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => is_public(IpAddr::V4(v4)),
-            None => {
-                !(v6.is_loopback()
-                    || v6.is_unspecified()
-                    || v6.is_multicast()
-                    || v6.is_unique_local()
-                    || v6.is_unicast_link_local()
-                    || v6.segments()[0] == 0x2001 && v6.segments()[1] == 0x0db8)
+        IpAddr::V6(v6) => {
+            let [a, b, c, ..] = v6.segments();
+            let octets = v6.octets();
+            let last_v4 = || {
+                IpAddr::V4(std::net::Ipv4Addr::new(
+                    octets[12], octets[13], octets[14], octets[15],
+                ))
+            };
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
             }
-        },
+            // Addresses that carry an IPv4 address reach it: IPv4-compatible
+            // (::/96), NAT64 (64:ff9b::/96) and 6to4 (2002::/16) are as
+            // public as that address.
+            if v6.segments()[..6] == [0; 6] && !v6.is_loopback() && !v6.is_unspecified() {
+                return is_public(last_v4());
+            }
+            if (a, b) == (0x64, 0xff9b) && v6.segments()[2..6] == [0; 4] {
+                return is_public(last_v4());
+            }
+            if a == 0x2002 {
+                return is_public(IpAddr::V4(std::net::Ipv4Addr::new(
+                    octets[2], octets[3], octets[4], octets[5],
+                )));
+            }
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || v6.is_unique_local()
+                || v6.is_unicast_link_local()
+                // Local-use NAT64 (64:ff9b:1::/48), site-local (fec0::/10),
+                // Teredo (2001::/32), documentation (2001:db8::/32).
+                || (a, b, c) == (0x64, 0xff9b, 1)
+                || (a & 0xffc0) == 0xfec0
+                || (a, b) == (0x2001, 0)
+                || (a, b) == (0x2001, 0x0db8))
+        }
     }
 }
 
@@ -286,7 +312,13 @@ mod tests {
         ] {
             assert!(!is_public(private.parse().unwrap()), "{private}");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "2606:4700::1111"] {
+        for public in [
+            "93.184.216.34",
+            "8.8.8.8",
+            "2606:4700::1111",
+            "64:ff9b::808:808",
+            "2002:808:808::1",
+        ] {
             assert!(is_public(public.parse().unwrap()), "{public}");
         }
     }

@@ -67,15 +67,39 @@ impl Worker {
             stopper.0.notify_one();
         });
         rocket::tokio::spawn(async move {
+            let mut failing = Failing::default();
             while !stop.load(Ordering::SeqCst) {
                 let turn = {
                     let (db, stop) = (db.clone(), stop.clone());
                     rocket::tokio::task::spawn_blocking(move || take_turn(&db, &stop)).await
                 };
                 let worked = match turn {
-                    Ok(Ok(worked)) => worked,
-                    Ok(Err(e)) => {
-                        tracing::warn!(target: "contactsd::imports", "import chunk not applied, retrying: {e}");
+                    Ok(Turn::Idle) => false,
+                    Ok(Turn::Applied(seq)) => {
+                        failing.cleared(seq);
+                        true
+                    }
+                    Ok(Turn::Failed(seq, e)) => {
+                        let db = db.clone();
+                        let give_up = failing.failed(seq);
+                        let outcome = rocket::tokio::task::spawn_blocking(move || {
+                            if give_up {
+                                db.fail_import(seq).map(|()| true)
+                            } else {
+                                db.push_back_import(seq).map(|()| false)
+                            }
+                        })
+                        .await;
+                        match outcome {
+                            Ok(Ok(true)) => tracing::error!(target: "contactsd::imports",
+                                "import failing for {} s, given up: {e}", GIVE_UP_AFTER.as_secs()),
+                            _ => tracing::warn!(target: "contactsd::imports",
+                                "import chunk not applied, retrying later: {e}"),
+                        }
+                        false
+                    }
+                    Ok(Turn::Broken(e)) => {
+                        tracing::warn!(target: "contactsd::imports", "import queue not read: {e}");
                         false
                     }
                     Err(e) => {
@@ -95,14 +119,54 @@ impl Worker {
     }
 }
 
-/// Gives the unfinished import whose turn it is up to ten chunks; whether
-/// there was one.
-fn take_turn(db: &Db, stop: &AtomicBool) -> db::Result<bool> {
-    let Some(seq) = db.next_unfinished_import()? else {
-        return Ok(false);
+/// How long an import may keep failing (a full disk, a broken row number
+/// bound) before it is given up as `FAILED`; meanwhile other imports take
+/// their turns.
+const GIVE_UP_AFTER: Duration = Duration::from_secs(300);
+
+/// When each import that keeps failing first failed.
+#[derive(Default)]
+struct Failing(std::collections::HashMap<i64, std::time::Instant>);
+
+impl Failing {
+    /// Records a failure of import `seq`; whether to give it up.
+    fn failed(&mut self, seq: i64) -> bool {
+        let since = *self.0.entry(seq).or_insert_with(std::time::Instant::now);
+        let give_up = since.elapsed() >= GIVE_UP_AFTER;
+        if give_up {
+            self.0.remove(&seq);
+        }
+        give_up
+    }
+
+    fn cleared(&mut self, seq: i64) {
+        self.0.remove(&seq);
+    }
+}
+
+/// What one turn of the worker did.
+enum Turn {
+    /// No unfinished import.
+    Idle,
+    /// The import with this row number moved on.
+    Applied(i64),
+    /// Applying the import's chunk failed.
+    Failed(i64, db::Error),
+    /// The queue itself could not be read.
+    Broken(db::Error),
+}
+
+/// Gives the unfinished import whose turn it is up to ten chunks.
+fn take_turn(db: &Db, stop: &AtomicBool) -> Turn {
+    let seq = match db.next_unfinished_import() {
+        Ok(Some(seq)) => seq,
+        Ok(None) => return Turn::Idle,
+        Err(e) => return Turn::Broken(e),
     };
-    run_import(db, seq, Some(CHUNKS_PER_TURN), stop, |_| {})?;
-    Ok(true)
+    match run_import(db, seq, Some(CHUNKS_PER_TURN), stop, |_| {}) {
+        Ok(_) => Turn::Applied(seq),
+        Err(e) => Turn::Failed(seq, e),
+    }
 }
 
 /// A chunk's position and its rows as bulk items.

@@ -572,6 +572,41 @@ impl Db {
         })
     }
 
+    /// Sends an import to the back of the line (after a chunk of it failed,
+    /// so other imports go on).
+    pub fn push_back_import(&self, import_seq: i64) -> Result<()> {
+        self.write_now(|tx| {
+            tx.execute(
+                "UPDATE imports SET turn_at = ?2 WHERE seq = ?1",
+                params![import_seq, clock::now_ms()],
+            )?;
+            Ok(())
+        })
+    }
+
+    /// Gives up an import that could not run: its rows not yet applied
+    /// count as failed, its status is `FAILED`, its webhook becomes due.
+    pub fn fail_import(&self, import_seq: i64) -> Result<()> {
+        self.write_now(|tx| {
+            let now = clock::now_ms();
+            tx.execute(
+                "DELETE FROM import_chunks WHERE import_seq = ?1",
+                [import_seq],
+            )?;
+            tx.execute(
+                "UPDATE imports SET failed = failed + (total - processed)
+                 WHERE seq = ?1 AND status IN ('PENDING', 'PROCESSING')",
+                [import_seq],
+            )?;
+            finish(tx, import_seq, now)?;
+            tx.execute(
+                "UPDATE imports SET status = 'FAILED' WHERE seq = ?1",
+                [import_seq],
+            )?;
+            Ok(())
+        })
+    }
+
     /// The import's next stored chunk after row `after`.
     pub fn import_chunk_after(
         &self,
@@ -652,5 +687,34 @@ mod tests {
             db.import_by_seq(import.seq).unwrap().status,
             ImportStatus::Failed
         );
+    }
+
+    #[test]
+    fn an_import_that_cannot_run_is_given_up_as_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("given-up.db")).unwrap();
+        let (org, _) = db.create_org("Acme").unwrap();
+        let rows: Vec<_> = (0..2_500)
+            .map(|i| json!({"name": "A", "phoneNumber": format!("+1415555{i:04}")}))
+            .collect();
+        let request = ImportRequest {
+            rows: json_rows(&rows).unwrap(),
+            audience_id: None,
+            webhook_url: Some(String::from("https://example.com/hook")),
+        };
+        let import = db.enqueue_import_for_org(&org.id, request).unwrap();
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        assert!(!crate::worker::run_import(&db, import.seq, Some(1), &stop, |_| {}).unwrap());
+        db.push_back_import(import.seq).unwrap();
+        db.fail_import(import.seq).unwrap();
+        let failed = db.import_by_seq(import.seq).unwrap();
+        assert_eq!(failed.status, ImportStatus::Failed);
+        assert_eq!(
+            (failed.processed, failed.created, failed.failed),
+            (2_500, 1_000, 1_500)
+        );
+        assert!(failed.completed_at.is_some());
+        assert_eq!(failed.webhook_state.as_deref(), Some("pending"));
+        assert_eq!(db.next_unfinished_import().unwrap(), None);
     }
 }
