@@ -39,8 +39,7 @@ function signInView() {
       await request("GET", "/v1/contacts?limit=1", { key });
       session.signIn(key);
       input.value = "";
-      location.hash = "#/contacts";
-      route();
+      go("#/contacts");
     } catch (error) {
       alert.textContent = error instanceof ApiError && error.status === 401
         ? "That API key was refused: it is unknown or revoked."
@@ -76,10 +75,20 @@ function route() {
   views[view](main, { isCurrent: () => mine === generation });
 }
 
+/**
+ * Shows the view of `hash`: a change of hash routes through the
+ * `hashchange` event alone, so a view is never drawn twice (a second
+ * drawing would replace a field the user is already typing in).
+ */
+function go(hash) {
+  const current = location.hash === "#" ? "" : location.hash;
+  if (current === hash) route();
+  else location.hash = hash;
+}
+
 function signOut() {
   session.signOut();
-  location.hash = "";
-  route();
+  go("");
 }
 
 signOutButton.addEventListener("click", signOut);
