@@ -16,12 +16,13 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use contactsd::db::Db;
 use serde_json::{json, Value};
-use support::{bench_figment, launch, person_name, phone_number, status_kib, wrk, Client};
+use support::{
+    bench_figment, launch, person_name, phone_number, require_wrk, status_kib, wrk, Client,
+};
 
 const ORGS: u64 = 1_000;
 const BIG: u64 = 1_000_000;
@@ -124,10 +125,7 @@ fn wrk_ms(url: &str, key: &str) -> (f64, f64) {
 }
 
 fn main() {
-    if Command::new("wrk").arg("--version").output().is_err() {
-        eprintln!("this benchmark needs wrk: apt-get install wrk");
-        std::process::exit(2);
-    }
+    require_wrk();
     let path = data_path();
     let rebuild = std::env::args().any(|a| a == "--rebuild");
     let cached = !rebuild && path.exists();

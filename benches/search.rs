@@ -15,7 +15,6 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::time::Instant;
 
 use contactsd::db::{self, Db};
@@ -24,7 +23,7 @@ use r2d2_sqlite::SqliteConnectionManager;
 use rocket::State;
 use rusqlite::params;
 use serde_json::Value;
-use support::{bench_figment, launch, person_name, phone_number, wrk, Client};
+use support::{bench_figment, launch, person_name, phone_number, require_wrk, wrk, Client};
 
 const BIG_ORG: u64 = 1_000_000;
 const OTHER_ORGS: u64 = 100;
@@ -177,10 +176,7 @@ async fn bare(pool: &State<Pool>, id: String) -> Option<String> {
 }
 
 fn main() {
-    if Command::new("wrk").arg("--version").output().is_err() {
-        eprintln!("this benchmark needs wrk: apt-get install wrk");
-        std::process::exit(2);
-    }
+    require_wrk();
     let path = data_path();
     let rebuild = std::env::args().any(|a| a == "--rebuild");
     let org_id = match big_org_id(&path) {

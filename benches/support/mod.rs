@@ -385,6 +385,14 @@ fn to_ms(text: &str) -> f64 {
     }
 }
 
+/// Exits with a hint when Debian's `wrk` is not installed.
+pub fn require_wrk() {
+    if Command::new("wrk").arg("--version").output().is_err() {
+        eprintln!("this benchmark needs wrk: apt-get install wrk");
+        std::process::exit(2);
+    }
+}
+
 /// Runs wrk against `url` with the key: p50, p99 and requests/s.
 pub fn wrk(url: &str, key: &str, threads: u32, connections: u32, seconds: u32) -> Measured {
     let output = Command::new("wrk")

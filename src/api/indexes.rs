@@ -12,7 +12,7 @@ use super::Reply;
 use crate::clock;
 use crate::db::indexes::{DeclaredIndex, IndexField};
 use crate::db::TenantDb;
-use crate::domain::MAX_METADATA_KEY_CHARS;
+use crate::domain::{is_plain_metadata_key, MAX_METADATA_KEY_CHARS};
 use crate::error::{ApiError, FieldError};
 
 pub fn routes() -> Vec<Route> {
@@ -51,8 +51,7 @@ fn parse_field(text: &str) -> Result<IndexField, ApiError> {
         )])
     };
     let key = text.strip_prefix("metadata.").ok_or_else(refuse)?;
-    let plain = !key.chars().any(|c| c.is_control() || c == '"' || c == '\\');
-    if plain && (1..=MAX_METADATA_KEY_CHARS).contains(&key.chars().count()) {
+    if is_plain_metadata_key(key) && (1..=MAX_METADATA_KEY_CHARS).contains(&key.chars().count()) {
         Ok(IndexField::Metadata(key.to_string()))
     } else {
         Err(refuse())

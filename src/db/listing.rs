@@ -14,7 +14,7 @@ use rusqlite::{params_from_iter, Connection};
 use super::contacts::{from_row, Contact, COLUMNS};
 use super::indexes::{self, Declared};
 use super::{audiences, Result, Tenant};
-use crate::domain::Language;
+use crate::domain::{is_plain_metadata_key, Language};
 use crate::search::{self, SearchPlan};
 
 /// Restricts a listing to an audience's members, or to everyone else.
@@ -242,12 +242,6 @@ fn search_args(tenant: &Tenant, query: &str) -> [SqlValue; 4] {
     ]
 }
 
-/// A metadata key that a quoted JSON path names exactly: no `"`, `\` or
-/// control character. Other keys are matched by walking the object.
-fn is_plain_json_key(key: &str) -> bool {
-    !key.chars().any(|c| c.is_control() || c == '"' || c == '\\')
-}
-
 impl Plan<'_> {
     /// The FROM and WHERE clauses (`FROM … WHERE …`) and their arguments.
     ///
@@ -325,7 +319,7 @@ impl Plan<'_> {
                 );
                 args.push(tenant.org_seq.into());
                 args.push(filter.key.clone().into());
-            } else if is_plain_json_key(&filter.key) {
+            } else if is_plain_metadata_key(&filter.key) {
                 sql.push_str(" AND (c.metadata -> ?) IN (json_quote(?), ?)");
                 args.push(format!("$.\"{}\"", filter.key).into());
             } else {

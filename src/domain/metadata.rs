@@ -6,6 +6,13 @@ pub const MAX_KEYS: usize = 64;
 pub const MAX_KEY_CHARS: usize = 64;
 pub const MAX_BYTES: usize = 16 * 1024;
 
+/// Whether a quoted JSON path (`$."key"`) names `key` exactly: no `"`,
+/// `\` or control character. Filters on other keys walk the object;
+/// indexes can be declared only on such keys.
+pub fn is_plain_key(key: &str) -> bool {
+    !key.chars().any(|c| c.is_control() || c == '"' || c == '\\')
+}
+
 /// A JSON object of at most 64 keys (each 1 to 64 characters) and at most
 /// 16 KiB serialized, kept in its compact serialized form.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -18,7 +18,9 @@ pub use call::{CallDirection, CallStatus, NewCall};
 pub use contact::{BulkItem, ContactFields, NewContact, CONTACT_FIELDS};
 pub use id_list::{contact_ids, IdListError, MAX_IDS};
 pub use language::Language;
-pub use metadata::{Metadata, MAX_KEY_CHARS as MAX_METADATA_KEY_CHARS};
+pub use metadata::{
+    is_plain_key as is_plain_metadata_key, Metadata, MAX_KEY_CHARS as MAX_METADATA_KEY_CHARS,
+};
 pub use name::Name;
 pub use phone::PhoneNumber;
 
