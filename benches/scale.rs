@@ -18,7 +18,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use contactsd::db::Db;
+use contactsd_store::Db;
 use serde_json::{json, Value};
 use support::{
     bench_figment, launch, person_name, phone_number, require_wrk, status_kib, wrk, Client,
@@ -74,7 +74,7 @@ fn load(path: &Path) -> Vec<(String, String)> {
             (org.id, key.key)
         })
         .collect();
-    let port = launch(contactsd::app::build(bench_figment(), db));
+    let port = launch(contactsd_server::app::build(bench_figment(), db));
     // The small organizations take turns, batch by batch; one request in
     // ten goes to the largest, so rows interleave as in a shared file.
     let mut schedule = Vec::new();
@@ -146,7 +146,7 @@ fn main() {
         .map(|m| m.len())
         .sum();
     let db = Db::open(&path).unwrap();
-    let port = launch(contactsd::app::build(bench_figment(), db));
+    let port = launch(contactsd_server::app::build(bench_figment(), db));
     let base = format!("http://127.0.0.1:{port}");
     let (big_key, small_key) = (&orgs[0].1, &orgs[1].1);
     let mut big_client = Client::connect(port, big_key);

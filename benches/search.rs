@@ -17,8 +17,8 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use contactsd::db::{self, Db};
-use contactsd::ids::{ordered_id, Kind};
+use contactsd_domain::ids::{ordered_id, Kind};
+use contactsd_store::{self as db, Db};
 use r2d2_sqlite::SqliteConnectionManager;
 use rocket::State;
 use rusqlite::params;
@@ -108,8 +108,8 @@ fn build(path: &Path) -> String {
                     ordered_id(Kind::Contact, created_at, seq as u64),
                     org_seq,
                     name,
-                    contactsd::search::sort_key(&name),
-                    contactsd::search::initials(&name),
+                    contactsd_domain::search::sort_key(&name),
+                    contactsd_domain::search::initials(&name),
                     phone_number(j),
                     LANGUAGES[(j % LANGUAGES.len() as u64) as usize],
                     metadata.to_string(),
@@ -191,7 +191,7 @@ fn main() {
 
     let db = Db::open(&path).unwrap();
     let key = db.issue_key(&org_id).unwrap().key;
-    let port = launch(contactsd::app::build(bench_figment(), db));
+    let port = launch(contactsd_server::app::build(bench_figment(), db));
     let pool: Pool = r2d2::Pool::builder()
         .max_size(8)
         .build(SqliteConnectionManager::file(&path).with_init(db::configure))

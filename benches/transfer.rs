@@ -27,7 +27,7 @@ use std::net::TcpStream;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use contactsd::db::Db;
+use contactsd_store::Db;
 use serde_json::{json, Value};
 use support::{
     batch_body, median_ms, person_name, phone_number, start_server, status_kib, Client, Raw,

@@ -10,8 +10,8 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use contactsd::db::{self, Db};
-use contactsd::ids::{ordered_id, Kind};
+use contactsd_domain::ids::{ordered_id, Kind};
+use contactsd_store::{self as db, Db};
 use rocket::fairing::AdHoc;
 use rusqlite::params;
 use serde_json::json;
@@ -33,7 +33,7 @@ pub fn start_server_with(path: &Path, figment: rocket::figment::Figment) -> Serv
     let db = Db::open(path).expect("open database");
     let (org, key) = db.create_org("bench").expect("org");
     Server {
-        port: launch(contactsd::app::build(figment, db)),
+        port: launch(contactsd_server::app::build(figment, db)),
         key: key.key,
         org_id: org.id,
     }
@@ -41,7 +41,7 @@ pub fn start_server_with(path: &Path, figment: rocket::figment::Figment) -> Serv
 
 /// The server's configuration for benchmarks: a free port, no request log.
 pub fn bench_figment() -> rocket::figment::Figment {
-    contactsd::app::figment()
+    contactsd_server::app::figment()
         .merge(("port", 0))
         .merge(("log_level", "off"))
 }
@@ -300,7 +300,7 @@ impl Raw {
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
                 )
                 .unwrap();
-            let now = contactsd::clock::now_ms();
+            let now = contactsd_domain::clock::now_ms();
             for i in start..start + BATCH {
                 let metadata =
                     json!({"city": if i % 2 == 0 { "Mumbai" } else { "Delhi" }, "tier": "premium"});
@@ -309,8 +309,8 @@ impl Raw {
                     ordered_id(Kind::Contact, now, i),
                     self.org_seq,
                     name,
-                    contactsd::search::sort_key(&name),
-                    contactsd::search::initials(&name),
+                    contactsd_domain::search::sort_key(&name),
+                    contactsd_domain::search::initials(&name),
                     phone_number(i),
                     if i % 3 == 0 { "hi-IN" } else { "en-IN" },
                     metadata.to_string(),
@@ -331,13 +331,13 @@ impl Raw {
                      WHERE org_seq = ?5 AND phone = ?6",
                 )
                 .unwrap();
-            let now = contactsd::clock::now_ms();
+            let now = contactsd_domain::clock::now_ms();
             for i in start..start + BATCH {
                 let name = format!("{}{suffix}", person_name(i));
                 stmt.execute(params![
                     name,
-                    contactsd::search::sort_key(&name),
-                    contactsd::search::initials(&name),
+                    contactsd_domain::search::sort_key(&name),
+                    contactsd_domain::search::initials(&name),
                     now,
                     self.org_seq,
                     phone_number(i)

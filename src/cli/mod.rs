@@ -11,9 +11,8 @@ use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 
 use crate::db::{self, keys, Db};
-use crate::domain::Name;
-use crate::logging::LogFormat;
 use crate::{app, clock, config};
+use contactsd_domain::Name;
 
 mod transfer;
 
@@ -36,10 +35,28 @@ struct Cli {
         default_value = "text",
         env = "CONTACTSD_LOG_FORMAT"
     )]
-    log_format: LogFormat,
+    log_format: LogFormatArg,
 
     #[command(subcommand)]
     command: Option<Command>,
+}
+
+/// How log lines are written (`--log-format`).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum LogFormatArg {
+    /// One human-readable line per event.
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+impl From<LogFormatArg> for crate::logging::LogFormat {
+    fn from(arg: LogFormatArg) -> Self {
+        match arg {
+            LogFormatArg::Text => crate::logging::LogFormat::Text,
+            LogFormatArg::Json => crate::logging::LogFormat::Json,
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -112,13 +129,13 @@ enum KeyCommand {
 }
 
 /// Runs the command line; the process exit code.
-pub fn main() -> ExitCode {
+pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = config::check_file().and_then(|()| {
         let figment = app::figment();
         let path = config::database_path(cli.database, &figment);
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve(figment, &path, cli.log_format),
+            Command::Serve => serve(figment, &path, cli.log_format.into()),
             Command::Org(command) => open(&path).and_then(|db| run_org(&db, command)),
             Command::Key(command) => open(&path).and_then(|db| run_key(&db, command)),
             Command::Backup { dest } => open(&path).and_then(|db| backup(&db, &path, &dest)),
@@ -170,7 +187,7 @@ fn open(path: &Path) -> Result<Db, String> {
 fn serve(
     figment: rocket::figment::Figment,
     path: &Path,
-    log_format: LogFormat,
+    log_format: crate::logging::LogFormat,
 ) -> Result<(), String> {
     crate::logging::init(app::log_level(), log_format);
     let db = open(path)?;

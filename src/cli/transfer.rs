@@ -13,17 +13,16 @@ use std::sync::atomic::AtomicBool;
 use std::sync::{Arc, Mutex};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::{not_found_as, print_line};
 use crate::api::export::{render_row, CSV_HEADER};
 use crate::api::imports::ImportView;
-use crate::api::RawQuery;
 use crate::db::contacts::Contact;
 use crate::db::{self, Db, RowSink};
-use crate::error::ApiError;
 use crate::import::{self, ImportRequest, MAX_FILE_ROWS};
 use crate::listing::{ExportFormat, Listing};
+use contactsd_domain::Rejection;
 
 /// Imports `file` into organization `org_id` and prints its final status.
 pub fn import(
@@ -65,7 +64,7 @@ pub fn import(
     let bar = progress_bar(total);
     let stop = AtomicBool::new(false);
     let finished =
-        crate::worker::run_import(db, queued.seq, None, &stop, |rows| bar.inc(rows as u64))
+        crate::db::jobs::run_import(db, queued.seq, None, &stop, |rows| bar.inc(rows as u64))
             .map_err(|e| format!("import stopped: {e}"))?;
     if !finished {
         // A server's worker took the last chunks: wait for its final status.
@@ -106,18 +105,13 @@ fn progress_bar(total: u64) -> ProgressBar {
     bar
 }
 
-/// An answer the API would give, as one line of text for the terminal.
-fn explain(error: &ApiError) -> String {
-    let body = error.to_body();
-    let mut text = body["message"].as_str().unwrap_or("refused").to_string();
-    if let Some(Value::Array(details)) = body.get("details") {
-        for detail in details {
-            if let Some(message) = detail["message"].as_str() {
-                if message != text {
-                    text.push_str("; ");
-                    text.push_str(message);
-                }
-            }
+/// A refused file, as one line of text for the terminal.
+fn explain(rejection: &Rejection) -> String {
+    let mut text = rejection.message.clone();
+    for detail in &rejection.details {
+        if detail.message != text {
+            text.push_str("; ");
+            text.push_str(&detail.message);
         }
     }
     text
@@ -131,7 +125,7 @@ pub fn export(
     format: ExportFormat,
     output: Option<&Path>,
 ) -> Result<(), String> {
-    let (listing, _) = Listing::parse_export(RawQuery::default()).map_err(|e| explain(&e))?;
+    let listing = Listing::everything();
     let writer: Box<dyn Write + Send> = match output {
         Some(path) => Box::new(private_file(path)?),
         None => Box::new(std::io::stdout()),

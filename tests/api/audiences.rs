@@ -399,12 +399,13 @@ fn contact_count_stays_exact_under_concurrent_writes() {
             .build()
             .unwrap();
         runtime.block_on(async move {
-            let db = contactsd::db::Db::open(&path).unwrap();
-            let figment = contactsd::app::figment().merge(("log_level", "off"));
-            let client =
-                rocket::local::asynchronous::Client::untracked(contactsd::app::build(figment, db))
-                    .await
-                    .unwrap();
+            let db = contactsd_store::Db::open(&path).unwrap();
+            let figment = contactsd_server::app::figment().merge(("log_level", "off"));
+            let client = rocket::local::asynchronous::Client::untracked(
+                contactsd_server::app::build(figment, db),
+            )
+            .await
+            .unwrap();
             let mut requests = Vec::new();
             for (i, chunk) in ids.chunks(5).enumerate() {
                 let body = json!({"audienceId": aid, "contactIds": chunk}).to_string();

@@ -442,9 +442,9 @@ fn import_with_an_audience_and_the_webhook_secret() {
         .as_str()
         .unwrap()
         .to_string();
-    let db = contactsd::db::Db::open(&dir.path().join("contacts.db")).unwrap();
+    let db = contactsd_store::Db::open(&dir.path().join("contacts.db")).unwrap();
     let key = db.issue_key(&org_id).unwrap().key;
-    let name = contactsd::domain::Name::parse("Gold").unwrap();
+    let name = contactsd_domain::Name::parse("Gold").unwrap();
     let runtime = rocket::tokio::runtime::Runtime::new().unwrap();
     let audience = runtime
         .block_on(db.tenant(key).create_audience(name, None))

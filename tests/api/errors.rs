@@ -108,9 +108,9 @@ fn boom() -> &'static str {
 #[test]
 fn a_panicking_handler_answers_500_in_the_error_shape() {
     let dir = tempfile::tempdir().unwrap();
-    let db = contactsd::db::Db::open(&dir.path().join("contacts.db")).unwrap();
-    let figment = contactsd::app::figment().merge(("log_level", "off"));
-    let rocket = contactsd::app::build(figment, db).mount("/test", rocket::routes![boom]);
+    let db = contactsd_store::Db::open(&dir.path().join("contacts.db")).unwrap();
+    let figment = contactsd_server::app::figment().merge(("log_level", "off"));
+    let rocket = contactsd_server::app::build(figment, db).mount("/test", rocket::routes![boom]);
     let client = rocket::local::blocking::Client::tracked(rocket).unwrap();
     let response = client.get("/test/boom").dispatch();
     assert_eq!(response.status(), Status::InternalServerError);

@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use contactsd::db::{Db, DbOptions};
+use contactsd_store::{Db, DbOptions};
 use rocket::http::{ContentType, Header, Status};
 use rocket::local::blocking::Client;
 use serde_json::Value;
@@ -80,8 +80,9 @@ impl TestApp {
         let db_path = dir.path().join("contacts.db");
         let (org_id, key) = create_org(&Db::open(&db_path).expect("open database"), "Acme");
         let db = Db::open_with(&db_path, options).expect("open database");
-        let figment = configure(contactsd::app::figment().merge(("log_level", "off")));
-        let client = Client::tracked(contactsd::app::build(figment, db.clone())).expect("rocket");
+        let figment = configure(contactsd_server::app::figment().merge(("log_level", "off")));
+        let client =
+            Client::tracked(contactsd_server::app::build(figment, db.clone())).expect("rocket");
         TestApp {
             client,
             key,

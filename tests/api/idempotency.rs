@@ -169,7 +169,7 @@ fn a_key_older_than_24_hours_is_free_again() {
 #[test]
 fn a_503_is_not_stored_so_the_retry_runs() {
     let app = TestApp::spawn_with_options(
-        contactsd::db::DbOptions {
+        contactsd_store::DbOptions {
             busy_timeout: std::time::Duration::from_millis(50),
             ..Default::default()
         },
@@ -191,14 +191,15 @@ fn a_503_is_not_stored_so_the_retry_runs() {
 fn two_concurrent_requests_with_one_key_apply_once() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("contacts.db");
-    let db = contactsd::db::Db::open(&path).unwrap();
+    let db = contactsd_store::Db::open(&path).unwrap();
     let (_, key) = db.create_org("Acme").unwrap();
-    let figment = contactsd::app::figment().merge(("log_level", "off"));
+    let figment = contactsd_server::app::figment().merge(("log_level", "off"));
     rocket::execute(async move {
-        let client =
-            rocket::local::asynchronous::Client::untracked(contactsd::app::build(figment, db))
-                .await
-                .unwrap();
+        let client = rocket::local::asynchronous::Client::untracked(contactsd_server::app::build(
+            figment, db,
+        ))
+        .await
+        .unwrap();
         let contacts: Vec<Value> = (0..1000)
             .map(|i| json!({"name": format!("N{i}"), "phoneNumber": format!("+1415555{:04}", i)}))
             .collect();

@@ -552,7 +552,7 @@ fn the_webhook_is_signed_retried_and_its_attempts_shown() {
     assert_eq!(attempts[1]["statusCode"], 204);
     assert_eq!(attempts[1]["error"], Value::Null);
 
-    let secret = contactsd::db::Db::open(&app.db_path)
+    let secret = contactsd_store::Db::open(&app.db_path)
         .unwrap()
         .webhook_secret(&app.org_id)
         .unwrap();

@@ -476,7 +476,7 @@ fn a_full_disk_is_503_saying_so_and_service_returns_when_space_does() {
 #[test]
 fn a_read_only_database_is_503_saying_so_and_reads_go_on() {
     let app = crate::helpers::TestApp::spawn_with_options(
-        contactsd::db::DbOptions {
+        contactsd_store::DbOptions {
             read_only: true,
             ..Default::default()
         },

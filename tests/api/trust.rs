@@ -209,7 +209,7 @@ fn searches_see_one_organization_when_rows_interleave() {
 #[test]
 fn a_busy_database_answers_503_with_retry_after_within_the_busy_timeout() {
     let app = TestApp::spawn_with_options(
-        contactsd::db::DbOptions {
+        contactsd_store::DbOptions {
             busy_timeout: std::time::Duration::from_millis(50),
             ..Default::default()
         },

@@ -1,0 +1,69 @@
+use oxilangtag::LanguageTag;
+use serde_json::Value;
+
+use crate::error::FieldError;
+
+/// A well-formed BCP 47 (RFC 5646) tag in canonical case: `hi-IN`,
+/// `zh-Hant-TW`. Parsing and case rules are `oxilangtag`'s.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Language(String);
+
+impl Language {
+    pub fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
+        value.as_str().and_then(Self::parse).ok_or_else(|| {
+            FieldError::new(
+                field,
+                format!("{field} must be a BCP 47 language tag, e.g. hi-IN"),
+            )
+        })
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        if text.is_empty() || text.len() > 64 {
+            return None;
+        }
+        LanguageTag::parse_and_normalize(text)
+            .ok()
+            .map(|tag| Language(tag.into_inner()))
+    }
+
+    /// A value read back from storage, where only parsed values go.
+    pub fn from_stored(text: String) -> Self {
+        Language(text)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn into_string(self) -> String {
+        self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonicalizes_case() {
+        assert_eq!(Language::parse("HI-in").unwrap().as_str(), "hi-IN");
+        assert_eq!(
+            Language::parse("zh-hant-tw").unwrap().as_str(),
+            "zh-Hant-TW"
+        );
+        assert_eq!(Language::parse("en").unwrap().as_str(), "en");
+        assert!(Language::parse("not a tag").is_none());
+        assert!(Language::parse("").is_none());
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn canonical_tags_are_a_fixed_point(text in "\\PC{0,20}|[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8}){0,3}") {
+            if let Some(tag) = Language::parse(&text) {
+                proptest::prop_assert!(tag.as_str().eq_ignore_ascii_case(&text));
+                proptest::prop_assert_eq!(Language::parse(tag.as_str()), Some(tag.clone()));
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+//! `/v1/calls`: call records, kept when their contact is deleted.
+
+use rocket::Route;
+use serde::Serialize;
+use serde_json::value::RawValue;
+
+use super::contacts::raw_json;
+use super::openapi as doc;
+use super::{for_verified, JsonBody, Page, PageRequest, Query, Reply};
+use crate::auth::Org;
+use crate::clock;
+use crate::db::calls::Call;
+use crate::domain::NewCall;
+use crate::error::ApiError;
+
+pub fn routes() -> Vec<Route> {
+    rocket::routes![get_calls, post_call, get_call]
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CallView<'a> {
+    id: &'a str,
+    contact_id: &'a str,
+    contact_name: &'a str,
+    phone_number: &'a str,
+    status: &'static str,
+    direction: &'static str,
+    started_at: String,
+    duration_seconds: Option<i64>,
+    metadata: Box<RawValue>,
+    organization_id: &'a str,
+    created_at: String,
+}
+
+impl<'a> CallView<'a> {
+    fn new(call: &'a Call, org_id: &'a str) -> Self {
+        CallView {
+            id: &call.id,
+            contact_id: &call.contact_id,
+            contact_name: call.contact_name.as_str(),
+            phone_number: call.phone.as_str(),
+            status: call.status.as_str(),
+            direction: call.direction.as_str(),
+            started_at: clock::format_ms(call.started_at),
+            duration_seconds: call.duration_seconds,
+            metadata: raw_json(&call.metadata),
+            organization_id: org_id,
+            created_at: clock::format_ms(call.created_at),
+        }
+    }
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/calls",
+    tag = "calls",
+    summary = "List call records",
+    params(doc::PageParams, ("contactId" = Option<String>, Query, description = "One contact's calls")),
+    responses((status = 200, body = doc::CallPage), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
+#[rocket::get("/calls")]
+async fn get_calls(org: Org, mut query: Query) -> Result<Reply, ApiError> {
+    let parsed = PageRequest::from_query(&mut query).and_then(|page| {
+        let contact_id = query.take("contactId");
+        std::mem::take(&mut query.0).finish()?;
+        Ok((page, contact_id))
+    });
+    let (page, contact_id) = for_verified(&org, parsed).await?;
+    let answer = org
+        .list_calls(contact_id, page.limit, page.offset())
+        .await?;
+    let (rows, total) = &answer.value;
+    let data = rows
+        .iter()
+        .map(|c| CallView::new(c, &answer.org_id))
+        .collect();
+    Reply::ok(&Page::new(data, *total, page.page, page.limit))
+}
+
+#[utoipa::path(
+    post,
+    path = "/v1/calls",
+    tag = "calls",
+    summary = "Record a call",
+    request_body = doc::CallInput,
+    responses((status = 201, body = doc::Call, headers(("Location" = String))), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
+#[rocket::post("/calls", data = "<body>")]
+async fn post_call(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
+    let new = NewCall::from_json(body.value()).map_err(ApiError::validation)?;
+    let call = org.create_call(new).await?;
+    Reply::created(
+        format!("/v1/calls/{}", call.value.id),
+        &CallView::new(&call.value, &call.org_id),
+    )
+}
+
+#[utoipa::path(
+    get,
+    path = "/v1/calls/{id}",
+    tag = "calls",
+    summary = "Get a call record",
+    params(("id" = String, Path, description = "The id")),
+    responses((status = 200, body = doc::Call), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    security(("apiKey" = []), ("bearer" = []))
+)]
+#[rocket::get("/calls/<id>")]
+async fn get_call(org: Org, id: &str) -> Result<Reply, ApiError> {
+    let call = org.call(id.to_string()).await?;
+    Reply::ok(&CallView::new(&call.value, &call.org_id))
+}

@@ -1,0 +1,42 @@
+//! The answer of the three contact listings: the seed's envelope, with
+//! `page` `null` under a cursor, and `nextCursor`. The query itself is
+//! `crate::listing`'s; the planner is `db::listing`'s.
+
+use serde::Serialize;
+
+use super::contacts::ContactView;
+use super::{for_verified, Query, Reply};
+use crate::db::TenantDb;
+use crate::error::ApiError;
+use crate::listing::{Listing, Scope};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CursorPage<'a> {
+    data: Vec<ContactView<'a>>,
+    total: i64,
+    page: Option<i64>,
+    limit: i64,
+    total_pages: i64,
+    next_cursor: Option<&'a str>,
+}
+
+/// Answers a contact listing of `scope`. What is wrong with a query is
+/// told only to a caller whose key is valid (a bad key is 401 first).
+pub async fn list_contacts(org: &TenantDb, query: Query, scope: Scope) -> Result<Reply, ApiError> {
+    let listing = for_verified(org, Listing::parse(query.0, &scope)).await?;
+    let answer = org.list_contacts(listing).await?;
+    let (page, org_id) = (&answer.value, answer.org_id.as_str());
+    Reply::ok(&CursorPage {
+        data: page
+            .rows
+            .iter()
+            .map(|c| ContactView::new(c, org_id))
+            .collect(),
+        total: page.total,
+        page: page.listing.page,
+        limit: page.listing.limit,
+        total_pages: (page.total + page.listing.limit - 1) / page.listing.limit,
+        next_cursor: page.next_cursor.as_deref(),
+    })
+}

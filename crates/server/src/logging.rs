@@ -1,0 +1,183 @@
+//! Logs: one access line per request, in text or JSON, and never a secret.
+//!
+//! contactsd logs through `tracing`. Every request gets a span (method,
+//! route template, request id) and, when answered, one event with its
+//! status and latency; a 5xx event carries the error's whole cause chain.
+//! What is logged is chosen here, field by field: never a query string
+//! (search terms and metadata values are personal data), never a body,
+//! never a header (API keys travel in them). Rocket's own request logging,
+//! which prints query strings and, at `debug`, every header, is switched
+//! off (`log_level = "off"` in the configuration Rocket sees); its level
+//! setting drives this subscriber instead.
+//!
+//! The request id is the client's `x-request-id` when it is a plain token
+//! (1 to 128 of `A-Z a-z 0-9 . _ -`), else a new one; either way it is
+//! echoed in the answer's `x-request-id`.
+
+use std::sync::Mutex;
+use std::time::Instant;
+
+use rocket::config::LogLevel;
+use rocket::data::Data;
+use rocket::fairing::{Fairing, Info, Kind};
+use rocket::http::Header;
+use rocket::request::Request;
+use rocket::response::Response;
+use tracing::Level;
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    /// One human-readable line per event.
+    #[default]
+    Text,
+    /// One JSON object per event.
+    Json,
+}
+
+/// The most verbose level `level` lets through; `None` for `off`.
+fn max_level(level: LogLevel) -> Option<Level> {
+    match level {
+        LogLevel::Off => None,
+        LogLevel::Critical => Some(Level::WARN),
+        LogLevel::Normal => Some(Level::INFO),
+        LogLevel::Debug => Some(Level::DEBUG),
+    }
+}
+
+/// Installs the process's subscriber, writing to standard error. Later
+/// calls (tests building several servers) keep the first.
+pub fn init(level: LogLevel, format: LogFormat) {
+    let Some(level) = max_level(level) else {
+        return;
+    };
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(level)
+        .with_writer(std::io::stderr)
+        .with_ansi(false);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    };
+    std::panic::set_hook(Box::new(|panic| {
+        tracing::error!(target: "contactsd::panic", "{panic}");
+    }));
+}
+
+/// The request's span, start time and id, kept in its local cache.
+struct RequestLog {
+    span: tracing::Span,
+    started: Instant,
+    id: String,
+}
+
+/// The cause of a 5xx answer, left by the error responder for the access
+/// event.
+#[derive(Default)]
+pub struct FailureCause(Mutex<Option<String>>);
+
+/// Records the cause chain of the answer `req` is about to get.
+pub fn record_failure(req: &Request<'_>, cause: String) {
+    if let Ok(mut slot) = req.local_cache(FailureCause::default).0.lock() {
+        *slot = Some(cause);
+    }
+}
+
+/// Whether `id` is safe to log and echo as a request id.
+fn is_plain_token(id: &str) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+}
+
+/// The fairing that opens each request's span and writes its access event.
+pub struct AccessLog;
+
+#[rocket::async_trait]
+impl Fairing for AccessLog {
+    fn info(&self) -> Info {
+        Info {
+            name: "access log",
+            kind: Kind::Request | Kind::Response,
+        }
+    }
+
+    async fn on_request(&self, req: &mut Request<'_>, _: &mut Data<'_>) {
+        let id = req
+            .headers()
+            .get_one("x-request-id")
+            .filter(|id| is_plain_token(id))
+            .map_or_else(|| nanoid::nanoid!(16), str::to_string);
+        let span = tracing::info_span!(
+            "request",
+            method = %req.method(),
+            route = tracing::field::Empty,
+            request_id = %id,
+        );
+        req.local_cache(|| {
+            Mutex::new(Some(RequestLog {
+                span,
+                started: Instant::now(),
+                id,
+            }))
+        });
+    }
+
+    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
+        let slot: &Mutex<Option<RequestLog>> = req.local_cache(|| Mutex::new(None));
+        let Some(log) = slot.lock().ok().and_then(|mut s| s.take()) else {
+            return;
+        };
+        res.set_header(Header::new("x-request-id", log.id.clone()));
+        let route = req.route().map_or_else(
+            || String::from("-"),
+            |r| {
+                r.uri
+                    .as_str()
+                    .split('?')
+                    .next()
+                    .unwrap_or_default()
+                    .to_string()
+            },
+        );
+        log.span.record("route", route.as_str());
+        let _entered = log.span.enter();
+        let status = res.status().code;
+        let latency_ms = (log.started.elapsed().as_secs_f64() * 1e5).round() / 100.0;
+        if status >= 500 {
+            let cause = req
+                .local_cache(FailureCause::default)
+                .0
+                .lock()
+                .ok()
+                .and_then(|mut c| c.take())
+                .unwrap_or_else(|| String::from("unknown"));
+            tracing::error!(target: "contactsd::access", status, latency_ms, cause, "answered");
+        } else {
+            tracing::info!(target: "contactsd::access", status, latency_ms, "answered");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn request_ids_are_plain_tokens() {
+        assert!(is_plain_token("req-1.a_B"));
+        assert!(!is_plain_token(""));
+        assert!(!is_plain_token("a b"));
+        assert!(!is_plain_token("x\ny"));
+        assert!(!is_plain_token(&"a".repeat(129)));
+    }
+
+    #[test]
+    fn levels_map_onto_tracing() {
+        assert_eq!(max_level(LogLevel::Off), None);
+        assert_eq!(max_level(LogLevel::Critical), Some(Level::WARN));
+        assert_eq!(max_level(LogLevel::Normal), Some(Level::INFO));
+        assert_eq!(max_level(LogLevel::Debug), Some(Level::DEBUG));
+    }
+}

@@ -1,0 +1,161 @@
+//! Indexes an organization declares (migration 5): `name` for `sort=name`,
+//! and `metadata.KEY` for `metadata.KEY=VALUE` filters. Declaring one fills
+//! it from the organization's contacts; triggers keep it exact from then
+//! on; only the declaring organization's writes pay for it.
+
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+
+use super::{Error, Result, Tenant};
+use contactsd_domain::clock;
+
+/// A declarable index.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum IndexField {
+    Name,
+    Metadata(String),
+}
+
+impl IndexField {
+    /// `name` or `metadata.KEY`, as the API names it.
+    pub fn as_text(&self) -> String {
+        match self {
+            IndexField::Name => String::from("name"),
+            IndexField::Metadata(key) => format!("metadata.{key}"),
+        }
+    }
+
+    fn kind_and_key(&self) -> (&'static str, &str) {
+        match self {
+            IndexField::Name => ("name", ""),
+            IndexField::Metadata(key) => ("metadata", key),
+        }
+    }
+}
+
+/// A declared index.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeclaredIndex {
+    pub field: IndexField,
+    pub created_at: i64,
+}
+
+/// What a listing's planner needs to know of an organization's indexes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Declared {
+    pub name: bool,
+    pub metadata: Vec<String>,
+}
+
+impl Declared {
+    pub fn has_metadata(&self, key: &str) -> bool {
+        self.metadata.iter().any(|k| k == key)
+    }
+}
+
+/// The JSON path of a top-level metadata key (declared keys hold no `"`,
+/// `\` or control character, so quoting is exact).
+pub fn metadata_path(key: &str) -> String {
+    format!("$.\"{key}\"")
+}
+
+/// The tenant's declared indexes, oldest first.
+pub fn list(conn: &Connection, tenant: &Tenant) -> Result<Vec<DeclaredIndex>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT kind, key, created_at FROM declared_indexes WHERE org_seq = ?1
+         ORDER BY created_at, kind, key",
+    )?;
+    let rows = stmt.query_map([tenant.org_seq], |r| {
+        let kind: String = r.get(0)?;
+        let key: String = r.get(1)?;
+        Ok(DeclaredIndex {
+            field: if kind == "name" {
+                IndexField::Name
+            } else {
+                IndexField::Metadata(key)
+            },
+            created_at: r.get(2)?,
+        })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
+}
+
+/// What the planner needs, in one small read.
+pub fn declared(conn: &Connection, tenant: &Tenant) -> Result<Declared> {
+    let mut declared = Declared::default();
+    for index in list(conn, tenant)? {
+        match index.field {
+            IndexField::Name => declared.name = true,
+            IndexField::Metadata(key) => declared.metadata.push(key),
+        }
+    }
+    Ok(declared)
+}
+
+/// Declares `field` and fills it from the organization's contacts; `false`
+/// when it was declared already (nothing changes).
+pub fn declare(
+    tx: &Transaction<'_>,
+    tenant: &Tenant,
+    field: &IndexField,
+) -> Result<(DeclaredIndex, bool)> {
+    let (kind, key) = field.kind_and_key();
+    let existing: Option<i64> = tx
+        .prepare_cached(
+            "SELECT created_at FROM declared_indexes WHERE org_seq = ?1 AND kind = ?2 AND key = ?3",
+        )?
+        .query_row(params![tenant.org_seq, kind, key], |r| r.get(0))
+        .optional()?;
+    if let Some(created_at) = existing {
+        let index = DeclaredIndex {
+            field: field.clone(),
+            created_at,
+        };
+        return Ok((index, false));
+    }
+    let created_at = clock::now_ms();
+    tx.execute(
+        "INSERT INTO declared_indexes (org_seq, kind, key, created_at) VALUES (?1, ?2, ?3, ?4)",
+        params![tenant.org_seq, kind, key, created_at],
+    )?;
+    match field {
+        IndexField::Name => tx.execute(
+            "INSERT OR IGNORE INTO name_order (org_seq, name_key, id, contact_seq)
+             SELECT org_seq, name_key, id, seq FROM contacts WHERE org_seq = ?1",
+            [tenant.org_seq],
+        )?,
+        IndexField::Metadata(key) => tx.execute(
+            "INSERT OR IGNORE INTO metadata_values (org_seq, key, value, contact_seq)
+             SELECT org_seq, ?2, metadata -> ?3, seq FROM contacts
+             WHERE org_seq = ?1 AND (metadata -> ?3) IS NOT NULL",
+            params![tenant.org_seq, key, metadata_path(key)],
+        )?,
+    };
+    let index = DeclaredIndex {
+        field: field.clone(),
+        created_at,
+    };
+    Ok((index, true))
+}
+
+/// Drops a declared index (`NotFound` when it is not declared).
+pub fn drop_index(tx: &Transaction<'_>, tenant: &Tenant, field: &IndexField) -> Result<()> {
+    let (kind, key) = field.kind_and_key();
+    let removed = tx.execute(
+        "DELETE FROM declared_indexes WHERE org_seq = ?1 AND kind = ?2 AND key = ?3",
+        params![tenant.org_seq, kind, key],
+    )?;
+    if removed == 0 {
+        return Err(Error::NotFound("Index"));
+    }
+    match field {
+        IndexField::Name => tx.execute(
+            "DELETE FROM name_order WHERE org_seq = ?1",
+            [tenant.org_seq],
+        )?,
+        IndexField::Metadata(key) => tx.execute(
+            "DELETE FROM metadata_values WHERE org_seq = ?1 AND key = ?2",
+            params![tenant.org_seq, key],
+        )?,
+    };
+    Ok(())
+}

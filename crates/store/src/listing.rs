@@ -1,0 +1,895 @@
+//! The contact listings' query planner: one page of an organization's
+//! contacts for any combination of search, filters, membership, sort and
+//! window, with the exact total.
+//!
+//! Every shape of query it builds starts from the tenant's organization
+//! (`c.org_seq = ?`, or the organization's own rowid range of the search
+//! index, which `schema.sql` and migration 2 keep disjoint from every other
+//! organization's). The shapes are chosen for speed; the tests below check
+//! that they all answer alike.
+
+use rusqlite::types::Value as SqlValue;
+use rusqlite::{params_from_iter, Connection};
+
+use super::contacts::{from_row, Contact, COLUMNS};
+use super::indexes::{self, Declared};
+use super::{audiences, Result, Tenant};
+use contactsd_domain::cursor::SortKey;
+use contactsd_domain::is_plain_metadata_key;
+use contactsd_domain::listing::{Filters, ListRequest, MetadataFilter, Sort, SortField, Window};
+use contactsd_domain::search::SearchPlan;
+
+/// A cursor's sort key as an SQL argument.
+fn sql_key(key: &SortKey) -> SqlValue {
+    match key {
+        SortKey::Integer(n) => SqlValue::Integer(*n),
+        SortKey::Text(text) => SqlValue::Text(text.clone()),
+    }
+}
+
+/// An audience filter resolved to its row and member count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Membership {
+    In { audience_seq: i64, count: i64 },
+    NotIn { audience_seq: i64, count: i64 },
+}
+
+/// The SQL of a listing's order: the sort is the domain's [`Sort`];
+/// how it becomes SQL is storage's.
+trait SortSql: Copy {
+    fn key_terms(self) -> &'static [&'static str];
+    fn direction(self) -> &'static str;
+    fn order_by(self) -> String;
+    fn name_order_by(self) -> String;
+    fn name_after(self, key: &SqlValue, id: &str) -> (String, Vec<SqlValue>);
+    fn after(self, key: &SqlValue, id: &str) -> (String, Vec<SqlValue>);
+}
+
+impl SortSql for Sort {
+    /// The sort key as SQL terms, before the `c.id` tie-break. Names lead
+    /// with their first two characters, which `contacts_by_name_prefix`
+    /// indexes: SQLite then walks that index and sorts only within each
+    /// two-character group, instead of sorting the whole organization.
+    /// (Ordering by the prefix first orders exactly as by the name.)
+    fn key_terms(self) -> &'static [&'static str] {
+        match self.field {
+            SortField::CreatedAt => &["c.created_at"],
+            SortField::UpdatedAt => &["c.updated_at"],
+            SortField::Name => &["substr(c.name_key, 1, 2)", "c.name_key"],
+        }
+    }
+
+    fn direction(self) -> &'static str {
+        if self.descending {
+            "DESC"
+        } else {
+            "ASC"
+        }
+    }
+
+    /// `ORDER BY` terms, ties broken by id in the same direction.
+    fn order_by(self) -> String {
+        let direction = self.direction();
+        self.key_terms()
+            .iter()
+            .chain(["c.id"].iter())
+            .map(|term| format!("{term} {direction}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// `ORDER BY` terms over a declared `name_order` index (aliased `n`).
+    fn name_order_by(self) -> String {
+        let direction = self.direction();
+        format!("n.name_key {direction}, n.id {direction}")
+    }
+
+    /// "after (key, id)" over a declared `name_order` index.
+    fn name_after(self, key: &SqlValue, id: &str) -> (String, Vec<SqlValue>) {
+        let op = if self.descending { "<" } else { ">" };
+        (
+            format!(" AND (n.name_key, n.id) {op} (?, ?)"),
+            vec![key.clone(), id.to_string().into()],
+        )
+    }
+
+    /// The keyset condition "after (key, id)" and its arguments.
+    fn after(self, key: &SqlValue, id: &str) -> (String, Vec<SqlValue>) {
+        let op = if self.descending { "<" } else { ">" };
+        let terms = self.key_terms().join(", ");
+        let (placeholders, mut args): (&str, Vec<SqlValue>) = match self.field {
+            SortField::Name => ("substr(?, 1, 2), ?", vec![key.clone(), key.clone()]),
+            _ => ("?", vec![key.clone()]),
+        };
+        args.push(id.to_string().into());
+        (
+            format!(" AND ({terms}, c.id) {op} ({placeholders}, ?)"),
+            args,
+        )
+    }
+}
+
+/// A page of contacts, the exact number of matching rows, and whether rows
+/// follow the page.
+#[derive(Debug)]
+pub struct ListPage {
+    pub rows: Vec<Contact>,
+    pub total: i64,
+    pub has_more: bool,
+}
+
+/// The conditions of a request once its audience is resolved.
+struct Plan<'a> {
+    tenant: &'a Tenant,
+    filters: &'a Filters,
+    membership: Option<Membership>,
+    /// The organization's declared indexes (read only when the listing
+    /// sorts by name or filters by metadata).
+    declared: Declared,
+}
+
+/// The plan of `request` for `tenant`: its audience resolved, its
+/// declared indexes read when they could serve it.
+fn plan<'a>(conn: &Connection, tenant: &'a Tenant, request: &'a ListRequest) -> Result<Plan<'a>> {
+    let filters = &request.filters;
+    let declared = if request.sort.field == SortField::Name || !filters.metadata.is_empty() {
+        indexes::declared(conn, tenant)?
+    } else {
+        Declared::default()
+    };
+    Ok(Plan {
+        tenant,
+        filters,
+        membership: membership(conn, tenant, filters)?,
+        declared,
+    })
+}
+
+/// The first and last search-index rowids of the organization: entries are
+/// keyed `(org_seq << 32) + seq`, and migration 2 refuses rows that would
+/// leave that range.
+fn search_range(tenant: &Tenant) -> (i64, i64) {
+    let base = tenant.org_seq << 32;
+    (base, base + 0xFFFF_FFFF)
+}
+
+/// The search index's matches of `query` in the tenant's organization, as
+/// a subquery yielding `seq`.
+const SEARCH_MATCHES: &str = "SELECT rowid - ? AS seq FROM contacts_trigram \
+     WHERE contacts_trigram MATCH ? AND rowid BETWEEN ? AND ?";
+
+fn search_args(tenant: &Tenant, query: &str) -> [SqlValue; 4] {
+    let (first, last) = search_range(tenant);
+    [
+        first.into(),
+        query.to_string().into(),
+        first.into(),
+        last.into(),
+    ]
+}
+
+impl Plan<'_> {
+    /// The FROM and WHERE clauses (`FROM … WHERE …`) and their arguments.
+    ///
+    /// With a search, the organization's FTS5 matches drive the query
+    /// (`CROSS JOIN` fixes the join order): each match is looked up by row
+    /// number, instead of every row of the organization being checked
+    /// against the matches, which at a million contacts was 50-100 ms even
+    /// for a search matching 100 rows. Sorting by name without a search
+    /// walks the name-prefix index, which the planner does not find by
+    /// itself (it would sort the whole organization).
+    fn where_clause(&self, sort: Sort) -> (String, Vec<SqlValue>) {
+        let (tenant, filters) = (self.tenant, self.filters);
+        let mut args: Vec<SqlValue> = Vec::new();
+        let mut sql = match filters.search.as_ref().and_then(|p| p.trigram.as_ref()) {
+            Some(query) => {
+                args.extend(search_args(tenant, query));
+                format!("FROM ({SEARCH_MATCHES}) m CROSS JOIN contacts c ON c.seq = m.seq")
+            }
+            None if self.uses_name_order(sort) => {
+                args.push(tenant.org_seq.into());
+                String::from(
+                    "FROM name_order n CROSS JOIN contacts c ON c.seq = n.contact_seq \
+                     WHERE n.org_seq = ? AND",
+                )
+            }
+            None if sort.field == SortField::Name && filters.search.is_none() => {
+                String::from("FROM contacts c INDEXED BY contacts_by_name_prefix WHERE")
+            }
+            None => String::from("FROM contacts c WHERE"),
+        };
+        if !sql.ends_with("WHERE") && !sql.ends_with("AND") {
+            sql.push_str(" WHERE");
+        }
+        sql.push_str(" c.org_seq = ?");
+        args.push(tenant.org_seq.into());
+        match self.membership {
+            Some(Membership::In { audience_seq, .. }) => {
+                sql.push_str(
+                    " AND c.seq IN (SELECT contact_seq FROM audience_members WHERE audience_seq = ?)",
+                );
+                args.push(audience_seq.into());
+            }
+            Some(Membership::NotIn { audience_seq, .. }) => {
+                sql.push_str(
+                    " AND c.seq NOT IN (SELECT contact_seq FROM audience_members WHERE audience_seq = ?)",
+                );
+                args.push(audience_seq.into());
+            }
+            None => {}
+        }
+        if let Some(plan) = &filters.search {
+            for literal in &plan.literals {
+                sql.push_str(" AND instr(c.name, ?) > 0");
+                args.push(literal.clone().into());
+            }
+        }
+        if let Some(language) = &filters.language {
+            sql.push_str(" AND c.language = ?");
+            args.push(language.as_str().to_string().into());
+        }
+        for filter in &filters.metadata {
+            // A string equal to VALUE, or a number or boolean whose JSON
+            // text is VALUE; SQLite renders both sides, so they compare
+            // alike.
+            let literal: SqlValue = match serde_json::from_str::<serde_json::Value>(&filter.value) {
+                Ok(serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => {
+                    filter.value.clone().into()
+                }
+                _ => SqlValue::Null,
+            };
+            if self.declared.has_metadata(&filter.key) {
+                sql.push_str(
+                    " AND c.seq IN (SELECT contact_seq FROM metadata_values \
+                     WHERE org_seq = ? AND key = ? AND value IN (json_quote(?), ?))",
+                );
+                args.push(tenant.org_seq.into());
+                args.push(filter.key.clone().into());
+            } else if is_plain_metadata_key(&filter.key) {
+                sql.push_str(" AND (c.metadata -> ?) IN (json_quote(?), ?)");
+                args.push(format!("$.\"{}\"", filter.key).into());
+            } else {
+                // Keys a quoted JSON path cannot hold (`"`, `\`, control
+                // characters): find the member, then read it by the path
+                // SQLite itself wrote for it.
+                sql.push_str(
+                    " AND EXISTS (SELECT 1 FROM json_each(c.metadata) e WHERE e.key = ? \
+                     AND (c.metadata -> e.fullkey) IN (json_quote(?), ?))",
+                );
+                args.push(filter.key.clone().into());
+            }
+            args.push(filter.value.clone().into());
+            args.push(literal);
+        }
+        for (bound, column, op) in [
+            (filters.created_after, "c.created_at", ">="),
+            (filters.created_before, "c.created_at", "<"),
+            (filters.updated_after, "c.updated_at", ">="),
+            (filters.updated_before, "c.updated_at", "<"),
+        ] {
+            if let Some(ms) = bound {
+                sql.push_str(&format!(" AND {column} {op} ?"));
+                args.push(ms.into());
+            }
+        }
+        (sql, args)
+    }
+
+    /// Whether the rows come in name order from the declared `name_order`
+    /// index (a name sort without a search, the index declared).
+    fn uses_name_order(&self, sort: Sort) -> bool {
+        sort.field == SortField::Name && self.filters.search.is_none() && self.declared.name
+    }
+
+    /// The `ORDER BY` of the query that picks a page's rows.
+    fn order_by(&self, sort: Sort) -> String {
+        if self.uses_name_order(sort) {
+            sort.name_order_by()
+        } else {
+            sort.order_by()
+        }
+    }
+
+    /// The keyset condition "after (key, id)" for that query.
+    fn after(&self, sort: Sort, key: &SqlValue, id: &str) -> (String, Vec<SqlValue>) {
+        if self.uses_name_order(sort) {
+            sort.name_after(key, id)
+        } else {
+            sort.after(key, id)
+        }
+    }
+
+    /// The one metadata filter when it is the listing's only condition and
+    /// its key is declared: then the declared index answers it alone.
+    fn metadata_alone(&self) -> Option<&MetadataFilter> {
+        let filters = self.filters;
+        match filters.metadata.as_slice() {
+            [only]
+                if self.declared.has_metadata(&only.key)
+                    && filters.search.is_none()
+                    && self.membership.is_none()
+                    && filters.language.is_none()
+                    && filters.created_after.is_none()
+                    && filters.created_before.is_none()
+                    && filters.updated_after.is_none()
+                    && filters.updated_before.is_none() =>
+            {
+                Some(only)
+            }
+            _ => None,
+        }
+    }
+
+    /// The exact number of matching contacts when it costs no row reads:
+    /// from the kept counters when only membership restricts the listing,
+    /// from the organization's range of the search index when only a
+    /// search does.
+    fn cheap_count(&self, conn: &Connection) -> Result<Option<i64>> {
+        let filters = self.filters;
+        if filters.search.is_none() && !filters.has_row_conditions() {
+            let all: i64 = conn
+                .prepare_cached("SELECT contact_count FROM organizations WHERE seq = ?1")?
+                .query_row([self.tenant.org_seq], |r| r.get(0))?;
+            return Ok(Some(match self.membership {
+                None => all,
+                Some(Membership::In { count, .. }) => count,
+                Some(Membership::NotIn { count, .. }) => all - count,
+            }));
+        }
+        if let Some(filter) = self.metadata_alone() {
+            let (values, args) = metadata_values_condition(self.tenant, filter);
+            return Ok(Some(
+                conn.prepare_cached(&format!(
+                    "SELECT count(*) FROM metadata_values WHERE {values}"
+                ))?
+                .query_row(params_from_iter(args.iter()), |r| r.get(0))?,
+            ));
+        }
+        match self.search_alone() {
+            Some(query) => {
+                let args = search_args(self.tenant, query);
+                Ok(Some(
+                    conn.prepare_cached(&format!("SELECT count(*) FROM ({SEARCH_MATCHES})"))?
+                        .query_row(params_from_iter(args.iter()), |r| r.get(0))?,
+                ))
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// The FTS5 query when a search is the listing's only condition.
+    fn search_alone(&self) -> Option<&str> {
+        match &self.filters.search {
+            Some(SearchPlan {
+                trigram: Some(query),
+                literals,
+            }) if literals.is_empty()
+                && self.membership.is_none()
+                && !self.filters.has_row_conditions() =>
+            {
+                Some(query.as_str())
+            }
+            _ => None,
+        }
+    }
+
+    /// The exact number of matching contacts.
+    fn count(&self, conn: &Connection) -> Result<i64> {
+        if let Some(total) = self.cheap_count(conn)? {
+            return Ok(total);
+        }
+        let (sql, args) = self.where_clause(Sort::default());
+        Ok(conn
+            .prepare_cached(&format!("SELECT count(*) {sql}"))?
+            .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
+    }
+}
+
+/// The rows of a declared metadata index that `filter` matches: a string
+/// equal to VALUE, or a number or boolean whose JSON text is VALUE.
+fn metadata_values_condition(tenant: &Tenant, filter: &MetadataFilter) -> (String, Vec<SqlValue>) {
+    let mut args: Vec<SqlValue> = vec![
+        tenant.org_seq.into(),
+        filter.key.clone().into(),
+        filter.value.clone().into(),
+    ];
+    let condition = match serde_json::from_str::<serde_json::Value>(&filter.value) {
+        Ok(serde_json::Value::Number(_) | serde_json::Value::Bool(_)) => {
+            args.push(filter.value.clone().into());
+            "org_seq = ? AND key = ? AND value IN (json_quote(?), ?)"
+        }
+        _ => "org_seq = ? AND key = ? AND value = json_quote(?)",
+    };
+    (condition.to_string(), args)
+}
+
+/// The audience filter of `filters` resolved to its row and count (an
+/// unknown audience is `NotFound`).
+fn membership(conn: &Connection, tenant: &Tenant, filters: &Filters) -> Result<Option<Membership>> {
+    Ok(match &filters.audience {
+        None => None,
+        Some(filter) => {
+            let audience = audiences::get(conn, tenant, &filter.audience_id)?;
+            let (audience_seq, count) = (audience.seq, audience.contact_count);
+            Some(if filter.members {
+                Membership::In {
+                    audience_seq,
+                    count,
+                }
+            } else {
+                Membership::NotIn {
+                    audience_seq,
+                    count,
+                }
+            })
+        }
+    })
+}
+
+/// Calls `each` with every contact matching `request`'s filters, in its
+/// sort order, whatever its window and limit (an export), in one
+/// statement; stops early when `each` answers `false`.
+pub fn for_each(
+    conn: &Connection,
+    tenant: &Tenant,
+    request: &ListRequest,
+    mut each: impl FnMut(Contact) -> bool,
+) -> Result<()> {
+    let plan = plan(conn, tenant, request)?;
+    let (sql, args) = plan.where_clause(request.sort);
+    let query = format!(
+        "SELECT {COLUMNS} {sql} ORDER BY {}",
+        plan.order_by(request.sort)
+    );
+    let mut stmt = conn.prepare(&query)?;
+    let mut rows = stmt.query(params_from_iter(args.iter()))?;
+    while let Some(row) = rows.next()? {
+        if !each(from_row(row)?) {
+            break;
+        }
+    }
+    Ok(())
+}
+
+/// One page of the tenant's contacts.
+pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result<ListPage> {
+    let plan = plan(conn, tenant, request)?;
+    let cheap_total = plan.cheap_count(conn)?;
+    let sort = request.sort;
+    let order_by = sort.order_by();
+    let pick_order = plan.order_by(sort);
+    // One row more than the page tells whether another page follows.
+    let fetch = request.limit + 1;
+
+    let (query, args) = match (&request.window, plan.search_alone()) {
+        // The declared index of the one metadata filter holds its matches
+        // in row-number order, which is (created_at, id) order: take the
+        // page's row numbers from it, then read just those rows.
+        (Window::Offset(offset), None)
+            if sort.field == SortField::CreatedAt && plan.metadata_alone().is_some() =>
+        {
+            let filter = plan.metadata_alone().expect("checked above");
+            let (values, mut args) = metadata_values_condition(tenant, filter);
+            args.extend([fetch.into(), (*offset).into(), tenant.org_seq.into()]);
+            let direction = sort.direction();
+            (
+                format!(
+                    "SELECT {COLUMNS}, NULL FROM contacts c WHERE c.seq IN (
+                         SELECT contact_seq FROM metadata_values WHERE {values}
+                         ORDER BY contact_seq {direction} LIMIT ? OFFSET ?)
+                     AND +c.org_seq = ?
+                     ORDER BY {order_by}"
+                ),
+                args,
+            )
+        }
+        // An organization's (created_at, id) order is its row-number order
+        // (see `contacts::NewRows`), which is the search index's own order:
+        // take the page's row numbers from the organization's range of the
+        // index, then read just those rows. The organization is checked on
+        // each row too; `+` keeps the planner from scanning the
+        // organization's rows by that condition instead.
+        (Window::Offset(offset), Some(fts_query)) if sort.field == SortField::CreatedAt => {
+            let mut args = search_args(tenant, fts_query).to_vec();
+            args.extend([fetch.into(), (*offset).into(), tenant.org_seq.into()]);
+            let direction = sort.direction();
+            (
+                format!(
+                    "SELECT {COLUMNS}, NULL FROM contacts c WHERE c.seq IN (
+                         {SEARCH_MATCHES} ORDER BY rowid {direction} LIMIT ? OFFSET ?)
+                     AND +c.org_seq = ?
+                     ORDER BY {order_by}"
+                ),
+                args,
+            )
+        }
+        // With a search the matches are joined to their rows anyway; count
+        // them in the same pass that orders them (a window over the
+        // matches), not in a second query.
+        (Window::Offset(offset), _)
+            if cheap_total.is_none() && request.filters.search.is_some() =>
+        {
+            let (sql, mut args) = plan.where_clause(sort);
+            args.extend([fetch.into(), (*offset).into()]);
+            (
+                format!(
+                    "SELECT {COLUMNS}, p.total FROM (
+                         SELECT c.seq AS seq, count(*) OVER () AS total {sql}
+                         ORDER BY {order_by} LIMIT ? OFFSET ?) p
+                     CROSS JOIN contacts c ON c.seq = p.seq
+                     ORDER BY {order_by}"
+                ),
+                args,
+            )
+        }
+        // Order and skip on (sort key, id, row number) alone, which an
+        // index covers or a search match yields without reading whole
+        // rows; read whole rows only for the page itself.
+        (window, _) => {
+            let (mut sql, mut args) = plan.where_clause(sort);
+            let offset = match window {
+                Window::Offset(offset) => *offset,
+                Window::After { key, id } => {
+                    let (condition, after_args) = plan.after(sort, &sql_key(key), id);
+                    sql.push_str(&condition);
+                    args.extend(after_args);
+                    0
+                }
+            };
+            args.extend([fetch.into(), offset.into()]);
+            (
+                format!(
+                    "SELECT {COLUMNS}, NULL FROM contacts c WHERE c.seq IN (
+                         SELECT c.seq {sql}
+                         ORDER BY {pick_order} LIMIT ? OFFSET ?)
+                     ORDER BY {order_by}"
+                ),
+                args,
+            )
+        }
+    };
+
+    let mut stmt = conn.prepare_cached(&query)?;
+    let mut window_total = None;
+    let mut rows = stmt
+        .query_map(params_from_iter(args.iter()), |row| {
+            Ok((from_row(row)?, row.get::<_, Option<i64>>(8)?))
+        })?
+        .map(|r| {
+            r.map(|(contact, total)| {
+                window_total = window_total.or(total);
+                contact
+            })
+        })
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let total = match (cheap_total, window_total) {
+        (Some(total), _) | (None, Some(total)) => total,
+        // A page past the end (or a cursor page): count on its own.
+        (None, None) => plan.count(conn)?,
+    };
+    let has_more = rows.len() as i64 > request.limit;
+    rows.truncate(usize::try_from(request.limit).unwrap_or(0));
+    Ok(ListPage {
+        rows,
+        total,
+        has_more,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::indexes::IndexField;
+    use crate::{contacts, Db};
+    use contactsd_domain::{search, Language};
+    use contactsd_domain::{Metadata, Name, NewContact, PhoneNumber};
+
+    /// Two organizations whose contacts alternate row by row, so their
+    /// search-index entries interleave in time.
+    fn interleaved() -> (tempfile::TempDir, Db, Tenant, Tenant) {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let (a, _) = db.create_org("a").unwrap();
+        let (b, _) = db.create_org("b").unwrap();
+        let tenant = |org: &crate::orgs::Org| Tenant {
+            org_seq: org.seq,
+            org_id: org.id.clone(),
+            key_seq: 0,
+        };
+        let (a, b) = (tenant(&a), tenant(&b));
+        db.write_now(|tx| {
+            for i in 0..60 {
+                for (t, who) in [(&a, "Alpha"), (&b, "Beta")] {
+                    let metadata = serde_json::json!({"n": i % 3, "k\u{1}": "x", "é": i % 2 == 0});
+                    contacts::insert(
+                        tx,
+                        t,
+                        NewContact {
+                            name: Name::parse(&format!("{who} Person{i}")).unwrap(),
+                            phone: PhoneNumber::parse(&format!("+1415555{:04}", 1000 + i)).unwrap(),
+                            language: Language::parse(if i % 2 == 0 { "hi-IN" } else { "en" }),
+                            metadata: Metadata::from_json("metadata", &metadata).unwrap(),
+                        },
+                    )?;
+                }
+            }
+            Ok(())
+        })
+        .unwrap();
+        (dir, db, a, b)
+    }
+
+    fn request(filters: Filters, sort: Sort, window: Window, limit: i64) -> ListRequest {
+        ListRequest {
+            filters,
+            sort,
+            limit,
+            window,
+        }
+    }
+
+    fn search(text: &str) -> Filters {
+        Filters {
+            search: search::compile(text).unwrap(),
+            ..Filters::default()
+        }
+    }
+
+    fn names(page: &ListPage) -> Vec<String> {
+        page.rows
+            .iter()
+            .map(|c| c.name.as_str().to_string())
+            .collect()
+    }
+
+    /// Every page of `filters` in `sort`, by offset and by cursor.
+    fn all_pages(
+        conn: &Connection,
+        tenant: &Tenant,
+        filters: &Filters,
+        sort: Sort,
+    ) -> Vec<Vec<String>> {
+        let mut by_offset = Vec::new();
+        let mut by_cursor = Vec::new();
+        let mut offset = 0;
+        let mut window = Window::Offset(0);
+        loop {
+            let page = list(
+                conn,
+                tenant,
+                &request(filters.clone(), sort, Window::Offset(offset), 7),
+            )
+            .unwrap();
+            by_offset.extend(names(&page));
+            offset += 7;
+            if !page.has_more {
+                break;
+            }
+        }
+        loop {
+            let page = list(
+                conn,
+                tenant,
+                &request(filters.clone(), sort, window.clone(), 7),
+            )
+            .unwrap();
+            by_cursor.extend(names(&page));
+            match page.rows.last() {
+                Some(last) if page.has_more => {
+                    window = Window::After {
+                        key: sort.key_of(&last.row_key()),
+                        id: last.id.clone(),
+                    }
+                }
+                _ => break,
+            }
+        }
+        vec![by_offset, by_cursor]
+    }
+
+    #[test]
+    fn every_query_shape_sees_its_own_organization_alone() {
+        let (_dir, db, a, b) = interleaved();
+        let conn = db.pool.get().unwrap();
+        let sorts = [
+            Sort::default(),
+            Sort {
+                field: SortField::CreatedAt,
+                descending: false,
+            },
+            Sort {
+                field: SortField::Name,
+                descending: false,
+            },
+            Sort {
+                field: SortField::UpdatedAt,
+                descending: true,
+            },
+        ];
+        let filter_sets = [
+            Filters::default(),
+            search("person"),
+            search("pe"),
+            search("415555"),
+            Filters {
+                language: Language::parse("hi-IN"),
+                ..search("person1")
+            },
+            Filters {
+                metadata: vec![MetadataFilter {
+                    key: "n".into(),
+                    value: "1".into(),
+                }],
+                ..Filters::default()
+            },
+        ];
+        for (tenant, mine, theirs) in [(&a, "Alpha", "Beta"), (&b, "Beta", "Alpha")] {
+            for filters in &filter_sets {
+                let expected = list(
+                    &conn,
+                    tenant,
+                    &request(filters.clone(), Sort::default(), Window::Offset(0), 100),
+                )
+                .unwrap();
+                assert!(expected.total > 0, "{filters:?}");
+                assert_eq!(expected.total, expected.rows.len() as i64);
+                for sort in sorts {
+                    for pages in all_pages(&conn, tenant, filters, sort) {
+                        assert_eq!(pages.len() as i64, expected.total, "{filters:?} {sort:?}");
+                        assert!(pages.iter().all(|n| n.starts_with(mine)), "{pages:?}");
+                        assert!(!pages.iter().any(|n| n.starts_with(theirs)));
+                        let mut sorted = pages.clone();
+                        sorted.sort();
+                        let mut all = names(&expected);
+                        all.sort();
+                        assert_eq!(sorted, all, "{filters:?} {sort:?}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn metadata_keys_a_json_path_cannot_name_still_match() {
+        let (_dir, db, a, _) = interleaved();
+        let conn = db.pool.get().unwrap();
+        for (key, value, expected) in [
+            ("k\u{1}", "x", 60),
+            ("é", "true", 30),
+            ("n", "2", 20),
+            ("k", "x", 0),
+        ] {
+            let filters = Filters {
+                metadata: vec![MetadataFilter {
+                    key: key.into(),
+                    value: value.into(),
+                }],
+                ..Filters::default()
+            };
+            let page = list(
+                &conn,
+                &a,
+                &request(filters, Sort::default(), Window::Offset(0), 100),
+            )
+            .unwrap();
+            assert_eq!(page.total, expected, "{key:?}={value}");
+        }
+    }
+
+    #[test]
+    fn declared_indexes_answer_exactly_as_the_rows_do_and_stay_exact() {
+        let (_dir, db, a, b) = interleaved();
+        let sorts = [
+            Sort::default(),
+            Sort {
+                field: SortField::CreatedAt,
+                descending: false,
+            },
+            Sort {
+                field: SortField::Name,
+                descending: false,
+            },
+            Sort {
+                field: SortField::Name,
+                descending: true,
+            },
+        ];
+        let metadata = |key: &str, value: &str| MetadataFilter {
+            key: key.into(),
+            value: value.into(),
+        };
+        let filter_sets = [
+            Filters::default(),
+            Filters {
+                metadata: vec![metadata("n", "1")],
+                ..Filters::default()
+            },
+            Filters {
+                metadata: vec![metadata("n", "2"), metadata("é", "true")],
+                ..Filters::default()
+            },
+            Filters {
+                metadata: vec![metadata("n", "0")],
+                language: Language::parse("hi-IN"),
+                ..Filters::default()
+            },
+            Filters {
+                metadata: vec![metadata("n", "9")],
+                ..Filters::default()
+            },
+        ];
+        let every = |db: &Db| -> Vec<Vec<Vec<String>>> {
+            let conn = db.pool.get().unwrap();
+            let mut out = Vec::new();
+            for filters in &filter_sets {
+                for sort in sorts {
+                    out.push(all_pages(&conn, &a, filters, sort));
+                }
+            }
+            out
+        };
+        let before = every(&db);
+        for field in [IndexField::Name, IndexField::Metadata("n".into())] {
+            db.write_now(|tx| indexes::declare(tx, &a, &field)).unwrap();
+        }
+        assert_eq!(every(&db), before);
+        // Writes keep them exact: a changed name and metadata value, a
+        // deleted contact, a new one; the other organization's writes
+        // touch nothing of a's.
+        db.write_now(|tx| {
+            let page = list(
+                tx,
+                &a,
+                &request(Filters::default(), Sort::default(), Window::Offset(0), 3),
+            )?;
+            let fields = contactsd_domain::ContactFields {
+                name: Name::parse("Aardvark First"),
+                metadata: Some(
+                    Metadata::from_json("metadata", &serde_json::json!({"n": 1})).unwrap(),
+                ),
+                ..Default::default()
+            };
+            contacts::update(tx, &a, &page.rows[0].id, fields)?;
+            contacts::delete(tx, &a, &page.rows[1].id)?;
+            contacts::insert(
+                tx,
+                &a,
+                NewContact {
+                    name: Name::parse("Alpha Zed").unwrap(),
+                    phone: PhoneNumber::parse("+14155559999").unwrap(),
+                    language: None,
+                    metadata: Metadata::from_json("metadata", &serde_json::json!({"n": 1}))
+                        .unwrap(),
+                },
+            )?;
+            contacts::delete(
+                tx,
+                &b,
+                &list(
+                    tx,
+                    &b,
+                    &request(Filters::default(), Sort::default(), Window::Offset(0), 1),
+                )?
+                .rows[0]
+                    .id,
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let declared_now = every(&db);
+        for field in [IndexField::Name, IndexField::Metadata("n".into())] {
+            db.write_now(|tx| indexes::drop_index(tx, &a, &field))
+                .unwrap();
+        }
+        assert_eq!(declared_now, every(&db));
+        let conn = db.pool.get().unwrap();
+        let left: i64 = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM metadata_values) + (SELECT count(*) FROM name_order)",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(left, 0);
+    }
+}

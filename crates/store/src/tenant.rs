@@ -1,0 +1,389 @@
+//! The tenant-scoped handle: the only way API code reaches SQL.
+//!
+//! A [`TenantDb`] holds a well-formed API key. Each of its methods is one
+//! trip to the blocking pool that first verifies the key
+//! (`keys::authenticate`, the only maker of a [`Tenant`]), then runs one
+//! transaction (reads a consistent snapshot, writes `BEGIN IMMEDIATE`)
+//! passing that tenant to every query, and answers with the organization's
+//! id beside the value ([`Scoped`]). No method runs a query without a
+//! verified tenant, and a revoked key fails on its very next trip; a read
+//! costs one trip, not two.
+
+use rusqlite::{Transaction, TransactionBehavior};
+
+use super::audiences::{self, Audience, MembershipChange};
+use super::calls::{self, Call};
+use super::contacts::{self, Contact, NewRows, Upserted};
+use super::idempotency::{self, Claim, StoredAnswer};
+use super::imports::{self, Import, RowError};
+use super::indexes::{self, DeclaredIndex, IndexField};
+use super::listing;
+use super::{keys, write, Db, Error, Result, Tenant};
+use contactsd_domain::import::ImportRequest;
+use contactsd_domain::listing::Listing;
+use contactsd_domain::FieldError;
+use contactsd_domain::{AudienceFields, BulkItem, ContactFields, Name, NewCall, NewContact};
+
+/// Storage as one organization sees it.
+#[derive(Clone)]
+pub struct TenantDb {
+    db: Db,
+    key: String,
+}
+
+/// A value read or written for an organization, and that organization's id.
+#[derive(Debug)]
+pub struct Scoped<T> {
+    pub org_id: String,
+    pub value: T,
+}
+
+/// Where an export's rows go, one at a time, in one read snapshot.
+pub trait RowSink: Send + 'static {
+    /// Takes one contact; `false` stops the export (the reader went away).
+    fn row(&mut self, contact: &Contact, org_id: &str) -> bool;
+    /// Called once after the last row.
+    fn finish(&mut self);
+}
+
+/// A page of a contact listing.
+#[derive(Debug)]
+pub struct ContactPage {
+    pub rows: Vec<Contact>,
+    /// Every matching contact, not just this page's.
+    pub total: i64,
+    pub next_cursor: Option<String>,
+    /// The query the page answers.
+    pub listing: Listing,
+}
+
+/// What became of one bulk item.
+#[derive(Debug)]
+pub enum ItemOutcome {
+    Applied(Contact, Upserted),
+    Failed(FieldError),
+}
+
+impl TenantDb {
+    pub(super) fn new(db: Db, key: String) -> Self {
+        TenantDb { db, key }
+    }
+
+    /// The key listing cursors are signed with.
+    pub fn cursor_secret(&self) -> &[u8] {
+        self.db.cursor_secret()
+    }
+
+    /// Verifies the key on its own trip: `Unauthorized` when it is unknown
+    /// or revoked. For answers that must not tell an unverified caller
+    /// anything, such as what is wrong with its query.
+    pub async fn verify(&self) -> Result<i64> {
+        let key = self.key.clone();
+        self.db
+            .run(move |conn| {
+                let tenant = keys::authenticate(conn, &key)?.ok_or(Error::Unauthorized)?;
+                Ok(tenant.key_seq)
+            })
+            .await
+    }
+
+    /// Runs `f` for the key's tenant in one read transaction.
+    async fn read<T, F>(&self, f: F) -> Result<Scoped<T>>
+    where
+        F: FnOnce(&Transaction<'_>, &Tenant) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let key = self.key.clone();
+        self.db
+            .run(move |conn| {
+                let tenant = keys::authenticate(conn, &key)?.ok_or(Error::Unauthorized)?;
+                let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+                let value = f(&tx, &tenant)?;
+                tx.finish()?;
+                Ok(Scoped {
+                    org_id: tenant.org_id,
+                    value,
+                })
+            })
+            .await
+    }
+
+    /// Runs `f` for the key's tenant in one `BEGIN IMMEDIATE` transaction,
+    /// committed only if it succeeds.
+    async fn write<T, F>(&self, f: F) -> Result<Scoped<T>>
+    where
+        F: FnOnce(&Transaction<'_>, &Tenant) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let key = self.key.clone();
+        self.db
+            .run(move |conn| {
+                let tenant = keys::authenticate(conn, &key)?.ok_or(Error::Unauthorized)?;
+                let value = write(conn, |tx| f(tx, &tenant))?;
+                Ok(Scoped {
+                    org_id: tenant.org_id,
+                    value,
+                })
+            })
+            .await
+    }
+
+    /// Claims the idempotency key `key` for a request with `fingerprint`.
+    pub async fn claim_idempotency_key(
+        &self,
+        key: String,
+        fingerprint: Vec<u8>,
+    ) -> Result<Scoped<Claim>> {
+        self.write(move |tx, tenant| {
+            idempotency::claim(
+                tx,
+                tenant,
+                &key,
+                &fingerprint,
+                contactsd_domain::clock::now_ms(),
+            )
+        })
+        .await
+    }
+
+    /// Stores the claimed key's answer, or frees the key (`None`).
+    pub async fn finish_idempotency_key(
+        &self,
+        key: String,
+        answer: Option<StoredAnswer>,
+    ) -> Result<Scoped<()>> {
+        self.write(move |tx, tenant| idempotency::finish(tx, tenant, &key, answer))
+            .await
+    }
+
+    pub async fn create_contact(&self, new: NewContact) -> Result<Scoped<Contact>> {
+        self.write(move |tx, tenant| contacts::insert(tx, tenant, new))
+            .await
+    }
+
+    pub async fn contact(&self, id: String) -> Result<Scoped<Contact>> {
+        self.read(move |tx, tenant| contacts::get(tx, tenant, &id))
+            .await
+    }
+
+    pub async fn update_contact(
+        &self,
+        id: String,
+        fields: ContactFields,
+    ) -> Result<Scoped<Contact>> {
+        self.write(move |tx, tenant| contacts::update(tx, tenant, &id, fields))
+            .await
+    }
+
+    pub async fn delete_contact(&self, id: String) -> Result<Scoped<()>> {
+        self.write(move |tx, tenant| contacts::delete(tx, tenant, &id))
+            .await
+    }
+
+    /// Deletes the organization's contacts among `ids`; how many went.
+    pub async fn delete_contacts(&self, ids: Vec<String>) -> Result<Scoped<usize>> {
+        self.write(move |tx, tenant| contacts::delete_many(tx, tenant, &ids))
+            .await
+    }
+
+    /// Upserts `expected` items in order, in one transaction, as `items`
+    /// yields them (validated elsewhere, possibly while this writes). An
+    /// item stream that ends early or runs long commits nothing.
+    pub async fn upsert_contacts<I>(
+        &self,
+        items: I,
+        expected: usize,
+    ) -> Result<Scoped<Vec<ItemOutcome>>>
+    where
+        I: IntoIterator<Item = std::result::Result<BulkItem, FieldError>> + Send + 'static,
+    {
+        self.write(move |tx, tenant| {
+            let mut outcomes = Vec::with_capacity(expected);
+            let mut rows = NewRows::start(tx, tenant)?;
+            for item in items {
+                outcomes.push(match item {
+                    Ok(item) => {
+                        let (contact, how) = contacts::upsert(tx, tenant, &mut rows, item)?;
+                        ItemOutcome::Applied(contact, how)
+                    }
+                    Err(error) => ItemOutcome::Failed(error),
+                });
+            }
+            if outcomes.len() != expected {
+                return Err(Error::Task(format!(
+                    "bulk items: expected {expected}, got {}",
+                    outcomes.len()
+                )));
+            }
+            Ok(outcomes)
+        })
+        .await
+    }
+
+    /// One page of the organization's contacts, and the cursor after it
+    /// when rows follow. The listing's cursor is checked against the
+    /// organization the key belongs to.
+    pub async fn list_contacts(&self, listing: Listing) -> Result<Scoped<ContactPage>> {
+        let secret = self.cursor_secret().to_vec();
+        self.read(move |tx, tenant| {
+            let request = listing
+                .request(&secret, tenant.org_id())
+                .map_err(Error::BadCursor)?;
+            let page = listing::list(tx, tenant, &request)?;
+            let next_cursor = match page.rows.last() {
+                Some(last) if page.has_more => {
+                    Some(listing.next_cursor(&secret, tenant.org_id(), &last.row_key()))
+                }
+                _ => None,
+            };
+            Ok(ContactPage {
+                rows: page.rows,
+                total: page.total,
+                next_cursor,
+                listing,
+            })
+        })
+        .await
+    }
+
+    /// Feeds every contact `listing` matches (no paging), in its order, to
+    /// `sink`, from one read transaction: one consistent snapshot, in
+    /// constant memory when the sink applies back-pressure.
+    pub async fn export_contacts<S: RowSink>(
+        &self,
+        listing: Listing,
+        mut sink: S,
+    ) -> Result<Scoped<()>> {
+        let secret = self.cursor_secret().to_vec();
+        self.read(move |tx, tenant| {
+            let request = listing
+                .request(&secret, tenant.org_id())
+                .map_err(Error::BadCursor)?;
+            listing::for_each(tx, tenant, &request, |contact| {
+                sink.row(&contact, tenant.org_id())
+            })?;
+            sink.finish();
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn create_audience(
+        &self,
+        name: Name,
+        description: Option<String>,
+    ) -> Result<Scoped<Audience>> {
+        self.write(move |tx, tenant| audiences::insert(tx, tenant, name, description))
+            .await
+    }
+
+    pub async fn audience(&self, id: String) -> Result<Scoped<Audience>> {
+        self.read(move |tx, tenant| audiences::get(tx, tenant, &id))
+            .await
+    }
+
+    pub async fn update_audience(
+        &self,
+        id: String,
+        fields: AudienceFields,
+    ) -> Result<Scoped<Audience>> {
+        self.write(move |tx, tenant| audiences::update(tx, tenant, &id, fields))
+            .await
+    }
+
+    pub async fn delete_audience(&self, id: String) -> Result<Scoped<()>> {
+        self.write(move |tx, tenant| audiences::delete(tx, tenant, &id))
+            .await
+    }
+
+    /// A page of audiences whose names contain every term, and the total.
+    /// A page of the audiences `filter` keeps, and their total.
+    pub async fn list_audiences(
+        &self,
+        filter: audiences::AudienceFilter,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Scoped<(Vec<Audience>, i64)>> {
+        self.read(move |tx, tenant| audiences::list(tx, tenant, &filter, limit, offset))
+            .await
+    }
+
+    pub async fn add_members(
+        &self,
+        audience_id: String,
+        ids: Vec<String>,
+    ) -> Result<Scoped<MembershipChange>> {
+        self.write(move |tx, tenant| audiences::add_members(tx, tenant, &audience_id, &ids))
+            .await
+    }
+
+    pub async fn remove_members(
+        &self,
+        audience_id: String,
+        ids: Vec<String>,
+    ) -> Result<Scoped<MembershipChange>> {
+        self.write(move |tx, tenant| audiences::remove_members(tx, tenant, &audience_id, &ids))
+            .await
+    }
+
+    pub async fn create_call(&self, new: NewCall) -> Result<Scoped<Call>> {
+        self.write(move |tx, tenant| calls::insert(tx, tenant, new))
+            .await
+    }
+
+    pub async fn call(&self, id: String) -> Result<Scoped<Call>> {
+        self.read(move |tx, tenant| calls::get(tx, tenant, &id))
+            .await
+    }
+
+    /// A page of calls, newest first, optionally of one contact, and the
+    /// total.
+    pub async fn list_calls(
+        &self,
+        contact_id: Option<String>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Scoped<(Vec<Call>, i64)>> {
+        self.read(move |tx, tenant| calls::list(tx, tenant, contact_id.as_deref(), limit, offset))
+            .await
+    }
+
+    /// Queues an import (its audience must be the organization's).
+    pub async fn create_import(&self, request: ImportRequest) -> Result<Scoped<Import>> {
+        self.write(move |tx, tenant| imports::enqueue(tx, tenant, request))
+            .await
+    }
+
+    /// An import and its first failed rows.
+    pub async fn import(&self, id: String) -> Result<Scoped<(Import, Vec<RowError>)>> {
+        self.read(move |tx, tenant| imports::get(tx, tenant, &id))
+            .await
+    }
+
+    /// A page of imports, newest first, and the total.
+    pub async fn list_imports(
+        &self,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Scoped<(Vec<Import>, i64)>> {
+        self.read(move |tx, tenant| imports::list(tx, tenant, limit, offset))
+            .await
+    }
+
+    /// The organization's declared indexes.
+    pub async fn indexes(&self) -> Result<Scoped<Vec<DeclaredIndex>>> {
+        self.read(|tx, tenant| indexes::list(tx, tenant)).await
+    }
+
+    /// Declares an index and fills it; `false` when it existed already.
+    pub async fn declare_index(&self, field: IndexField) -> Result<Scoped<(DeclaredIndex, bool)>> {
+        self.write(move |tx, tenant| indexes::declare(tx, tenant, &field))
+            .await
+    }
+
+    /// Drops a declared index.
+    pub async fn drop_index(&self, field: IndexField) -> Result<Scoped<()>> {
+        self.write(move |tx, tenant| indexes::drop_index(tx, tenant, &field))
+            .await
+    }
+}
