@@ -4,7 +4,7 @@ use super::{expect_object, parse_members, unknown_field, Name};
 use crate::error::FieldError;
 
 /// The longest audience description, in characters.
-pub const MAX_DESCRIPTION_CHARS: usize = 2000;
+pub(crate) const MAX_DESCRIPTION_CHARS: usize = 2000;
 
 /// Whatever an audience body set. `description: Some(None)` clears it.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -44,7 +44,7 @@ impl AudienceFields {
     }
 
     /// For a create: `name` is required.
-    pub fn require_name(self) -> Result<(Name, Option<String>), Vec<FieldError>> {
+    pub(crate) fn require_name(self) -> Result<(Name, Option<String>), Vec<FieldError>> {
         match self.name {
             Some(name) => Ok((name, self.description.flatten())),
             None => Err(vec![FieldError::new("name", "name is required")]),

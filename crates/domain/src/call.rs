@@ -18,7 +18,7 @@ pub enum CallStatus {
 }
 
 impl CallStatus {
-    pub const ALL: [CallStatus; 8] = [
+    pub(crate) const ALL: [CallStatus; 8] = [
         CallStatus::Queued,
         CallStatus::Ringing,
         CallStatus::InProgress,
@@ -56,7 +56,7 @@ pub enum CallDirection {
 }
 
 impl CallDirection {
-    pub const ALL: [CallDirection; 2] = [CallDirection::Outbound, CallDirection::Inbound];
+    pub(crate) const ALL: [CallDirection; 2] = [CallDirection::Outbound, CallDirection::Inbound];
 
     pub fn as_str(self) -> &'static str {
         match self {

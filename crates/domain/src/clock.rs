@@ -46,7 +46,7 @@ fn parse_nanos(text: &str) -> Option<i128> {
 }
 
 /// Parses a time to store (`startedAt`), truncated to the millisecond.
-pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
+pub(crate) fn parse_rfc3339_ms(text: &str) -> Option<i64> {
     parse_nanos(text).and_then(|nanos| i64::try_from(nanos.div_euclid(1_000_000)).ok())
 }
 
@@ -54,7 +54,7 @@ pub fn parse_rfc3339_ms(text: &str) -> Option<i64> {
 /// whole millisecond at or after `T`. Stored times are whole milliseconds,
 /// so "at or after T" is "at or after this", and "strictly before T" is
 /// "strictly before this", for any `T` with any number of digits.
-pub fn parse_rfc3339_bound(text: &str) -> Option<i64> {
+pub(crate) fn parse_rfc3339_bound(text: &str) -> Option<i64> {
     parse_nanos(text).and_then(|nanos| {
         let ceiling = nanos.div_euclid(1_000_000) + i128::from(nanos.rem_euclid(1_000_000) != 0);
         i64::try_from(ceiling).ok()

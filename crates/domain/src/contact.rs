@@ -3,9 +3,6 @@ use serde_json::Value;
 use super::{expect_object, parse_members, unknown_field, Language, Metadata, Name, PhoneNumber};
 use crate::error::FieldError;
 
-/// The fields a contact body may carry.
-pub const CONTACT_FIELDS: &[&str] = &["name", "phoneNumber", "language", "metadata"];
-
 /// Whatever a contact body set, each field parsed. `None` means absent;
 /// `language: Some(None)` means an explicit `null` (clear it).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -38,10 +35,6 @@ impl ContactFields {
             Err(errors)
         }
     }
-
-    pub fn is_empty(&self) -> bool {
-        *self == ContactFields::default()
-    }
 }
 
 /// A contact to create: name and phone number present.
@@ -73,7 +66,7 @@ impl NewContact {
     }
 
     /// Checks the required fields are there.
-    pub fn from_fields(fields: ContactFields) -> Result<Self, Vec<FieldError>> {
+    pub(crate) fn from_fields(fields: ContactFields) -> Result<Self, Vec<FieldError>> {
         match (fields.name, fields.phone) {
             (Some(name), Some(phone)) => Ok(NewContact {
                 name,

@@ -28,7 +28,7 @@ pub enum SortKey {
 
 /// Where the next page starts: after this sort key and id.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Position {
+pub(crate) struct Position {
     pub key: SortKey,
     pub id: String,
 }
@@ -53,7 +53,7 @@ pub enum CursorError {
 }
 
 /// A short fingerprint of a query's canonical description.
-pub fn fingerprint(canonical: &str) -> String {
+pub(crate) fn fingerprint(canonical: &str) -> String {
     let digest = Sha256::digest(canonical.as_bytes());
     URL_SAFE_NO_PAD.encode(&digest[..12])
 }
@@ -65,7 +65,7 @@ fn tag(secret: &[u8], text: &str) -> HmacSha256 {
 }
 
 /// The cursor for the rows after `position` in the query `fingerprint`.
-pub fn encode(secret: &[u8], fingerprint: &str, position: &Position) -> String {
+pub(crate) fn encode(secret: &[u8], fingerprint: &str, position: &Position) -> String {
     let key = match &position.key {
         SortKey::Integer(n) => serde_json::Value::from(*n),
         SortKey::Text(s) => serde_json::Value::from(s.as_str()),
@@ -83,7 +83,11 @@ pub fn encode(secret: &[u8], fingerprint: &str, position: &Position) -> String {
 
 /// The position `cursor` points after, if it is genuine and was made for
 /// the query `fingerprint`.
-pub fn decode(secret: &[u8], fingerprint: &str, cursor: &str) -> Result<Position, CursorError> {
+pub(crate) fn decode(
+    secret: &[u8],
+    fingerprint: &str,
+    cursor: &str,
+) -> Result<Position, CursorError> {
     let (body, signature) = cursor.split_once('.').ok_or(CursorError::Invalid)?;
     let signature = URL_SAFE_NO_PAD
         .decode(signature)

@@ -6,7 +6,7 @@
 //! the contract's error answer.
 
 use serde::Serialize;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// The most entries `details` lists; the message says how many more broke.
 pub const MAX_DETAILS: usize = 100;
@@ -64,12 +64,12 @@ impl Rejection {
     }
 
     /// The body is not JSON, or cannot be read as what it claims to be.
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(RejectionKind::BadRequest, message)
     }
 
     /// A query parameter that cannot be read, named in `details`.
-    pub fn bad_parameter(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn bad_parameter(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
         let mut rejection = Self::bad_request(message.clone());
         rejection.details = vec![FieldError::new(field, message)];
@@ -77,7 +77,7 @@ impl Rejection {
     }
 
     /// Every broken rule; the message is the first one's.
-    pub fn validation(mut details: Vec<FieldError>) -> Self {
+    pub(crate) fn validation(mut details: Vec<FieldError>) -> Self {
         let message = match details.as_slice() {
             [] => String::from("Validation failed"),
             [only] => only.message.clone(),
@@ -90,34 +90,35 @@ impl Rejection {
     }
 
     /// One broken rule.
-    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_field(field: &str, message: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(field, message)])
     }
 
-    pub fn payload_too_large(message: impl Into<String>) -> Self {
+    pub(crate) fn payload_too_large(message: impl Into<String>) -> Self {
         Self::new(RejectionKind::TooLarge, message)
     }
 
-    pub fn internal() -> Self {
+    pub(crate) fn internal() -> Self {
         Self::new(RejectionKind::Internal, "Internal server error")
     }
 
     /// Adds a named top-level field to the answer.
     #[must_use]
-    pub fn with(mut self, key: &str, value: Value) -> Self {
+    pub(crate) fn with(mut self, key: &str, value: Value) -> Self {
         self.extra.push((key.to_string(), value));
         self
     }
 
     /// Keeps `error` for the log.
     #[must_use]
-    pub fn caused_by(mut self, error: &dyn std::error::Error) -> Self {
+    pub(crate) fn caused_by(mut self, error: &dyn std::error::Error) -> Self {
         self.cause = Some(error.to_string());
         self
     }
 
-    /// The answer's `extra` fields as a JSON object (for tests and logs).
-    pub fn extra_object(&self) -> Map<String, Value> {
+    /// The answer's `extra` fields as a JSON object.
+    #[cfg(test)]
+    pub(crate) fn extra_object(&self) -> serde_json::Map<String, Value> {
         self.extra.iter().cloned().collect()
     }
 }
@@ -132,7 +133,8 @@ impl std::error::Error for Rejection {}
 
 impl Rejection {
     /// The contract's machine-readable `code` for this rejection.
-    pub fn code(&self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn code(&self) -> &'static str {
         match self.kind {
             RejectionKind::BadRequest => "bad_request",
             RejectionKind::Invalid => "validation_failed",

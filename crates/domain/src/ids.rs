@@ -26,7 +26,7 @@ const MAX_COUNTER: u64 = (1 << (6 * COUNTER_DIGITS)) - 1;
 /// What API keys start with.
 pub const KEY_PREFIX: &str = "sk_live_";
 /// How many random characters follow [`KEY_PREFIX`].
-pub const KEY_RANDOM_LEN: usize = 32;
+pub(crate) const KEY_RANDOM_LEN: usize = 32;
 
 /// The kinds of object that carry a public id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -15,11 +15,11 @@ use crate::error::{FieldError, Rejection};
 use crate::{expect_object, unknown_fields, BulkItem, READ_ONLY_FIELDS};
 
 /// The most rows of one `POST /v1/imports/api/bulk`.
-pub const MAX_JSON_ROWS: usize = 10_000;
+pub(crate) const MAX_JSON_ROWS: usize = 10_000;
 /// The most rows of one CSV (or CLI) import.
 pub const MAX_FILE_ROWS: usize = 1_000_000;
 /// Rows applied per transaction.
-pub const CHUNK_ROWS: usize = 1_000;
+pub(crate) const CHUNK_ROWS: usize = 1_000;
 /// The longest `webhookUrl` taken.
 const MAX_URL_BYTES: usize = 2048;
 
@@ -416,7 +416,7 @@ pub fn decode_chunk(format: &RowFormat, rows: &str) -> Vec<Result<BulkItem, Fiel
 /// A JSON row: `name`, `phoneNumber` and `language` as on create; the keys
 /// of a `metadata` object, then every other key, as metadata. A row with no
 /// metadata keys at all leaves a known contact's metadata as it was.
-pub fn json_row(row: &Value) -> Result<BulkItem, FieldError> {
+pub(crate) fn json_row(row: &Value) -> Result<BulkItem, FieldError> {
     let object = row
         .as_object()
         .ok_or_else(|| FieldError::new("row", "a row must be a JSON object"))?;

@@ -30,7 +30,7 @@ mod phone;
 
 pub use audience::AudienceFields;
 pub use call::{CallDirection, CallStatus, NewCall};
-pub use contact::{BulkItem, ContactFields, NewContact, CONTACT_FIELDS};
+pub use contact::{BulkItem, ContactFields, NewContact};
 pub use id_list::{contact_ids, IdListError, MAX_IDS};
 pub use language::Language;
 pub use metadata::{
@@ -43,7 +43,7 @@ pub use error::{FieldError, Rejection, RejectionKind, MAX_DETAILS};
 use serde_json::{Map, Value};
 
 /// The fields a server sets and a client may never write.
-pub const READ_ONLY_FIELDS: &[&str] = &["id", "organizationId", "createdAt", "updatedAt"];
+pub(crate) const READ_ONLY_FIELDS: &[&str] = &["id", "organizationId", "createdAt", "updatedAt"];
 
 /// The body as a JSON object, or the 422 detail saying it is not one.
 pub fn expect_object(body: &Value) -> Result<&Map<String, Value>, FieldError> {
@@ -54,7 +54,7 @@ pub fn expect_object(body: &Value) -> Result<&Map<String, Value>, FieldError> {
 /// Runs `parse` on every member of a body object and collects each broken
 /// rule, in body order, stopping at the most an answer lists (a body of a
 /// million unknown keys costs a hundred errors, not a million).
-pub fn parse_members(
+pub(crate) fn parse_members(
     object: &Map<String, Value>,
     mut parse: impl FnMut(&str, &Value) -> Result<(), FieldError>,
 ) -> Vec<FieldError> {
@@ -67,7 +67,7 @@ pub fn parse_members(
 
 /// The unknown members of a body object whose known members are `known`,
 /// as errors, at most as many as an answer lists.
-pub fn unknown_fields(object: &Map<String, Value>, known: &[&str]) -> Vec<FieldError> {
+pub(crate) fn unknown_fields(object: &Map<String, Value>, known: &[&str]) -> Vec<FieldError> {
     object
         .keys()
         .filter(|k| !known.contains(&k.as_str()))
@@ -77,7 +77,7 @@ pub fn unknown_fields(object: &Map<String, Value>, known: &[&str]) -> Vec<FieldE
 }
 
 /// The detail for a field this endpoint does not accept.
-pub fn unknown_field(field: &str) -> FieldError {
+pub(crate) fn unknown_field(field: &str) -> FieldError {
     if READ_ONLY_FIELDS.contains(&field) {
         FieldError::new(field, format!("{field} is read-only and cannot be set"))
     } else {

@@ -19,7 +19,7 @@ use crate::{Language, MAX_METADATA_KEY_CHARS};
 /// The most `metadata.KEY=VALUE` filters one listing may carry. Metadata
 /// holds at most 64 keys, so more filters could never all match; each one
 /// adds to the SQL expression, whose depth SQLite bounds.
-pub const MAX_METADATA_FILTERS: usize = 64;
+pub(crate) const MAX_METADATA_FILTERS: usize = 64;
 
 /// Which contacts a listing route covers.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,9 +2,9 @@ use serde_json::Value;
 
 use crate::error::FieldError;
 
-pub const MAX_KEYS: usize = 64;
+pub(crate) const MAX_KEYS: usize = 64;
 pub const MAX_KEY_CHARS: usize = 64;
-pub const MAX_BYTES: usize = 16 * 1024;
+pub(crate) const MAX_BYTES: usize = 16 * 1024;
 
 /// Whether a quoted JSON path (`$."key"`) names `key` exactly: no `"`,
 /// `\` or control character. Filters on other keys walk the object;
@@ -20,7 +20,7 @@ pub struct Metadata(String);
 
 impl Metadata {
     /// `{}`: what an absent or `null` metadata means.
-    pub fn empty() -> Self {
+    pub(crate) fn empty() -> Self {
         Metadata(String::from("{}"))
     }
 
@@ -64,10 +64,6 @@ impl Metadata {
     /// The compact JSON text.
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    pub fn into_string(self) -> String {
-        self.0
     }
 }
 

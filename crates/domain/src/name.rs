@@ -3,7 +3,7 @@ use serde_json::Value;
 use crate::error::FieldError;
 
 /// The longest name, in characters (Unicode scalar values).
-pub const MAX_NAME_CHARS: usize = 200;
+pub(crate) const MAX_NAME_CHARS: usize = 200;
 
 /// A trimmed name of 1 to 200 characters, in any script.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,10 +49,6 @@ impl Name {
 
     pub fn as_str(&self) -> &str {
         &self.0
-    }
-
-    pub fn into_string(self) -> String {
-        self.0
     }
 }
 

@@ -3,7 +3,7 @@ use serde_json::Value;
 use crate::error::FieldError;
 
 /// What a phone number error says, wherever it comes from.
-pub const PHONE_MESSAGE: &str =
+pub(crate) const PHONE_MESSAGE: &str =
     "phoneNumber must be a valid E.164 phone number, e.g. +919876543210";
 
 /// A valid phone number in E.164 form (`+919876543210`).

@@ -46,13 +46,13 @@ impl RawQuery {
     }
 
     /// Whether the parameter `name` is present.
-    pub fn has(&self, name: &str) -> bool {
+    pub(crate) fn has(&self, name: &str) -> bool {
         self.0.iter().any(|(n, _)| n == name)
     }
 
     /// Removes and returns every parameter whose name starts with `prefix`,
     /// as `(rest of the name, value)`, in query order.
-    pub fn take_prefixed(&mut self, prefix: &str) -> Vec<(String, String)> {
+    pub(crate) fn take_prefixed(&mut self, prefix: &str) -> Vec<(String, String)> {
         let mut taken = Vec::new();
         self.0.retain(|(n, v)| match n.strip_prefix(prefix) {
             Some(rest) => {
@@ -77,8 +77,8 @@ impl RawQuery {
 }
 
 /// The largest page size; larger requests are served (and reported) at it.
-pub const MAX_LIMIT: i64 = 100;
-pub const DEFAULT_LIMIT: i64 = 20;
+pub(crate) const MAX_LIMIT: i64 = 100;
+pub(crate) const DEFAULT_LIMIT: i64 = 20;
 
 /// `page` and `limit`, validated.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -19,7 +19,7 @@ use crate::error::Rejection;
 /// The longest `search` accepted, in characters, and the most terms: FTS5
 /// parses every term, so an unbounded query is unbounded work.
 pub const MAX_SEARCH_CHARS: usize = 256;
-pub const MAX_TERMS: usize = 16;
+pub(crate) const MAX_TERMS: usize = 16;
 
 /// What a search compiles to; each part ANDs with the others.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

@@ -15,7 +15,7 @@ use crate::error::ApiError;
 
 /// Validates and upserts `items` in order, in one transaction; what became
 /// of each.
-pub async fn upsert(
+pub(crate) async fn upsert(
     org: &TenantDb,
     items: Vec<Value>,
 ) -> Result<Scoped<Vec<ItemOutcome>>, ApiError> {

@@ -15,7 +15,7 @@ use rocket::figment::providers::{Env, Format, Toml};
 use rocket::figment::value::{Dict, Value};
 use rocket::figment::{Figment, Provider};
 
-pub const DEFAULT_DATABASE: &str = "contacts.db";
+pub(crate) const DEFAULT_DATABASE: &str = "contacts.db";
 
 /// Rocket's own configuration keys (`rocket::Config`, with `tls` and
 /// `mtls`), then contactsd's.

@@ -14,14 +14,14 @@ use rocket::response::{self, Responder, Response};
 use serde_json::{Map, Value};
 
 use contactsd_domain::cursor::CursorError;
-pub use contactsd_domain::{FieldError, MAX_DETAILS};
+pub(crate) use contactsd_domain::{FieldError, MAX_DETAILS};
 use contactsd_domain::{Rejection, RejectionKind};
 
 use crate::db::{self, Fault};
 
 /// An error answer: status, code, message and optional extra fields.
 #[derive(Debug)]
-pub struct ApiError {
+pub(crate) struct ApiError {
     status: Status,
     code: &'static str,
     message: String,
@@ -48,26 +48,26 @@ impl ApiError {
     }
 
     /// 400: the body is not JSON, or a query parameter has the wrong type.
-    pub fn bad_request(message: impl Into<String>) -> Self {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Self::new(Status::BadRequest, "bad_request", message)
     }
 
     /// 400 naming the offending query parameter.
-    pub fn bad_parameter(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn bad_parameter(field: &str, message: impl Into<String>) -> Self {
         let message = message.into();
         Self::bad_request(message.clone()).with_details(vec![FieldError::new(field, message)])
     }
 
-    pub fn unauthorized(message: impl Into<String>) -> Self {
+    pub(crate) fn unauthorized(message: impl Into<String>) -> Self {
         Self::new(Status::Unauthorized, "unauthorized", message)
     }
 
-    pub fn not_found(message: impl Into<String>) -> Self {
+    pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(Status::NotFound, "not_found", message)
     }
 
     /// 409 for a phone number that another contact of the organization uses.
-    pub fn phone_taken(phone: &str, contact_id: &str) -> Self {
+    pub(crate) fn phone_taken(phone: &str, contact_id: &str) -> Self {
         Self::new(
             Status::Conflict,
             "conflict",
@@ -77,12 +77,12 @@ impl ApiError {
     }
 
     /// 409 for a request that conflicts with one still running.
-    pub fn conflict(message: impl Into<String>) -> Self {
+    pub(crate) fn conflict(message: impl Into<String>) -> Self {
         Self::new(Status::Conflict, "conflict", message)
     }
 
     /// 422: an idempotency key sent again with another request.
-    pub fn idempotency_key_reused() -> Self {
+    pub(crate) fn idempotency_key_reused() -> Self {
         Self::new(
             Status::UnprocessableEntity,
             "idempotency_key_reused",
@@ -92,12 +92,12 @@ impl ApiError {
 
     /// The status of a stored answer about to be sent again (the catcher
     /// sends the answer itself; see `idempotency`).
-    pub fn replay(status: Status) -> Self {
+    pub(crate) fn replay(status: Status) -> Self {
         Self::new(status, "replay", "A stored answer")
     }
 
     /// 429 with `Retry-After`: over a rate limit budget.
-    pub fn rate_limited(retry_after: u64) -> Self {
+    pub(crate) fn rate_limited(retry_after: u64) -> Self {
         let mut error = Self::new(
             Status::TooManyRequests,
             "rate_limited",
@@ -107,12 +107,12 @@ impl ApiError {
         error
     }
 
-    pub fn payload_too_large(message: impl Into<String>) -> Self {
+    pub(crate) fn payload_too_large(message: impl Into<String>) -> Self {
         Self::new(Status::PayloadTooLarge, "payload_too_large", message)
     }
 
     /// 422 listing every broken rule; the message is the first one's.
-    pub fn validation(details: Vec<FieldError>) -> Self {
+    pub(crate) fn validation(details: Vec<FieldError>) -> Self {
         let message = match details.as_slice() {
             [] => String::from("Validation failed"),
             [only] => only.message.clone(),
@@ -122,11 +122,11 @@ impl ApiError {
     }
 
     /// 422 for a single field.
-    pub fn invalid_field(field: &str, message: impl Into<String>) -> Self {
+    pub(crate) fn invalid_field(field: &str, message: impl Into<String>) -> Self {
         Self::validation(vec![FieldError::new(field, message)])
     }
 
-    pub fn internal() -> Self {
+    pub(crate) fn internal() -> Self {
         Self::new(
             Status::InternalServerError,
             "internal",
@@ -136,14 +136,14 @@ impl ApiError {
 
     /// 503 with `Retry-After: 1`: the database is busy or no connection
     /// came free in time.
-    pub fn unavailable(message: impl Into<String>) -> Self {
+    pub(crate) fn unavailable(message: impl Into<String>) -> Self {
         let mut error = Self::new(Status::ServiceUnavailable, "unavailable", message);
         error.retry_after = Some(1);
         error
     }
 
     /// The answer for a status no route produced itself (Rocket's catchers).
-    pub fn for_status(status: Status, req: &Request<'_>) -> Self {
+    pub(crate) fn for_status(status: Status, req: &Request<'_>) -> Self {
         match status.code {
             400 => Self::bad_request("Bad request"),
             401 => Self::unauthorized("Missing or invalid API key"),
@@ -160,7 +160,7 @@ impl ApiError {
     }
 
     /// Keeps `error`'s whole cause chain for the log.
-    pub fn caused_by(self, error: &dyn std::error::Error) -> Self {
+    pub(crate) fn caused_by(self, error: &dyn std::error::Error) -> Self {
         let mut chain = error.to_string();
         let mut source = error.source();
         while let Some(inner) = source {
@@ -176,45 +176,37 @@ impl ApiError {
     }
 
     /// Keeps `cause` for the log.
-    pub fn with_cause(mut self, cause: String) -> Self {
+    pub(crate) fn with_cause(mut self, cause: String) -> Self {
         self.cause = Some(cause);
         self
     }
 
     /// Sets `details`, keeping at most [`MAX_DETAILS`] entries.
-    pub fn with_details(mut self, mut details: Vec<FieldError>) -> Self {
+    pub(crate) fn with_details(mut self, mut details: Vec<FieldError>) -> Self {
         details.truncate(MAX_DETAILS);
         self.details = details;
         self
     }
 
     /// Adds a named top-level field, such as `contactId`.
-    pub fn with(mut self, key: &str, value: Value) -> Self {
+    pub(crate) fn with(mut self, key: &str, value: Value) -> Self {
         self.extra
             .get_or_insert_with(Default::default)
             .insert(key.to_string(), value);
         self
     }
 
-    pub fn status(&self) -> Status {
+    pub(crate) fn status(&self) -> Status {
         self.status
     }
 
-    pub fn code(&self) -> &'static str {
+    #[cfg(test)]
+    pub(crate) fn code(&self) -> &'static str {
         self.code
     }
 
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-
-    /// The `Retry-After` seconds the answer carries, if any.
-    pub fn retry_after(&self) -> Option<u32> {
-        self.retry_after
-    }
-
     /// The JSON body.
-    pub fn to_body(&self) -> Value {
+    pub(crate) fn to_body(&self) -> Value {
         let mut body = Map::new();
         body.insert("statusCode".into(), Value::from(self.status.code));
         body.insert(
@@ -346,7 +338,7 @@ impl<'r> Responder<'r, 'static> for ApiError {
 struct PendingError(Mutex<Option<ApiError>>);
 
 /// Stores `error` for the catcher and returns its status for the guard.
-pub fn stash(req: &Request<'_>, error: ApiError) -> Status {
+pub(crate) fn stash(req: &Request<'_>, error: ApiError) -> Status {
     let status = error.status;
     let slot = req.local_cache(PendingError::default);
     if let Ok(mut pending) = slot.0.lock() {
@@ -356,7 +348,7 @@ pub fn stash(req: &Request<'_>, error: ApiError) -> Status {
 }
 
 /// The error a guard stored for this request, if its status is `status`.
-pub fn take_pending(req: &Request<'_>, status: Status) -> Option<ApiError> {
+pub(crate) fn take_pending(req: &Request<'_>, status: Status) -> Option<ApiError> {
     let slot = req.local_cache(PendingError::default);
     let mut pending = slot.0.lock().ok()?;
     match pending.take() {

@@ -30,7 +30,7 @@ use crate::db::TenantDb;
 use crate::error::ApiError;
 
 /// The request header.
-pub const HEADER: &str = "Idempotency-Key";
+pub(crate) const HEADER: &str = "Idempotency-Key";
 
 /// The organization handle of an authenticated `POST`, left by the key
 /// guard for the body guard.
@@ -38,7 +38,7 @@ pub const HEADER: &str = "Idempotency-Key";
 struct Caller(Mutex<Option<TenantDb>>);
 
 /// Records the handle of an authenticated request.
-pub fn record_caller(req: &Request<'_>, org: &TenantDb) {
+pub(crate) fn record_caller(req: &Request<'_>, org: &TenantDb) {
     if let Ok(mut slot) = req.local_cache(Caller::default).0.lock() {
         *slot = Some(org.clone());
     }
@@ -54,7 +54,7 @@ struct PendingReplay(Mutex<Option<StoredAnswer>>);
 
 /// The request's idempotency key: `None` when it sends none or is not a
 /// `POST` under `/v1`; 400 when the header is malformed.
-pub fn key_of(req: &Request<'_>) -> Result<Option<String>, ApiError> {
+pub(crate) fn key_of(req: &Request<'_>) -> Result<Option<String>, ApiError> {
     if req.method() != Method::Post || !req.uri().path().starts_with("/v1/") {
         return Ok(None);
     }
@@ -86,7 +86,11 @@ fn fingerprint(req: &Request<'_>, body: &[u8]) -> Vec<u8> {
 /// Claims the request's key, if it sends one. `Err` carries the answer to
 /// give instead of running the request: the status of a stored answer
 /// (left for the catcher), 409 or 422.
-pub async fn check(req: &Request<'_>, key: Option<String>, body: &[u8]) -> Result<(), ApiError> {
+pub(crate) async fn check(
+    req: &Request<'_>,
+    key: Option<String>,
+    body: &[u8],
+) -> Result<(), ApiError> {
     let Some(key) = key else {
         return Ok(());
     };
@@ -122,10 +126,10 @@ pub async fn check(req: &Request<'_>, key: Option<String>, body: &[u8]) -> Resul
 }
 
 /// A stored answer, sent again.
-pub struct Replay(StoredAnswer);
+pub(crate) struct Replay(StoredAnswer);
 
 /// The stored answer the catcher should send for `req`, if any.
-pub fn take_replay(req: &Request<'_>) -> Option<Replay> {
+pub(crate) fn take_replay(req: &Request<'_>) -> Option<Replay> {
     req.local_cache(PendingReplay::default)
         .0
         .lock()
@@ -152,7 +156,7 @@ impl<'r> Responder<'r, 'static> for Replay {
 
 /// Stores the answer of every request that claimed a key, or frees the
 /// key when the answer is 5xx or 429.
-pub struct StoreAnswers;
+pub(crate) struct StoreAnswers;
 
 #[rocket::async_trait]
 impl Fairing for StoreAnswers {

@@ -13,7 +13,7 @@ pub mod app;
 mod auth;
 mod bulk;
 pub mod config;
-pub mod error;
+pub(crate) mod error;
 mod idempotency;
 pub mod logging;
 mod ratelimit;

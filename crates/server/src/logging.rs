@@ -74,10 +74,10 @@ struct RequestLog {
 /// The cause of a 5xx answer, left by the error responder for the access
 /// event.
 #[derive(Default)]
-pub struct FailureCause(Mutex<Option<String>>);
+pub(crate) struct FailureCause(Mutex<Option<String>>);
 
 /// Records the cause chain of the answer `req` is about to get.
-pub fn record_failure(req: &Request<'_>, cause: String) {
+pub(crate) fn record_failure(req: &Request<'_>, cause: String) {
     if let Ok(mut slot) = req.local_cache(FailureCause::default).0.lock() {
         *slot = Some(cause);
     }
@@ -92,7 +92,7 @@ fn is_plain_token(id: &str) -> bool {
 }
 
 /// The fairing that opens each request's span and writes its access event.
-pub struct AccessLog;
+pub(crate) struct AccessLog;
 
 #[rocket::async_trait]
 impl Fairing for AccessLog {

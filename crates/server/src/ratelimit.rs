@@ -68,14 +68,14 @@ impl Budget {
 /// A key's general budget after a request, for the `X-RateLimit-*`
 /// headers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Standing {
+pub(crate) struct Standing {
     pub limit: u32,
     pub remaining: u32,
     pub reset_seconds: u64,
 }
 
 /// Both budgets, as configured.
-pub struct RateLimits {
+pub(crate) struct RateLimits {
     general: Option<Budget>,
     bulk: Option<Budget>,
 }
@@ -83,13 +83,13 @@ pub struct RateLimits {
 /// Why a request was refused: seconds until it may be retried, and the
 /// general budget's standing when that is the one spent.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Limited {
+pub(crate) struct Limited {
     pub retry_after: u64,
     pub standing: Option<Standing>,
 }
 
 impl RateLimits {
-    pub fn from_figment(figment: &Figment) -> RateLimits {
+    pub(crate) fn from_figment(figment: &Figment) -> RateLimits {
         let read = |key: &str| figment.extract_inner::<u32>(key).unwrap_or(0);
         RateLimits {
             general: Budget::new(read("rate_limit_per_minute")),
@@ -98,14 +98,14 @@ impl RateLimits {
     }
 
     /// Whether any budget is set.
-    pub fn enabled(&self) -> bool {
+    pub(crate) fn enabled(&self) -> bool {
         self.general.is_some() || self.bulk.is_some()
     }
 
     /// Counts one request of `key` (a bulk one when `bulk`), bulk budget
     /// first, so a request refused by it takes nothing from the general
     /// one. The general budget's standing, when it is set.
-    pub fn take(&self, key: i64, bulk: bool) -> Result<Option<Standing>, Limited> {
+    pub(crate) fn take(&self, key: i64, bulk: bool) -> Result<Option<Standing>, Limited> {
         if let (true, Some(budget)) = (bulk, &self.bulk) {
             budget.take(key).map_err(|retry_after| Limited {
                 retry_after,
@@ -128,7 +128,7 @@ impl RateLimits {
 }
 
 /// Whether `req` spends the bulk budget: bulk upserts and deletes, imports.
-pub fn is_bulk(req: &Request<'_>) -> bool {
+pub(crate) fn is_bulk(req: &Request<'_>) -> bool {
     let path = req.uri().path();
     req.method() == Method::Post
         && (path == "/v1/contacts/bulk"
@@ -141,14 +141,14 @@ pub fn is_bulk(req: &Request<'_>) -> bool {
 struct Slot(Mutex<Option<Standing>>);
 
 /// Records the key's standing for the answer's headers.
-pub fn record(req: &Request<'_>, standing: Standing) {
+pub(crate) fn record(req: &Request<'_>, standing: Standing) {
     if let Ok(mut slot) = req.local_cache(Slot::default).0.lock() {
         *slot = Some(standing);
     }
 }
 
 /// The `X-RateLimit-*` headers for the standing `req` recorded, if any.
-pub fn headers(req: &Request<'_>) -> Vec<Header<'static>> {
+pub(crate) fn headers(req: &Request<'_>) -> Vec<Header<'static>> {
     let standing = req
         .local_cache(Slot::default)
         .0
@@ -165,7 +165,7 @@ pub fn headers(req: &Request<'_>) -> Vec<Header<'static>> {
 }
 
 /// Adds the `X-RateLimit-*` headers to answers of counted requests.
-pub struct RateLimitHeaders;
+pub(crate) struct RateLimitHeaders;
 
 #[rocket::async_trait]
 impl rocket::fairing::Fairing for RateLimitHeaders {

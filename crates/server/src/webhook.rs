@@ -24,13 +24,13 @@ use tokio_rustls::rustls;
 use crate::db::imports::AttemptOutcome;
 
 /// The header that carries the signature.
-pub const SIGNATURE_HEADER: &str = "X-Contactsd-Signature";
+pub(crate) const SIGNATURE_HEADER: &str = "X-Contactsd-Signature";
 /// How long one attempt may take, from resolving to the answer's status.
-pub const TIMEOUT: Duration = Duration::from_secs(10);
+pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed with the
 /// organization's webhook secret (the whole `whsec_…` text).
-pub fn signature(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
+pub(crate) fn signature(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
     mac.update(unix_seconds.to_string().as_bytes());
@@ -46,14 +46,14 @@ pub fn signature(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
 }
 
 /// The wait after failed attempt `attempt` (from 1): 2 s, 6 s, 18 s, 54 s.
-pub fn retry_in_ms(attempt: i64) -> i64 {
+pub(crate) fn retry_in_ms(attempt: i64) -> i64 {
     2_000 * 3i64.pow(attempt.clamp(1, 10) as u32 - 1)
 }
 
 /// Whether `ip` is an address on the public internet: not loopback,
 /// private, link-local, unique-local, shared (CGNAT), unspecified,
 /// multicast, broadcast or reserved for documentation and benchmarks.
-pub fn is_public(ip: IpAddr) -> bool {
+pub(crate) fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
             let [a, b, ..] = v4.octets();
@@ -112,7 +112,7 @@ pub fn is_public(ip: IpAddr) -> bool {
 
 /// POSTs `body` (JSON) to `url` with its signature: one attempt, within
 /// [`TIMEOUT`].
-pub async fn deliver(
+pub(crate) async fn deliver(
     url: &str,
     body: Vec<u8>,
     signature: String,

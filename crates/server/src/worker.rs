@@ -26,7 +26,7 @@ const POLL: Duration = Duration::from_secs(1);
 const DELIVERIES_PER_ROUND: i64 = 16;
 
 /// The handle routes use to tell the worker an import was queued.
-pub struct Worker {
+pub(crate) struct Worker {
     wake: Arc<Notify>,
     stop: Arc<AtomicBool>,
     allow_private: bool,
@@ -35,7 +35,7 @@ pub struct Worker {
 impl Worker {
     /// `allow_private`: deliver webhooks to loopback, private and
     /// link-local addresses too.
-    pub fn new(allow_private: bool) -> Self {
+    pub(crate) fn new(allow_private: bool) -> Self {
         Worker {
             wake: Arc::new(Notify::new()),
             stop: Arc::new(AtomicBool::new(false)),
@@ -44,12 +44,12 @@ impl Worker {
     }
 
     /// Starts looking at the queue now rather than at the next poll.
-    pub fn wake(&self) {
+    pub(crate) fn wake(&self) {
         self.wake.notify_one();
     }
 
     /// Runs the worker on `rocket`'s runtime until it shuts down.
-    pub fn start(&self, rocket: &Rocket<Orbit>) {
+    pub(crate) fn start(&self, rocket: &Rocket<Orbit>) {
         let Some(db) = rocket.state::<Db>().cloned() else {
             return;
         };

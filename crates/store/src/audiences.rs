@@ -36,7 +36,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Audience> {
     })
 }
 
-pub fn insert(
+pub(crate) fn insert(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     name: Name,
@@ -66,7 +66,7 @@ pub fn insert(
     })
 }
 
-pub fn get(conn: &Connection, tenant: &Tenant, id: &str) -> Result<Audience> {
+pub(crate) fn get(conn: &Connection, tenant: &Tenant, id: &str) -> Result<Audience> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM audiences WHERE id = ?1 AND org_seq = ?2"
     ))?;
@@ -76,7 +76,7 @@ pub fn get(conn: &Connection, tenant: &Tenant, id: &str) -> Result<Audience> {
 }
 
 /// Applies `fields`; a change to nothing writes nothing.
-pub fn update(
+pub(crate) fn update(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     id: &str,
@@ -110,7 +110,7 @@ pub fn update(
 }
 
 /// Deletes the audience and its memberships; the contacts stay.
-pub fn delete(tx: &Transaction<'_>, tenant: &Tenant, id: &str) -> Result<()> {
+pub(crate) fn delete(tx: &Transaction<'_>, tenant: &Tenant, id: &str) -> Result<()> {
     let deleted = tx.execute(
         "DELETE FROM audiences WHERE id = ?1 AND org_seq = ?2",
         params![id, tenant.org_seq],
@@ -132,7 +132,7 @@ pub struct AudienceFilter {
     pub contact_id: Option<String>,
 }
 
-pub fn list(
+pub(crate) fn list(
     conn: &Connection,
     tenant: &Tenant,
     keep: &AudienceFilter,
@@ -180,7 +180,7 @@ pub struct MembershipChange {
 
 /// Adds contacts to the audience. Unknown audience: `NotFound`; any unknown
 /// contact: `MissingContacts` and nothing added. Re-adding is a no-op.
-pub fn add_members(
+pub(crate) fn add_members(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     audience_id: &str,
@@ -191,7 +191,7 @@ pub fn add_members(
 
 /// Removes contacts from the audience, with the same rules as
 /// [`add_members`]; a known contact that is not a member is a no-op.
-pub fn remove_members(
+pub(crate) fn remove_members(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     audience_id: &str,

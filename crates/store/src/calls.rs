@@ -53,7 +53,7 @@ fn stored_enum(column: usize, text: &str) -> rusqlite::Error {
 
 /// Records a call against one of the tenant's contacts (`NotFound` when it
 /// is unknown), snapshotting the contact's name and phone number.
-pub fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewCall) -> Result<Call> {
+pub(crate) fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewCall) -> Result<Call> {
     let contact = contacts::get(tx, tenant, &new.contact_id)?;
     let (now, id) = super::next_created(tx, "calls", Kind::Call, tenant)?;
     let call = Call {
@@ -89,7 +89,7 @@ pub fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewCall) -> Result<Cal
     Ok(call)
 }
 
-pub fn get(conn: &Connection, tenant: &Tenant, id: &str) -> Result<Call> {
+pub(crate) fn get(conn: &Connection, tenant: &Tenant, id: &str) -> Result<Call> {
     conn.query_row(
         &format!("SELECT {COLUMNS} FROM calls WHERE id = ?1 AND org_seq = ?2"),
         params![id, tenant.org_seq],
@@ -100,7 +100,7 @@ pub fn get(conn: &Connection, tenant: &Tenant, id: &str) -> Result<Call> {
 }
 
 /// A page of the tenant's calls, newest first, optionally of one contact.
-pub fn list(
+pub(crate) fn list(
     conn: &Connection,
     tenant: &Tenant,
     contact_id: Option<&str>,

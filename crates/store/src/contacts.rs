@@ -26,7 +26,7 @@ pub struct Contact {
 
 impl Contact {
     /// What the contact's place in a listing's order depends on.
-    pub fn row_key(&self) -> RowKey<'_> {
+    pub(crate) fn row_key(&self) -> RowKey<'_> {
         RowKey {
             id: &self.id,
             name: self.name.as_str(),
@@ -58,7 +58,7 @@ pub(super) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Contact> {
 /// grows (even if the clock steps back) and ids sort as row numbers do:
 /// then `(created_at, id)` order is row-number order, which the search
 /// index (keyed by row number) can page through directly.
-pub struct NewRows {
+pub(crate) struct NewRows {
     next_seq: i64,
     next_counter: u64,
     last_created_at: i64,
@@ -66,7 +66,7 @@ pub struct NewRows {
 
 impl NewRows {
     /// Must run inside the write transaction that inserts the rows.
-    pub fn start(tx: &Transaction<'_>, tenant: &Tenant) -> Result<NewRows> {
+    pub(crate) fn start(tx: &Transaction<'_>, tenant: &Tenant) -> Result<NewRows> {
         let next_seq = tx
             .prepare_cached("SELECT coalesce(max(seq), 0) + 1 FROM contacts")?
             .query_row([], |r| r.get(0))?;
@@ -91,7 +91,7 @@ impl NewRows {
 }
 
 /// Creates a contact; `PhoneTaken` when the number is in use.
-pub fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewContact) -> Result<Contact> {
+pub(crate) fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewContact) -> Result<Contact> {
     let (seq, now, id) = NewRows::start(tx, tenant)?.next();
     let contact = Contact {
         seq,
@@ -142,7 +142,7 @@ fn id_by_phone(conn: &Connection, tenant: &Tenant, phone: &PhoneNumber) -> Resul
 }
 
 /// The contact with public id `id` in the tenant's organization.
-pub fn get(conn: &Connection, tenant: &Tenant, id: &str) -> Result<Contact> {
+pub(crate) fn get(conn: &Connection, tenant: &Tenant, id: &str) -> Result<Contact> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM contacts c WHERE c.id = ?1 AND c.org_seq = ?2"
     ))?;
@@ -162,7 +162,7 @@ fn by_phone(conn: &Connection, tenant: &Tenant, phone: &PhoneNumber) -> Result<O
 
 /// Applies `fields` to the contact. A change that leaves every value as it
 /// was writes nothing and keeps `updatedAt`.
-pub fn update(
+pub(crate) fn update(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     id: &str,
@@ -220,7 +220,7 @@ pub enum Upserted {
 /// One `INSERT … ON CONFLICT DO UPDATE … RETURNING` statement does either
 /// with a single probe of the phone index; its `WHERE` skips updates that
 /// would change nothing, so those keep `updated_at` (and are read back).
-pub fn upsert(
+pub(crate) fn upsert(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     rows: &mut NewRows,
@@ -282,7 +282,7 @@ pub fn upsert(
 
 /// Deletes the contact; its memberships go with it (foreign-key cascade),
 /// its call records stay.
-pub fn delete(tx: &Transaction<'_>, tenant: &Tenant, id: &str) -> Result<()> {
+pub(crate) fn delete(tx: &Transaction<'_>, tenant: &Tenant, id: &str) -> Result<()> {
     if delete_many(tx, tenant, &[id.to_string()])? == 0 {
         return Err(Error::NotFound("Contact"));
     }
@@ -292,7 +292,7 @@ pub fn delete(tx: &Transaction<'_>, tenant: &Tenant, id: &str) -> Result<()> {
 /// Deletes the tenant's contacts among `ids`, ignoring the rest; how many
 /// rows went. Each audience that loses a member has its `updated_at` moved
 /// forward (its count is part of it).
-pub fn delete_many(tx: &Transaction<'_>, tenant: &Tenant, ids: &[String]) -> Result<usize> {
+pub(crate) fn delete_many(tx: &Transaction<'_>, tenant: &Tenant, ids: &[String]) -> Result<usize> {
     let now = clock::now_ms();
     let mut touch_audiences = tx.prepare_cached(
         "UPDATE audiences SET updated_at = max(updated_at + 1, ?1)
@@ -311,7 +311,7 @@ pub fn delete_many(tx: &Transaction<'_>, tenant: &Tenant, ids: &[String]) -> Res
 
 /// The row numbers of the tenant's contacts `ids`, or `MissingContacts`
 /// naming every id that is unknown (or another organization's).
-pub fn seqs_of(conn: &Connection, tenant: &Tenant, ids: &[String]) -> Result<Vec<i64>> {
+pub(crate) fn seqs_of(conn: &Connection, tenant: &Tenant, ids: &[String]) -> Result<Vec<i64>> {
     let mut stmt =
         conn.prepare_cached("SELECT seq FROM contacts WHERE id = ?1 AND org_seq = ?2")?;
     let mut seqs = Vec::with_capacity(ids.len());

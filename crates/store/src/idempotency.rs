@@ -6,7 +6,7 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use super::{Result, Tenant};
 
 /// How long a key is kept, in milliseconds.
-pub const KEEP_MS: i64 = 24 * 60 * 60 * 1000;
+pub(crate) const KEEP_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// A stored answer.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -30,7 +30,7 @@ pub enum Claim {
 }
 
 /// Claims `key` for a request whose fingerprint is `fingerprint`, at `now`.
-pub fn claim(
+pub(crate) fn claim(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     key: &str,
@@ -76,7 +76,7 @@ pub fn claim(
 
 /// Stores the answer of the request that claimed `key`, or, with `None`,
 /// frees the key (answers a retry should not get again: 5xx, 429).
-pub fn finish(
+pub(crate) fn finish(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     key: &str,
@@ -105,7 +105,7 @@ pub fn finish(
 }
 
 /// Deletes up to `batch` keys created at or before `cutoff`; how many went.
-pub fn sweep(conn: &Connection, cutoff: i64, batch: i64) -> Result<usize> {
+pub(crate) fn sweep(conn: &Connection, cutoff: i64, batch: i64) -> Result<usize> {
     Ok(conn
         .prepare_cached(
             "DELETE FROM idempotency_keys WHERE (org_seq, key) IN (
@@ -116,6 +116,6 @@ pub fn sweep(conn: &Connection, cutoff: i64, batch: i64) -> Result<usize> {
 
 /// Frees every key whose request was still running: on start, when no
 /// request can be.
-pub fn release_unfinished(conn: &Connection) -> Result<usize> {
+pub(crate) fn release_unfinished(conn: &Connection) -> Result<usize> {
     Ok(conn.execute("DELETE FROM idempotency_keys WHERE status IS NULL", [])?)
 }

@@ -18,9 +18,9 @@ use contactsd_domain::BulkItem;
 use contactsd_domain::FieldError;
 
 /// The failed rows an import keeps (the first ones, in row order).
-pub const MAX_STORED_ERRORS: i64 = 1_000;
+pub(crate) const MAX_STORED_ERRORS: i64 = 1_000;
 /// Delivery attempts per webhook, the first included.
-pub const MAX_WEBHOOK_ATTEMPTS: i64 = 5;
+pub(crate) const MAX_WEBHOOK_ATTEMPTS: i64 = 5;
 /// How long a delivery in flight holds its webhook before another worker
 /// may try it (a delivery takes at most its 10 s timeout).
 const WEBHOOK_LEASE_MS: i64 = 60_000;
@@ -125,7 +125,11 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Import> {
 
 /// Queues an import of the tenant's: its audience must be the tenant's
 /// (`NotFound("Audience")`); its rows are stored in chunks.
-pub fn enqueue(tx: &Transaction<'_>, tenant: &Tenant, request: ImportRequest) -> Result<Import> {
+pub(crate) fn enqueue(
+    tx: &Transaction<'_>,
+    tenant: &Tenant,
+    request: ImportRequest,
+) -> Result<Import> {
     let audience_seq = match &request.audience_id {
         Some(id) => Some(audiences::get(tx, tenant, id)?.seq),
         None => None,
@@ -169,7 +173,7 @@ fn get_by_seq(conn: &Connection, seq: i64) -> Result<Import> {
 }
 
 /// The tenant's import `id`, and its first failed rows.
-pub fn get(conn: &Connection, tenant: &Tenant, id: &str) -> Result<(Import, Vec<RowError>)> {
+pub(crate) fn get(conn: &Connection, tenant: &Tenant, id: &str) -> Result<(Import, Vec<RowError>)> {
     let mut import = conn
         .prepare_cached(&format!(
             "SELECT {COLUMNS} FROM imports i WHERE i.id = ?1 AND i.org_seq = ?2"
@@ -213,7 +217,7 @@ fn attempts(conn: &Connection, seq: i64) -> Result<Vec<WebhookAttempt>> {
 }
 
 /// A page of the tenant's imports, newest first, and their total.
-pub fn list(
+pub(crate) fn list(
     conn: &Connection,
     tenant: &Tenant,
     limit: i64,
@@ -237,8 +241,7 @@ pub fn list(
 
 /// A chunk waiting to be applied.
 #[derive(Debug)]
-pub struct QueuedChunk {
-    pub import_seq: i64,
+pub(crate) struct QueuedChunk {
     pub first_row: i64,
     pub format: RowFormat,
     pub rows: String,
@@ -275,7 +278,6 @@ fn chunk_after(
             let source: String = r.get(2)?;
             let columns: Option<String> = r.get(3)?;
             Ok(QueuedChunk {
-                import_seq,
                 first_row: r.get(0)?,
                 rows: r.get(1)?,
                 format: RowFormat::from_stored(&source, columns.as_deref())
@@ -287,7 +289,7 @@ fn chunk_after(
 
 /// What applying a chunk did.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Applied {
+pub(crate) enum Applied {
     /// The chunk was applied; the import is final when `finished`.
     Chunk { finished: bool },
     /// Another worker applied it first.
@@ -540,14 +542,14 @@ impl Db {
     }
 
     /// The unfinished import whose turn it is, by row number.
-    pub fn next_unfinished_import(&self) -> Result<Option<i64>> {
+    pub(crate) fn next_unfinished_import(&self) -> Result<Option<i64>> {
         next_unfinished(&*self.pool.get()?)
     }
 
     /// Gives an unfinished import with no chunk left its final status (a
     /// state the chunk transactions never leave, finished here rather than
     /// picked again and again). Whether it did.
-    pub fn finish_drained_import(&self, import_seq: i64) -> Result<bool> {
+    pub(crate) fn finish_drained_import(&self, import_seq: i64) -> Result<bool> {
         self.write_now(|tx| {
             let drained: bool = tx.query_row(
                 "SELECT status IN ('PENDING', 'PROCESSING')
@@ -599,7 +601,7 @@ impl Db {
     }
 
     /// The import's next stored chunk after row `after`.
-    pub fn import_chunk_after(
+    pub(crate) fn import_chunk_after(
         &self,
         import_seq: i64,
         after: Option<i64>,
@@ -608,7 +610,7 @@ impl Db {
     }
 
     /// Applies a chunk's validated rows (see [`apply`]).
-    pub fn apply_import_chunk(
+    pub(crate) fn apply_import_chunk(
         &self,
         import_seq: i64,
         first_row: i64,

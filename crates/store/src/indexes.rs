@@ -41,25 +41,25 @@ pub struct DeclaredIndex {
 
 /// What a listing's planner needs to know of an organization's indexes.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Declared {
+pub(crate) struct Declared {
     pub name: bool,
     pub metadata: Vec<String>,
 }
 
 impl Declared {
-    pub fn has_metadata(&self, key: &str) -> bool {
+    pub(crate) fn has_metadata(&self, key: &str) -> bool {
         self.metadata.iter().any(|k| k == key)
     }
 }
 
 /// The JSON path of a top-level metadata key (declared keys hold no `"`,
 /// `\` or control character, so quoting is exact).
-pub fn metadata_path(key: &str) -> String {
+pub(crate) fn metadata_path(key: &str) -> String {
     format!("$.\"{key}\"")
 }
 
 /// The tenant's declared indexes, oldest first.
-pub fn list(conn: &Connection, tenant: &Tenant) -> Result<Vec<DeclaredIndex>> {
+pub(crate) fn list(conn: &Connection, tenant: &Tenant) -> Result<Vec<DeclaredIndex>> {
     let mut stmt = conn.prepare_cached(
         "SELECT kind, key, created_at FROM declared_indexes WHERE org_seq = ?1
          ORDER BY created_at, kind, key",
@@ -80,7 +80,7 @@ pub fn list(conn: &Connection, tenant: &Tenant) -> Result<Vec<DeclaredIndex>> {
 }
 
 /// What the planner needs, in one small read.
-pub fn declared(conn: &Connection, tenant: &Tenant) -> Result<Declared> {
+pub(crate) fn declared(conn: &Connection, tenant: &Tenant) -> Result<Declared> {
     let mut declared = Declared::default();
     for index in list(conn, tenant)? {
         match index.field {
@@ -93,7 +93,7 @@ pub fn declared(conn: &Connection, tenant: &Tenant) -> Result<Declared> {
 
 /// Declares `field` and fills it from the organization's contacts; `false`
 /// when it was declared already (nothing changes).
-pub fn declare(
+pub(crate) fn declare(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     field: &IndexField,
@@ -138,7 +138,7 @@ pub fn declare(
 }
 
 /// Drops a declared index (`NotFound` when it is not declared).
-pub fn drop_index(tx: &Transaction<'_>, tenant: &Tenant, field: &IndexField) -> Result<()> {
+pub(crate) fn drop_index(tx: &Transaction<'_>, tenant: &Tenant, field: &IndexField) -> Result<()> {
     let (kind, key) = field.kind_and_key();
     let removed = tx.execute(
         "DELETE FROM declared_indexes WHERE org_seq = ?1 AND kind = ?2 AND key = ?3",

@@ -12,7 +12,7 @@ use crate::imports::{Applied, QueuedChunk};
 use crate::{Db, Error, Result};
 
 /// Chunks one import applies before the next import's turn.
-pub const CHUNKS_PER_TURN: usize = 10;
+pub(crate) const CHUNKS_PER_TURN: usize = 10;
 
 /// How long an import may keep failing (a full disk, a broken row number
 /// bound) before it is given up as `FAILED`; meanwhile other imports take

@@ -56,12 +56,12 @@ pub(super) fn issue(tx: &Transaction<'_>, org_seq: i64) -> Result<IssuedKey> {
 }
 
 /// Issues a new key for the organization with public id `org_id`.
-pub fn issue_for(tx: &Transaction<'_>, org_id: &str) -> Result<IssuedKey> {
+pub(crate) fn issue_for(tx: &Transaction<'_>, org_id: &str) -> Result<IssuedKey> {
     let org = super::orgs::find(tx, org_id)?;
     issue(tx, org.seq)
 }
 
-pub fn list(conn: &Connection, org_id: &str) -> Result<Vec<KeyInfo>> {
+pub(crate) fn list(conn: &Connection, org_id: &str) -> Result<Vec<KeyInfo>> {
     let org = super::orgs::find(conn, org_id)?;
     let mut stmt = conn.prepare(
         "SELECT id, prefix, created_at, last_used_at, revoked_at
@@ -73,7 +73,7 @@ pub fn list(conn: &Connection, org_id: &str) -> Result<Vec<KeyInfo>> {
 
 /// Revokes the key whose id, or whole secret, is `id_or_key`. Revoking a
 /// revoked key keeps its first `revoked_at`.
-pub fn revoke(tx: &Transaction<'_>, id_or_key: &str) -> Result<KeyInfo> {
+pub(crate) fn revoke(tx: &Transaction<'_>, id_or_key: &str) -> Result<KeyInfo> {
     let (column, value): (&str, rusqlite::types::Value) = if id_or_key.starts_with(ids::KEY_PREFIX)
     {
         ("key_hash", hash(id_or_key).into())
@@ -99,7 +99,7 @@ pub fn revoke(tx: &Transaction<'_>, id_or_key: &str) -> Result<KeyInfo> {
 
 /// The organization an unrevoked `key` belongs to, refreshing the key's
 /// `last_used_at` when it is stale.
-pub fn authenticate(conn: &Connection, key: &str) -> Result<Option<Tenant>> {
+pub(crate) fn authenticate(conn: &Connection, key: &str) -> Result<Option<Tenant>> {
     let key_hash = hash(key);
     let found = conn
         .query_row(

@@ -20,8 +20,8 @@ pub mod imports;
 pub mod indexes;
 pub mod jobs;
 pub mod keys;
-pub mod listing;
-pub mod orgs;
+pub(crate) mod listing;
+pub(crate) mod orgs;
 mod tenant;
 
 pub use tenant::{ContactPage, ItemOutcome, RowSink, Scoped, TenantDb};
@@ -36,7 +36,7 @@ use rusqlite_migration::{Migrations, M};
 
 /// How long a connection waits on another writer, and a request on a free
 /// connection, before giving up with `503`.
-pub const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Pooled connections; SQLite serializes writers, readers run in parallel.
 const POOL_SIZE: u32 = 8;
 
@@ -66,7 +66,7 @@ pub enum Error {
     Task(String),
 }
 
-pub type Result<T> = std::result::Result<T, Error>;
+pub(crate) type Result<T> = std::result::Result<T, Error>;
 
 /// A failure that is the machine's state, not a bug: another writer, a
 /// full disk, a read-only or failing file, no free connection. A retry (or
@@ -104,7 +104,7 @@ impl Error {
 /// makes one, so holding a `Tenant` proves the key was checked; every
 /// tenant query takes it and filters by its organization.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Tenant {
+pub(crate) struct Tenant {
     org_seq: i64,
     org_id: String,
     /// The verified key's row number.
@@ -113,14 +113,14 @@ pub struct Tenant {
 
 impl Tenant {
     /// The organization's public id.
-    pub fn org_id(&self) -> &str {
+    pub(crate) fn org_id(&self) -> &str {
         &self.org_id
     }
 }
 
 /// The versioned schema. `schema.sql` is migration 1; later changes are new
 /// migrations appended here, never edits of an applied one.
-pub fn migrations() -> Migrations<'static> {
+pub(crate) fn migrations() -> Migrations<'static> {
     Migrations::new(vec![
         M::up(include_str!("../../../schema.sql")),
         M::up(include_str!("../migrations/002-one-clock-bounded-rows.sql")),
@@ -139,7 +139,7 @@ pub fn configure(conn: &mut Connection) -> rusqlite::Result<()> {
 /// Checkpoint every ~100 MB of WAL instead of every 4 MB: hot index and
 /// FTS pages are then written back once, not again and again (measured:
 /// 14,400 -> 16,100 contacts/s importing 1M).
-pub const WAL_AUTOCHECKPOINT: u32 = 25_000;
+pub(crate) const WAL_AUTOCHECKPOINT: u32 = 25_000;
 
 fn configure_with(
     conn: &mut Connection,
@@ -250,7 +250,7 @@ impl Db {
 
     /// The key listing cursors are signed with (kept in the file, so
     /// cursors survive restarts).
-    pub fn cursor_secret(&self) -> &[u8] {
+    pub(crate) fn cursor_secret(&self) -> &[u8] {
         &self.cursor_secret
     }
 

@@ -112,7 +112,7 @@ impl SortSql for Sort {
 /// A page of contacts, the exact number of matching rows, and whether rows
 /// follow the page.
 #[derive(Debug)]
-pub struct ListPage {
+pub(crate) struct ListPage {
     pub rows: Vec<Contact>,
     pub total: i64,
     pub has_more: bool,
@@ -429,7 +429,7 @@ fn membership(conn: &Connection, tenant: &Tenant, filters: &Filters) -> Result<O
 /// Calls `each` with every contact matching `request`'s filters, in its
 /// sort order, whatever its window and limit (an export), in one
 /// statement; stops early when `each` answers `false`.
-pub fn for_each(
+pub(crate) fn for_each(
     conn: &Connection,
     tenant: &Tenant,
     request: &ListRequest,
@@ -452,7 +452,7 @@ pub fn for_each(
 }
 
 /// One page of the tenant's contacts.
-pub fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result<ListPage> {
+pub(crate) fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result<ListPage> {
     let plan = plan(conn, tenant, request)?;
     let cheap_total = plan.cheap_count(conn)?;
     let sort = request.sort;

@@ -14,7 +14,7 @@ pub struct Org {
 }
 
 /// Creates an organization and its first API key.
-pub fn create(tx: &Transaction<'_>, name: &str) -> Result<(Org, keys::IssuedKey)> {
+pub(crate) fn create(tx: &Transaction<'_>, name: &str) -> Result<(Org, keys::IssuedKey)> {
     let created_at = clock::now_ms();
     let org = Org {
         seq: 0,
@@ -35,7 +35,9 @@ pub fn create(tx: &Transaction<'_>, name: &str) -> Result<(Org, keys::IssuedKey)
 }
 
 /// On a database with no organization, creates `default` with a key.
-pub fn create_default_if_none(tx: &Transaction<'_>) -> Result<Option<(Org, keys::IssuedKey)>> {
+pub(crate) fn create_default_if_none(
+    tx: &Transaction<'_>,
+) -> Result<Option<(Org, keys::IssuedKey)>> {
     let any: bool = tx.query_row("SELECT EXISTS (SELECT 1 FROM organizations)", [], |r| {
         r.get(0)
     })?;
@@ -45,14 +47,14 @@ pub fn create_default_if_none(tx: &Transaction<'_>) -> Result<Option<(Org, keys:
     create(tx, "default").map(Some)
 }
 
-pub fn list(conn: &Connection) -> Result<Vec<Org>> {
+pub(crate) fn list(conn: &Connection) -> Result<Vec<Org>> {
     let mut stmt =
         conn.prepare("SELECT seq, id, name, created_at FROM organizations ORDER BY seq")?;
     let rows = stmt.query_map([], from_row)?;
     Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
-pub fn find(conn: &Connection, id: &str) -> Result<Org> {
+pub(crate) fn find(conn: &Connection, id: &str) -> Result<Org> {
     conn.query_row(
         "SELECT seq, id, name, created_at FROM organizations WHERE id = ?1",
         [id],

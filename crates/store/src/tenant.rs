@@ -70,7 +70,7 @@ impl TenantDb {
     }
 
     /// The key listing cursors are signed with.
-    pub fn cursor_secret(&self) -> &[u8] {
+    pub(crate) fn cursor_secret(&self) -> &[u8] {
         self.db.cursor_secret()
     }
 

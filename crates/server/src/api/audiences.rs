@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::listing::Scope;
 use crate::search::MAX_SEARCH_CHARS;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![
         get_audiences,
         post_audience,

@@ -27,10 +27,10 @@ use serde_json::Value;
 use crate::error::{self, ApiError};
 
 /// The default body limit when `limits.json` is not configured.
-pub const DEFAULT_JSON_LIMIT_MIB: usize = 20;
+pub(crate) const DEFAULT_JSON_LIMIT_MIB: usize = 20;
 
 /// A body's JSON.
-pub struct JsonBody {
+pub(crate) struct JsonBody {
     value: Value,
 }
 
@@ -40,11 +40,11 @@ pub struct JsonBody {
 struct HeldShare(std::sync::Mutex<Option<OwnedSemaphorePermit>>);
 
 impl JsonBody {
-    pub fn value(&self) -> &Value {
+    pub(crate) fn value(&self) -> &Value {
         &self.value
     }
 
-    pub fn into_value(self) -> Value {
+    pub(crate) fn into_value(self) -> Value {
         self.value
     }
 }
@@ -52,13 +52,13 @@ impl JsonBody {
 /// How many bytes of request bodies may be read, parsed and answered at
 /// once, in KiB permits: the JSON limit, so one of the largest bodies at a
 /// time, or any number of small ones.
-pub struct BodyBudget {
+pub(crate) struct BodyBudget {
     permits: Arc<Semaphore>,
     total_kib: u32,
 }
 
 impl BodyBudget {
-    pub fn new(json_limit: ByteUnit) -> Self {
+    pub(crate) fn new(json_limit: ByteUnit) -> Self {
         let total_kib = u32::try_from(json_limit.as_u64() / 1024)
             .unwrap_or(u32::MAX >> 4)
             .clamp(1024, u32::MAX >> 4);
@@ -141,22 +141,22 @@ async fn read_bytes(
 }
 
 /// The default `limits.file`: the largest CSV an import takes.
-pub const DEFAULT_FILE_LIMIT_MIB: usize = 100;
+pub(crate) const DEFAULT_FILE_LIMIT_MIB: usize = 100;
 
 /// A file upload's bytes (a CSV import), up to Rocket's `limits.file`,
 /// whatever its `Content-Type`. Uploads have their own budget
 /// ([`FileBudget`]): one of the largest at a time, so they never hold up
 /// JSON requests.
-pub struct FileBody(Vec<u8>);
+pub(crate) struct FileBody(Vec<u8>);
 
 impl FileBody {
-    pub fn into_bytes(self) -> Vec<u8> {
+    pub(crate) fn into_bytes(self) -> Vec<u8> {
         self.0
     }
 }
 
 /// The budget file uploads share, the size of `limits.file`.
-pub struct FileBudget(pub BodyBudget);
+pub(crate) struct FileBudget(pub BodyBudget);
 
 #[rocket::async_trait]
 impl<'r> FromData<'r> for FileBody {
@@ -175,7 +175,7 @@ impl<'r> FromData<'r> for FileBody {
     }
 }
 
-pub fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
+pub(crate) fn parse(bytes: &[u8]) -> Result<Value, ApiError> {
     let value: Value = serde_json::from_slice(bytes)
         .map_err(|e| ApiError::bad_request(format!("The request body is not valid JSON: {e}")))?;
     if let Some(path) = duplicate_key(bytes) {

@@ -13,7 +13,7 @@ use crate::db::calls::Call;
 use crate::domain::NewCall;
 use crate::error::ApiError;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![get_calls, post_call, get_call]
 }
 

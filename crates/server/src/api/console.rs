@@ -10,13 +10,13 @@ use rocket::http::{ContentType, Header};
 use rocket::response::Responder;
 use rocket::Route;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![get_console, get_console_file]
 }
 
 /// Nothing but contactsd's own origin; `blob:` only for the export's
 /// download link.
-pub const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
+pub(crate) const POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; \
      frame-ancestors 'none'";
 
@@ -62,7 +62,7 @@ const FILES: &[(&str, &str, &[u8])] = &[
 const PAGE: &[u8] = include_bytes!("../../assets/console/index.html");
 
 #[derive(Responder)]
-pub struct Asset {
+pub(crate) struct Asset {
     body: &'static [u8],
     content_type: ContentType,
     policy: Header<'static>,

@@ -19,7 +19,7 @@ use crate::domain::{self, expect_object, ContactFields, IdListError, Metadata, N
 use crate::error::{ApiError, FieldError};
 use crate::listing::Scope;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![
         get_contacts,
         post_contact,
@@ -36,7 +36,7 @@ pub fn routes() -> Vec<Route> {
 /// A contact as the API shows it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ContactView<'a> {
+pub(crate) struct ContactView<'a> {
     id: &'a str,
     name: &'a str,
     phone_number: &'a str,
@@ -48,7 +48,7 @@ pub struct ContactView<'a> {
 }
 
 impl<'a> ContactView<'a> {
-    pub fn new(contact: &'a Contact, org_id: &'a str) -> Self {
+    pub(crate) fn new(contact: &'a Contact, org_id: &'a str) -> Self {
         ContactView {
             id: &contact.id,
             name: contact.name.as_str(),
@@ -63,7 +63,7 @@ impl<'a> ContactView<'a> {
 }
 
 /// Stored metadata as it is, every number's text included.
-pub fn raw_json(metadata: &Metadata) -> Box<RawValue> {
+pub(crate) fn raw_json(metadata: &Metadata) -> Box<RawValue> {
     RawValue::from_string(metadata.as_str().to_string())
         .or_else(|_| RawValue::from_string(String::from("{}")))
         .unwrap_or_default()
@@ -220,7 +220,7 @@ async fn post_contacts_bulk(org: Org, body: JsonBody) -> Result<Reply, ApiError>
 }
 
 /// Reads `contactIds` (and nothing else but `also_allowed`).
-pub fn contact_ids_of(body: &Value, also_allowed: &[&str]) -> Result<Vec<String>, ApiError> {
+pub(crate) fn contact_ids_of(body: &Value, also_allowed: &[&str]) -> Result<Vec<String>, ApiError> {
     let object = expect_object(body).map_err(|e| ApiError::validation(vec![e]))?;
     domain::contact_ids(object, also_allowed).map_err(|e| match e {
         IdListError::TooMany(count) => bulk::too_many("contactIds", count).into(),
@@ -269,7 +269,7 @@ fn membership_body(body: &Value) -> Result<(String, Vec<String>), ApiError> {
 }
 
 /// The answer of an add or remove: `added` or `removed` per `verb`.
-pub fn membership_reply(change: &MembershipChange, verb: &str) -> Result<Reply, ApiError> {
+pub(crate) fn membership_reply(change: &MembershipChange, verb: &str) -> Result<Reply, ApiError> {
     let mut body = serde_json::Map::new();
     body.insert("audienceId".into(), json!(change.audience_id));
     body.insert(verb.into(), json!(change.changed));

@@ -8,7 +8,7 @@ use rocket::http::{ContentType, Header};
 use rocket::response::Responder;
 use rocket::Route;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![get_docs, get_redoc]
 }
 

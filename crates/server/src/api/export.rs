@@ -20,7 +20,7 @@ use crate::db::RowSink;
 use crate::error::ApiError;
 use crate::listing::{ExportFormat, Listing};
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![get_contacts_export]
 }
 

@@ -8,7 +8,7 @@ use super::Reply;
 use crate::db::Db;
 use crate::error::ApiError;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![get_healthz]
 }
 

@@ -17,7 +17,7 @@ use crate::error::ApiError;
 use crate::import::{self, ImportRequest};
 use crate::worker::Worker;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![
         post_imports_api_bulk,
         post_imports_csv,
@@ -53,7 +53,7 @@ pub struct ImportView<'a> {
 }
 
 #[derive(Serialize)]
-pub struct RowErrorView<'a> {
+pub(crate) struct RowErrorView<'a> {
     index: i64,
     field: &'a str,
     reason: &'a str,
@@ -61,7 +61,7 @@ pub struct RowErrorView<'a> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct WebhookView<'a> {
+pub(crate) struct WebhookView<'a> {
     /// `waiting` (the import is not final), `pending`, `delivered` or `failed`.
     state: &'a str,
     attempts: Vec<AttemptView<'a>>,
@@ -69,7 +69,7 @@ pub struct WebhookView<'a> {
 
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct AttemptView<'a> {
+pub(crate) struct AttemptView<'a> {
     at: String,
     status_code: Option<i64>,
     error: Option<&'a str>,
@@ -121,7 +121,7 @@ fn attempt_view(attempt: &WebhookAttempt) -> AttemptView<'_> {
 
 /// The body of an import's webhook: `{"event":"import.completed","data":…}`
 /// with the status object without `errors` (nor the delivery's own record).
-pub fn webhook_body(import: &Import, org_id: &str) -> Vec<u8> {
+pub(crate) fn webhook_body(import: &Import, org_id: &str) -> Vec<u8> {
     #[derive(Serialize)]
     struct Event<'a> {
         event: &'static str,

@@ -15,7 +15,7 @@ use crate::db::indexes::{DeclaredIndex, IndexField};
 use crate::domain::{is_plain_metadata_key, MAX_METADATA_KEY_CHARS};
 use crate::error::{ApiError, FieldError};
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![get_indexes, put_index, delete_index]
 }
 

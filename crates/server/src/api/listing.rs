@@ -23,7 +23,11 @@ struct CursorPage<'a> {
 
 /// Answers a contact listing of `scope`. What is wrong with a query is
 /// told only to a caller whose key is valid (a bad key is 401 first).
-pub async fn list_contacts(org: &TenantDb, query: Query, scope: Scope) -> Result<Reply, ApiError> {
+pub(crate) async fn list_contacts(
+    org: &TenantDb,
+    query: Query,
+    scope: Scope,
+) -> Result<Reply, ApiError> {
     let listing = for_verified(org, Listing::parse(query.0, &scope)).await?;
     let answer = org.list_contacts(listing).await?;
     let (page, org_id) = (&answer.value, answer.org_id.as_str());

@@ -24,10 +24,12 @@ use rocket::{Catcher, Route};
 
 use crate::error::{self, ApiError};
 
-pub use body::{BodyBudget, FileBudget, JsonBody, DEFAULT_FILE_LIMIT_MIB, DEFAULT_JSON_LIMIT_MIB};
-pub use contactsd_domain::query::{PageRequest, RawQuery};
-pub use query::Query;
-pub use reply::{Page, Reply};
+pub(crate) use body::{
+    BodyBudget, FileBudget, JsonBody, DEFAULT_FILE_LIMIT_MIB, DEFAULT_JSON_LIMIT_MIB,
+};
+pub(crate) use contactsd_domain::query::{PageRequest, RawQuery};
+pub(crate) use query::Query;
+pub(crate) use reply::{Page, Reply};
 
 /// `parsed`, once the caller's key is known to be valid: what is wrong with
 /// a request is told only to a verified caller (an unknown key is 401
@@ -47,7 +49,7 @@ pub(crate) async fn for_verified<T, E: Into<ApiError>>(
 }
 
 /// Every `/v1` route.
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     let mut routes = contacts::routes();
     routes.extend(export::routes());
     routes.extend(audiences::routes());
@@ -59,7 +61,7 @@ pub fn routes() -> Vec<Route> {
 }
 
 /// Routes outside `/v1` (no key needed).
-pub fn root_routes() -> Vec<Route> {
+pub(crate) fn root_routes() -> Vec<Route> {
     let mut routes = health::routes();
     routes.extend(docs::routes());
     routes.extend(console::routes());
@@ -68,7 +70,7 @@ pub fn root_routes() -> Vec<Route> {
 
 /// One catcher for every status, so unknown routes, wrong methods, bodies
 /// over the limit and panics all answer in the contract's shape.
-pub fn catchers() -> Vec<Catcher> {
+pub(crate) fn catchers() -> Vec<Catcher> {
     rocket::catchers![default_catcher]
 }
 
@@ -114,7 +116,7 @@ fn error_for(status: Status, req: &Request<'_>) -> ApiError {
 /// body starts with `_method=DELETE` into a `DELETE` before any route sees
 /// it, past proxies that filter by method; contactsd reads every body as
 /// JSON, so such a request stays the `POST` it was sent as.
-pub struct KeepSentMethod;
+pub(crate) struct KeepSentMethod;
 
 #[rocket::async_trait]
 impl Fairing for KeepSentMethod {

@@ -14,7 +14,7 @@ use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
 
 use super::Reply;
 
-pub fn routes() -> Vec<Route> {
+pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![get_openapi]
 }
 
@@ -120,7 +120,7 @@ impl Modify for Security {
     "details": [{"field": "phoneNumber", "message": "phoneNumber must be a valid E.164 phone number, e.g. +919876543210"}]}))]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct Error {
+pub(crate) struct Error {
     status_code: u16,
     error: String,
     /// `bad_request`, `unauthorized`, `not_found`, `conflict`,
@@ -138,7 +138,7 @@ pub struct Error {
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct FieldError {
+pub(crate) struct FieldError {
     /// The body field or query parameter.
     field: String,
     message: String,
@@ -152,7 +152,7 @@ pub struct FieldError {
     "updatedAt": "2026-03-15T08:30:00.000Z"}))]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct Contact {
+pub(crate) struct Contact {
     id: String,
     name: String,
     /// E.164.
@@ -173,7 +173,7 @@ pub struct Contact {
     "language": "hi-IN", "metadata": {"city": "Mumbai", "tier": "premium"}}))]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct ContactInput {
+pub(crate) struct ContactInput {
     /// 1 to 200 characters after trimming.
     name: String,
     /// International (`+`), spaces, dashes, dots and parentheses allowed.
@@ -189,7 +189,7 @@ pub struct ContactInput {
 #[schema(example = json!({"language": "en-IN", "metadata": {"city": "Delhi"}}))]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct ContactPatch {
+pub(crate) struct ContactPatch {
     name: Option<String>,
     phone_number: Option<String>,
     language: Option<String>,
@@ -201,7 +201,7 @@ pub struct ContactPatch {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct ContactPage {
+pub(crate) struct ContactPage {
     data: Vec<Contact>,
     total: i64,
     /// `null` under a cursor.
@@ -215,13 +215,13 @@ pub struct ContactPage {
 /// Up to 1,000 contacts to upsert by phone number.
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct BulkRequest {
+pub(crate) struct BulkRequest {
     contacts: Vec<ContactInput>,
 }
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct BulkError {
+pub(crate) struct BulkError {
     index: usize,
     field: String,
     reason: String,
@@ -230,7 +230,7 @@ pub struct BulkError {
 /// What a bulk upsert did.
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct BulkResult {
+pub(crate) struct BulkResult {
     created: usize,
     updated: usize,
     failed: usize,
@@ -242,19 +242,19 @@ pub struct BulkResult {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct ContactIds {
+pub(crate) struct ContactIds {
     contact_ids: Vec<String>,
 }
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct Deleted {
+pub(crate) struct Deleted {
     deleted: usize,
 }
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct Success {
+pub(crate) struct Success {
     success: bool,
 }
 
@@ -262,7 +262,7 @@ pub struct Success {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct MembershipRequest {
+pub(crate) struct MembershipRequest {
     contact_ids: Vec<String>,
     audience_id: String,
 }
@@ -271,7 +271,7 @@ pub struct MembershipRequest {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct MembershipResult {
+pub(crate) struct MembershipResult {
     audience_id: String,
     added: Option<usize>,
     removed: Option<usize>,
@@ -282,7 +282,7 @@ pub struct MembershipResult {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct Audience {
+pub(crate) struct Audience {
     id: String,
     name: String,
     description: Option<String>,
@@ -294,7 +294,7 @@ pub struct Audience {
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct AudienceInput {
+pub(crate) struct AudienceInput {
     name: Option<String>,
     description: Option<String>,
 }
@@ -302,7 +302,7 @@ pub struct AudienceInput {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct AudiencePage {
+pub(crate) struct AudiencePage {
     data: Vec<Audience>,
     total: i64,
     page: i64,
@@ -313,7 +313,7 @@ pub struct AudiencePage {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct Call {
+pub(crate) struct Call {
     id: String,
     contact_id: String,
     contact_name: String,
@@ -335,7 +335,7 @@ pub struct Call {
     "startedAt": "2026-03-01T15:30:00+05:30", "durationSeconds": 94}))]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct CallInput {
+pub(crate) struct CallInput {
     contact_id: String,
     status: String,
     direction: Option<String>,
@@ -348,7 +348,7 @@ pub struct CallInput {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct CallPage {
+pub(crate) struct CallPage {
     data: Vec<Call>,
     total: i64,
     page: i64,
@@ -362,7 +362,7 @@ pub struct CallPage {
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"contacts": [{"name": "Priya Sharma", "phoneNumber": "+919876543210", "language": "hi-IN", "city": "Mumbai"}], "audienceId": null, "webhookUrl": "https://example.com/hooks/contactsd"}))]
-pub struct ImportRequest {
+pub(crate) struct ImportRequest {
     #[schema(value_type = Vec<Object>)]
     contacts: Vec<Value>,
     audience_id: Option<String>,
@@ -374,7 +374,7 @@ pub struct ImportRequest {
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"importId": "imp_0Nf3XqA000000Kx2bQ9vLm1", "status": "PENDING", "total": 2}))]
-pub struct ImportAccepted {
+pub(crate) struct ImportAccepted {
     import_id: String,
     /// `PENDING`, `PROCESSING`, `COMPLETED`, `COMPLETED_WITH_ERRORS` or `FAILED`.
     status: String,
@@ -383,7 +383,7 @@ pub struct ImportAccepted {
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct ImportRowError {
+pub(crate) struct ImportRowError {
     /// The row's position, from 0.
     index: i64,
     field: String,
@@ -393,7 +393,7 @@ pub struct ImportRowError {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct WebhookAttempt {
+pub(crate) struct WebhookAttempt {
     at: String,
     /// The receiver's status, when it answered.
     status_code: Option<i64>,
@@ -403,7 +403,7 @@ pub struct WebhookAttempt {
 /// A webhook's delivery.
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct WebhookDelivery {
+pub(crate) struct WebhookDelivery {
     /// `waiting` (import not final), `pending`, `delivered` or `failed`.
     state: String,
     attempts: Vec<WebhookAttempt>,
@@ -414,7 +414,7 @@ pub struct WebhookDelivery {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct ImportStatus {
+pub(crate) struct ImportStatus {
     id: String,
     /// `PENDING`, `PROCESSING`, `COMPLETED`, `COMPLETED_WITH_ERRORS` or `FAILED`.
     status: String,
@@ -437,7 +437,7 @@ pub struct ImportStatus {
 #[derive(ToSchema)]
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
-pub struct ImportPage {
+pub(crate) struct ImportPage {
     data: Vec<ImportStatus>,
     total: i64,
     page: i64,
@@ -450,7 +450,7 @@ pub struct ImportPage {
 #[allow(dead_code)]
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"field": "metadata.city", "createdAt": "2026-11-29T23:30:00.000Z"}))]
-pub struct Index {
+pub(crate) struct Index {
     /// `name` or `metadata.KEY`.
     field: String,
     created_at: String,
@@ -458,13 +458,13 @@ pub struct Index {
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct IndexList {
+pub(crate) struct IndexList {
     data: Vec<Index>,
 }
 
 #[derive(ToSchema)]
 #[allow(dead_code)]
-pub struct Health {
+pub(crate) struct Health {
     status: String,
 }
 
@@ -472,7 +472,7 @@ pub struct Health {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query)]
 #[allow(dead_code)]
-pub struct PageParams {
+pub(crate) struct PageParams {
     /// From 1 (default 1).
     page: Option<i64>,
     /// 1 to 100 (default 20; above 100 is served as 100).
@@ -484,7 +484,7 @@ pub struct PageParams {
 #[derive(IntoParams)]
 #[into_params(parameter_in = Query, rename_all = "camelCase")]
 #[allow(dead_code)]
-pub struct ListingParams {
+pub(crate) struct ListingParams {
     /// From 1 (default 1); not with `cursor`.
     page: Option<i64>,
     /// 1 to 100 (default 20; above 100 is served as 100).

@@ -10,7 +10,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 /// [`RawQuery`]): every parameter is taken by name, and whatever nobody
 /// took is a 400 naming it.
 #[derive(Debug, Default)]
-pub struct Query(pub RawQuery);
+pub(crate) struct Query(pub RawQuery);
 
 #[rocket::async_trait]
 impl<'r> FromRequest<'r> for Query {

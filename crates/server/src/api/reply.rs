@@ -9,7 +9,7 @@ use serde::Serialize;
 
 use crate::error::ApiError;
 
-pub struct Reply {
+pub(crate) struct Reply {
     status: Status,
     body: Vec<u8>,
     location: Option<String>,
@@ -17,12 +17,12 @@ pub struct Reply {
 
 impl Reply {
     /// `200` with `value` as JSON.
-    pub fn ok<T: Serialize>(value: &T) -> Result<Reply, ApiError> {
+    pub(crate) fn ok<T: Serialize>(value: &T) -> Result<Reply, ApiError> {
         Self::with_status(Status::Ok, value)
     }
 
     /// `201` with `Location: location` and `value` as JSON.
-    pub fn created<T: Serialize>(location: String, value: &T) -> Result<Reply, ApiError> {
+    pub(crate) fn created<T: Serialize>(location: String, value: &T) -> Result<Reply, ApiError> {
         let mut reply = Self::with_status(Status::Created, value)?;
         reply.location = Some(location);
         Ok(reply)
@@ -30,7 +30,7 @@ impl Reply {
 
     /// `status` with `Location: location` and `value` as JSON (`202` for an
     /// accepted import).
-    pub fn with_location<T: Serialize>(
+    pub(crate) fn with_location<T: Serialize>(
         status: Status,
         location: String,
         value: &T,
@@ -41,7 +41,7 @@ impl Reply {
     }
 
     /// `200` with `body`, JSON text made elsewhere.
-    pub fn raw_json(body: Vec<u8>) -> Reply {
+    pub(crate) fn raw_json(body: Vec<u8>) -> Reply {
         Reply {
             status: Status::Ok,
             body,
@@ -79,7 +79,7 @@ impl<'r> Responder<'r, 'static> for Reply {
 /// The seed's list envelope.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Page<T> {
+pub(crate) struct Page<T> {
     pub data: Vec<T>,
     pub total: i64,
     pub page: i64,
@@ -88,7 +88,7 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
-    pub fn new(data: Vec<T>, total: i64, page: i64, limit: i64) -> Self {
+    pub(crate) fn new(data: Vec<T>, total: i64, page: i64, limit: i64) -> Self {
         Page {
             data,
             total,
