@@ -129,7 +129,9 @@ fn a_key_whose_first_request_is_still_running_is_409() {
     assert_eq!(contacts_in_db(&app), 0);
 }
 
-/// The fingerprint the server keeps: SHA-256 of method, URI and body.
+/// The fingerprint the server keeps: SHA-256 of the method, the matched
+/// route, the path's segments and query, and the body's SHA-256 (here the
+/// route is the path itself and there is no query).
 fn fingerprint(method: &str, uri: &str, body: &[u8]) -> Vec<u8> {
     use sha2::{Digest, Sha256};
     let mut hash = Sha256::new();
@@ -137,7 +139,13 @@ fn fingerprint(method: &str, uri: &str, body: &[u8]) -> Vec<u8> {
     hash.update(b"\n");
     hash.update(uri.as_bytes());
     hash.update(b"\n");
-    hash.update(body);
+    for segment in uri.split('/').filter(|s| !s.is_empty()) {
+        hash.update(segment.as_bytes());
+        hash.update(b"/");
+    }
+    hash.update(b"?");
+    hash.update(b"\n");
+    hash.update(Sha256::digest(body));
     hash.finalize().to_vec()
 }
 
@@ -243,4 +251,50 @@ fn two_concurrent_requests_with_one_key_apply_once() {
         .query_row("SELECT count(*) FROM contacts", [], |r| r.get(0))
         .unwrap();
     assert_eq!(count, 1000, "the batch applied once");
+}
+
+/// Every `POST` route under `/v1` claims its idempotency key: the same
+/// request sent again, under any spelling of its path that reaches the same
+/// route, is the stored answer replayed. A `POST` route that reads its body
+/// without the `Idempotent` guard answers 500 here, so none can be missed.
+#[test]
+fn every_post_route_replays_under_every_spelling_of_its_path() {
+    let app = TestApp::spawn();
+    let posts: Vec<String> = app
+        .client
+        .rocket()
+        .routes()
+        .filter(|r| r.method == rocket::http::Method::Post)
+        .map(|r| r.uri.as_str().split('?').next().unwrap().to_string())
+        .filter(|path| path.starts_with("/v1/"))
+        .collect();
+    assert_eq!(posts.len(), 11, "{posts:?}");
+    for (n, route) in posts.iter().enumerate() {
+        // Path parameters become an id that exists nowhere: a 404 answer,
+        // which is kept for its key like any other client error.
+        let path = route.replace("<id>", "aud_none");
+        let (head, last) = path.rsplit_once('/').unwrap();
+        let percent = format!("{head}/%{:02X}{}", last.as_bytes()[0], &last[1..]);
+        let doubled = path.replacen("/v1/", "/v1//", 1);
+        let key = format!("walk-{n}");
+        let body = json!({"name": "Walk"});
+        let first = app.post_with(&path, &body, &[("Idempotency-Key", &key)]);
+        assert!(
+            first.status.code < 500,
+            "{route}: {} {}",
+            first.status,
+            first.body
+        );
+        assert_eq!(first.header("idempotent-replayed"), None, "{route}");
+        for spelling in [&path, &percent, &doubled] {
+            let again = app.post_with(spelling, &body, &[("Idempotency-Key", &key)]);
+            assert_eq!(again.status, first.status, "{route} as {spelling}");
+            assert_eq!(again.body, first.body, "{route} as {spelling}");
+            assert_eq!(
+                again.header("idempotent-replayed"),
+                Some("true"),
+                "{route} as {spelling}"
+            );
+        }
+    }
 }

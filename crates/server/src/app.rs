@@ -10,7 +10,7 @@ use rocket::{Build, Orbit, Rocket};
 use crate::db::Db;
 use crate::ratelimit::{RateLimitHeaders, RateLimits};
 use crate::worker::Worker;
-use crate::{api, idempotency, logging};
+use crate::{api, logging};
 
 /// Rocket's configuration sources, as `rocket::Config::figment()` reads them
 /// (`Rocket.toml` or `ROCKET_CONFIG`, then `ROCKET_*` variables), over our
@@ -82,7 +82,6 @@ pub fn build(figment: Figment, db: Db) -> Rocket<Build> {
         .manage(Worker::new(allow_private))
         .manage(rate_limits)
         .attach(RateLimitHeaders)
-        .attach(idempotency::StoreAnswers)
         .attach(AdHoc::on_liftoff("idempotency keys", |rocket| {
             Box::pin(async move { sweep_idempotency_keys(rocket) })
         }))

@@ -9,7 +9,7 @@
 //! pay for one trip, not two. With rate limits set, every request's key is
 //! verified up front and counted (`ratelimit`).
 
-use rocket::http::Method;
+use rocket::http::{Method, Status};
 use rocket::request::{FromRequest, Outcome, Request};
 
 use crate::db::{Db, TenantDb};
@@ -33,10 +33,16 @@ impl std::ops::Deref for Org {
 impl<'r> FromRequest<'r> for Org {
     type Error = ();
 
+    /// Authenticates once per request: a data guard that asks again (the
+    /// idempotency claim) gets the same answer without another trip or
+    /// another count against the rate limit.
     async fn from_request(req: &'r Request<'_>) -> Outcome<Self, ()> {
-        match authenticate(req).await {
-            Ok(tenant) => Outcome::Success(Org(tenant)),
-            Err(e) => Outcome::Error((error::stash(req, e), ())),
+        let outcome: &Result<TenantDb, Status> = req
+            .local_cache_async(async { authenticate(req).await.map_err(|e| error::stash(req, e)) })
+            .await;
+        match outcome {
+            Ok(tenant) => Outcome::Success(Org(tenant.clone())),
+            Err(status) => Outcome::Error((*status, ())),
         }
     }
 }
@@ -58,7 +64,6 @@ async fn authenticate(req: &Request<'_>) -> Result<TenantDb, ApiError> {
         return Ok(db.tenant(key));
     }
     let (tenant, key_seq) = db.authenticate(key).await?.ok_or_else(invalid_key)?;
-    crate::idempotency::record_caller(req, &tenant);
     if let Some(limits) = limits {
         match limits.take(key_seq, ratelimit::is_bulk(req)) {
             Ok(Some(standing)) => ratelimit::record(req, standing),

@@ -90,12 +90,6 @@ impl ApiError {
         )
     }
 
-    /// The status of a stored answer about to be sent again (the catcher
-    /// sends the answer itself; see `idempotency`).
-    pub(crate) fn replay(status: Status) -> Self {
-        Self::new(status, "replay", "A stored answer")
-    }
-
     /// 429 with `Retry-After`: over a rate limit budget.
     pub(crate) fn rate_limited(retry_after: u64) -> Self {
         let mut error = Self::new(
@@ -203,6 +197,17 @@ impl ApiError {
     #[cfg(test)]
     pub(crate) fn code(&self) -> &'static str {
         self.code
+    }
+
+    /// The answer as an idempotency key keeps it (`None`: not kept).
+    pub(crate) fn to_stored(&self) -> Option<crate::db::idempotency::StoredAnswer> {
+        crate::idempotency::is_stored(self.status.code).then(|| {
+            crate::db::idempotency::StoredAnswer {
+                status: self.status.code,
+                location: None,
+                body: serde_json::to_vec(&self.to_body()).unwrap_or_default(),
+            }
+        })
     }
 
     /// The JSON body.

@@ -1,63 +1,76 @@
 //! Idempotency keys on `POST` (CONTRACT.md "Idempotency keys").
 //!
 //! A `POST` under `/v1` may carry `Idempotency-Key` (1 to 255 visible ASCII
-//! characters, else 400 naming the header). Once the body is read, the key
-//! is claimed for the organization with a fingerprint of the method, path
-//! and body ([`check`], called by the JSON body guard):
+//! characters, else 400 naming the header). Every such route reads its body
+//! with the [`Idempotent`] data guard, which claims the key for the
+//! organization with a fingerprint of the method, path and body, and hands
+//! the handler one of two things to do:
 //!
-//! - a free key is claimed, the request runs, and its status, `Location`
-//!   and body are stored when it is answered ([`StoreAnswers`]); answers
-//!   `5xx` and `429` are not stored, so a retry runs again;
-//! - a key stored for the same fingerprint is answered again from storage,
-//!   with `Idempotent-Replayed: true`, and nothing runs;
-//! - a key held by a request still running is `409 conflict`;
-//! - a key used for another method, path or body is `422
-//!   idempotency_key_reused`.
+//! - [`Idempotent::Run`]: the body and a [`Claim`]; the handler runs the
+//!   request and passes its answer through [`Claim::finish`], which stores
+//!   status, `Location` and body (answers `5xx` and `429` are not stored,
+//!   so a retry runs again);
+//! - [`Idempotent::Replay`]: the stored answer of an earlier request with
+//!   the same key and fingerprint, sent again with `Idempotent-Replayed:
+//!   true`; nothing runs.
 //!
-//! Keys are kept 24 hours; the server sweeps older ones in small batches.
+//! A key held by a request still running is `409 conflict`; a key used for
+//! another method, path or body is `422 idempotency_key_reused`. Keys are
+//! kept 24 hours; the server sweeps older ones in small batches.
 
-use std::io::Cursor;
-use std::sync::Mutex;
-
-use rocket::fairing::{Fairing, Info, Kind};
-use rocket::http::{ContentType, Header, Method, Status};
+use rocket::data::{Data, FromData, Outcome};
+use rocket::http::Method;
 use rocket::request::Request;
-use rocket::response::{self, Responder, Response};
 use sha2::{Digest, Sha256};
 
-use crate::db::idempotency::{Claim, StoredAnswer};
+use crate::api::Reply;
+use crate::auth::Org;
+use crate::db::idempotency::Claim as StoredClaim;
 use crate::db::TenantDb;
-use crate::error::ApiError;
+use crate::error::{self, ApiError};
 
 /// The request header.
 pub(crate) const HEADER: &str = "Idempotency-Key";
 
-/// The organization handle of an authenticated `POST`, left by the key
-/// guard for the body guard.
-#[derive(Default)]
-struct Caller(Mutex<Option<TenantDb>>);
+/// A `POST`'s body `B`, with what its idempotency key says to do.
+pub(crate) enum Idempotent<B> {
+    /// Run the request, then pass its answer through the claim.
+    Run(B, Claim),
+    /// Send this stored answer again; run nothing.
+    Replay(Reply),
+}
 
-/// Records the handle of an authenticated request.
-pub(crate) fn record_caller(req: &Request<'_>, org: &TenantDb) {
-    if let Ok(mut slot) = req.local_cache(Caller::default).0.lock() {
-        *slot = Some(org.clone());
+/// A key this request holds (or none, when it sent none): its answer must
+/// be stored with [`Claim::finish`], or the key stays "running".
+#[must_use = "pass the answer through Claim::finish, or the key is never answered"]
+pub(crate) struct Claim(Option<(TenantDb, String)>);
+
+impl Claim {
+    /// Stores `answer` for the key, unless it is `5xx` or `429` (then the
+    /// key is freed, so a retry runs again), and returns it.
+    pub(crate) async fn finish(self, answer: Result<Reply, ApiError>) -> Result<Reply, ApiError> {
+        let Some((org, key)) = self.0 else {
+            return answer;
+        };
+        let stored = match &answer {
+            Ok(reply) => reply.to_stored(),
+            Err(error) => error.to_stored(),
+        };
+        if let Err(e) = org.finish_idempotency_key(key, stored).await {
+            tracing::warn!(target: "contactsd::idempotency", "answer not stored: {e}");
+        }
+        answer
     }
 }
 
-/// The key a request claimed, for storing its answer.
-#[derive(Default)]
-struct Claimed(Mutex<Option<(TenantDb, String)>>);
+/// Whether an answer of `status` is kept for its key.
+pub(crate) fn is_stored(status: u16) -> bool {
+    status < 500 && status != 429
+}
 
-/// A stored answer to send again, left for the catcher.
-#[derive(Default)]
-struct PendingReplay(Mutex<Option<StoredAnswer>>);
-
-/// The request's idempotency key: `None` when it sends none or is not a
-/// `POST` under `/v1`; 400 when the header is malformed.
+/// The request's idempotency key: `None` when it sends none; 400 when the
+/// header is malformed.
 pub(crate) fn key_of(req: &Request<'_>) -> Result<Option<String>, ApiError> {
-    if req.method() != Method::Post || !req.uri().path().starts_with("/v1/") {
-        return Ok(None);
-    }
     let mut values = req.headers().get(HEADER);
     let Some(key) = values.next() else {
         return Ok(None);
@@ -72,125 +85,89 @@ pub(crate) fn key_of(req: &Request<'_>) -> Result<Option<String>, ApiError> {
     Ok(Some(key.to_string()))
 }
 
-/// What identifies a request for its key: method, path and query, body.
-fn fingerprint(req: &Request<'_>, body: &[u8]) -> Vec<u8> {
+/// The SHA-256 of a request body.
+pub(crate) type BodyDigest = [u8; 32];
+
+pub(crate) fn body_digest(bytes: &[u8]) -> BodyDigest {
+    Sha256::digest(bytes).into()
+}
+
+/// What identifies a request for its key: method, route, path and query,
+/// body. The matched route is part of it, so two spellings of one path
+/// (`//v1/…`, `/v1/%61…`) that reach the same route share their key.
+fn fingerprint(req: &Request<'_>, body: &BodyDigest) -> Vec<u8> {
     let mut hash = Sha256::new();
     hash.update(req.method().as_str().as_bytes());
     hash.update(b"\n");
-    hash.update(req.uri().to_string().as_bytes());
+    let route = req.route().map(|r| r.uri.to_string()).unwrap_or_default();
+    hash.update(route.as_bytes());
+    hash.update(b"\n");
+    for segment in req.uri().path().segments() {
+        hash.update(segment.as_bytes());
+        hash.update(b"/");
+    }
+    hash.update(b"?");
+    hash.update(req.uri().query().map_or("", |q| q.as_str()).as_bytes());
     hash.update(b"\n");
     hash.update(body);
     hash.finalize().to_vec()
 }
 
-/// Claims the request's key, if it sends one. `Err` carries the answer to
-/// give instead of running the request: the status of a stored answer
-/// (left for the catcher), 409 or 422.
-pub(crate) async fn check(
+/// Claims `key` for `body`: run, answer again, or refuse.
+async fn claim<B>(
     req: &Request<'_>,
     key: Option<String>,
-    body: &[u8],
-) -> Result<(), ApiError> {
+    body: B,
+    digest: &BodyDigest,
+) -> Result<Idempotent<B>, ApiError> {
     let Some(key) = key else {
-        return Ok(());
+        return Ok(Idempotent::Run(body, Claim(None)));
     };
-    let org = req
-        .local_cache(Caller::default)
-        .0
-        .lock()
-        .ok()
-        .and_then(|slot| slot.clone())
-        .ok_or_else(ApiError::internal)?;
-    let claim = org
-        .claim_idempotency_key(key.clone(), fingerprint(req, body))
+    let org = match req.guard::<Org>().await {
+        rocket::outcome::Outcome::Success(org) => TenantDb::clone(&org),
+        _ => return Err(ApiError::unauthorized("Invalid or revoked API key")),
+    };
+    let claimed = org
+        .claim_idempotency_key(key.clone(), fingerprint(req, digest))
         .await?;
-    match claim.value {
-        Claim::Claimed => {
-            if let Ok(mut slot) = req.local_cache(Claimed::default).0.lock() {
-                *slot = Some((org, key));
-            }
-            Ok(())
-        }
-        Claim::Replay(answer) => {
-            let status = Status::from_code(answer.status).unwrap_or(Status::Ok);
-            if let Ok(mut slot) = req.local_cache(PendingReplay::default).0.lock() {
-                *slot = Some(answer);
-            }
-            Err(ApiError::replay(status))
-        }
-        Claim::Running => Err(ApiError::conflict(
+    match claimed.value {
+        StoredClaim::Claimed => Ok(Idempotent::Run(body, Claim(Some((org, key))))),
+        StoredClaim::Replay(answer) => Ok(Idempotent::Replay(Reply::replayed(answer))),
+        StoredClaim::Running => Err(ApiError::conflict(
             "A request with this Idempotency-Key is still running; retry when it is done",
         )),
-        Claim::Reused => Err(ApiError::idempotency_key_reused()),
+        StoredClaim::Reused => Err(ApiError::idempotency_key_reused()),
     }
 }
 
-/// A stored answer, sent again.
-pub(crate) struct Replay(StoredAnswer);
-
-/// The stored answer the catcher should send for `req`, if any.
-pub(crate) fn take_replay(req: &Request<'_>) -> Option<Replay> {
-    req.local_cache(PendingReplay::default)
-        .0
-        .lock()
-        .ok()?
-        .take()
-        .map(Replay)
+/// A body that can be read for an idempotent `POST`, with the digest of
+/// its bytes for the key's fingerprint.
+pub(crate) trait IdempotentBody: Sized + Send {
+    /// Reads the body; the digest of its bytes comes back beside it.
+    fn read<'r>(
+        req: &'r Request<'_>,
+        data: Data<'r>,
+    ) -> impl std::future::Future<Output = Result<(Self, BodyDigest), ApiError>> + Send;
 }
-
-impl<'r> Responder<'r, 'static> for Replay {
-    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
-        let Replay(answer) = self;
-        let mut response = Response::build();
-        response
-            .status(Status::from_code(answer.status).unwrap_or(Status::Ok))
-            .header(ContentType::JSON)
-            .header(Header::new("Idempotent-Replayed", "true"))
-            .sized_body(answer.body.len(), Cursor::new(answer.body));
-        if let Some(location) = answer.location {
-            response.header(Header::new("Location", location));
-        }
-        response.ok()
-    }
-}
-
-/// Stores the answer of every request that claimed a key, or frees the
-/// key when the answer is 5xx or 429.
-pub(crate) struct StoreAnswers;
 
 #[rocket::async_trait]
-impl Fairing for StoreAnswers {
-    fn info(&self) -> Info {
-        Info {
-            name: "idempotency keys",
-            kind: Kind::Response,
-        }
-    }
+impl<'r, B: IdempotentBody + 'r> FromData<'r> for Idempotent<B> {
+    type Error = ();
 
-    async fn on_response<'r>(&self, req: &'r Request<'_>, res: &mut Response<'r>) {
-        let claimed = req
-            .local_cache(Claimed::default)
-            .0
-            .lock()
-            .ok()
-            .and_then(|mut slot| slot.take());
-        let Some((org, key)) = claimed else {
-            return;
+    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r, Self, ()> {
+        let run = async {
+            debug_assert_eq!(
+                req.method(),
+                Method::Post,
+                "Idempotent<_> is for POST routes"
+            );
+            let key = key_of(req)?;
+            let (body, digest) = B::read(req, data).await?;
+            claim(req, key, body, &digest).await
         };
-        let status = res.status().code;
-        let answer = if status >= 500 || status == 429 {
-            None
-        } else {
-            let body = res.body_mut().to_bytes().await.unwrap_or_default();
-            res.set_sized_body(body.len(), Cursor::new(body.clone()));
-            Some(StoredAnswer {
-                status,
-                location: res.headers().get_one("Location").map(String::from),
-                body,
-            })
-        };
-        if let Err(e) = org.finish_idempotency_key(key, answer).await {
-            tracing::warn!(target: "contactsd::idempotency", "answer not stored: {e}");
+        match run.await {
+            Ok(idempotent) => Outcome::Success(idempotent),
+            Err(e) => Outcome::Error((error::stash(req, e), ())),
         }
     }
 }
@@ -198,6 +175,7 @@ impl Fairing for StoreAnswers {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rocket::http::Header;
     use rocket::local::blocking::Client;
 
     fn key(header: Option<&str>, method: Method, path: &str) -> Result<Option<String>, ApiError> {
@@ -218,7 +196,6 @@ mod tests {
             Some("abc-1")
         );
         assert_eq!(key(None, Method::Post, "/v1/contacts").unwrap(), None);
-        assert_eq!(key(Some("abc"), Method::Get, "/v1/contacts").unwrap(), None);
         assert!(key(Some(&"k".repeat(255)), Method::Post, "/v1/x")
             .unwrap()
             .is_some());

@@ -14,6 +14,7 @@ use crate::db::audiences::Audience;
 use crate::db::audiences::AudienceFilter;
 use crate::domain::AudienceFields;
 use crate::error::ApiError;
+use crate::idempotency::Idempotent;
 use crate::listing::Scope;
 use crate::search::MAX_SEARCH_CHARS;
 
@@ -107,7 +108,15 @@ async fn get_audiences(org: Org, mut query: Query) -> Result<Reply, ApiError> {
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/audiences", data = "<body>")]
-async fn post_audience(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
+async fn post_audience(org: Org, body: Idempotent<JsonBody>) -> Result<Reply, ApiError> {
+    match body {
+        Idempotent::Replay(answer) => Ok(answer),
+        Idempotent::Run(body, claim) => claim.finish(create_audience(org, body).await).await,
+    }
+}
+
+/// Creates the audience.
+async fn create_audience(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
     let (name, description) =
         AudienceFields::from_json_for_create(body.value()).map_err(ApiError::validation)?;
     let audience = org.create_audience(name, description).await?;
@@ -207,7 +216,23 @@ async fn get_audience_available_contacts(
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/audiences/<id>/contacts", data = "<body>")]
-async fn post_audience_contacts(org: Org, id: &str, body: JsonBody) -> Result<Reply, ApiError> {
+async fn post_audience_contacts(
+    org: Org,
+    id: &str,
+    body: Idempotent<JsonBody>,
+) -> Result<Reply, ApiError> {
+    match body {
+        Idempotent::Replay(answer) => Ok(answer),
+        Idempotent::Run(body, claim) => {
+            claim
+                .finish(add_audience_members(org, id, body).await)
+                .await
+        }
+    }
+}
+
+/// Adds the contacts to the audience.
+async fn add_audience_members(org: Org, id: &str, body: JsonBody) -> Result<Reply, ApiError> {
     let ids = contact_ids_of(body.value(), &[])?;
     let change = org.add_members(id.to_string(), ids).await?;
     membership_reply(&change.value, "added")
@@ -233,9 +258,12 @@ async fn remove_members(org: Org, id: &str, body: JsonBody) -> Result<Reply, Api
 async fn post_audience_contacts_remove(
     org: Org,
     id: &str,
-    body: JsonBody,
+    body: Idempotent<JsonBody>,
 ) -> Result<Reply, ApiError> {
-    remove_members(org, id, body).await
+    match body {
+        Idempotent::Replay(answer) => Ok(answer),
+        Idempotent::Run(body, claim) => claim.finish(remove_members(org, id, body).await).await,
+    }
 }
 
 #[utoipa::path(

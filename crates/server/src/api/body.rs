@@ -24,7 +24,10 @@ use rocket::tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
+use rocket::http::Method;
+
 use crate::error::{self, ApiError};
+use crate::idempotency::{body_digest, BodyDigest, IdempotentBody};
 
 /// The default body limit when `limits.json` is not configured.
 pub(crate) const DEFAULT_JSON_LIMIT_MIB: usize = 20;
@@ -77,41 +80,58 @@ impl BodyBudget {
     }
 }
 
+/// `PATCH` and `DELETE` bodies. A `POST` reads its body through
+/// [`Idempotent`] instead, which claims its idempotency key; a `POST` route
+/// that takes a bare `JsonBody` fails every request, so no test misses it.
 #[rocket::async_trait]
 impl<'r> FromData<'r> for JsonBody {
     type Error = ();
 
     async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r, Self, ()> {
-        match read(req, data).await {
+        let read = async {
+            if req.method() == Method::Post {
+                return Err(ApiError::internal()
+                    .with_cause("a POST route reads its body without Idempotent<_>".into()));
+            }
+            read_json(req, data).await.map(|(body, _)| body)
+        };
+        match read.await {
             Ok(body) => Outcome::Success(body),
             Err(e) => Outcome::Error((error::stash(req, e), ())),
         }
     }
 }
 
-async fn read(req: &Request<'_>, data: Data<'_>) -> Result<JsonBody, ApiError> {
+impl IdempotentBody for JsonBody {
+    async fn read<'r>(
+        req: &'r Request<'_>,
+        data: Data<'r>,
+    ) -> Result<(Self, BodyDigest), ApiError> {
+        read_json(req, data).await
+    }
+}
+
+/// Reads and parses a JSON body; the digest of its bytes comes back
+/// beside it.
+async fn read_json(req: &Request<'_>, data: Data<'_>) -> Result<(JsonBody, BodyDigest), ApiError> {
     let limit = req
         .limits()
         .get("json")
         .unwrap_or_else(|| DEFAULT_JSON_LIMIT_MIB.mebibytes());
     let budget = req.rocket().state::<BodyBudget>();
     let bytes = read_bytes(req, data, limit, budget).await?;
-    Ok(JsonBody {
-        value: parse(&bytes)?,
-    })
+    let value = parse(&bytes)?;
+    Ok((JsonBody { value }, body_digest(&bytes)))
 }
 
-/// Parses a JSON body: 400 when it is not JSON, 422 naming a key that an
-/// object holds twice.
 /// Reads a whole body of at most `limit` bytes, holding a share of
-/// `budget` for the request's life, and claims its idempotency key.
+/// `budget` for the request's life.
 async fn read_bytes(
     req: &Request<'_>,
     data: Data<'_>,
     limit: ByteUnit,
     budget: Option<&BodyBudget>,
 ) -> Result<Vec<u8>, ApiError> {
-    let idempotency_key = crate::idempotency::key_of(req)?;
     // The declared length when there is one (a body longer than it is not
     // read past it); otherwise room for the largest allowed body.
     let declared = req
@@ -135,9 +155,7 @@ async fn read_bytes(
             "The request body is larger than the {limit} limit"
         )));
     }
-    let bytes = bytes.into_inner();
-    crate::idempotency::check(req, idempotency_key, &bytes).await?;
-    Ok(bytes)
+    Ok(bytes.into_inner())
 }
 
 /// The default `limits.file`: the largest CSV an import takes.
@@ -158,20 +176,19 @@ impl FileBody {
 /// The budget file uploads share, the size of `limits.file`.
 pub(crate) struct FileBudget(pub BodyBudget);
 
-#[rocket::async_trait]
-impl<'r> FromData<'r> for FileBody {
-    type Error = ();
-
-    async fn from_data(req: &'r Request<'_>, data: Data<'r>) -> Outcome<'r, Self, ()> {
+impl IdempotentBody for FileBody {
+    async fn read<'r>(
+        req: &'r Request<'_>,
+        data: Data<'r>,
+    ) -> Result<(Self, BodyDigest), ApiError> {
         let limit = req
             .limits()
             .get("file")
             .unwrap_or_else(|| DEFAULT_FILE_LIMIT_MIB.mebibytes());
         let budget = req.rocket().state::<FileBudget>().map(|b| &b.0);
-        match read_bytes(req, data, limit, budget).await {
-            Ok(bytes) => Outcome::Success(FileBody(bytes)),
-            Err(e) => Outcome::Error((error::stash(req, e), ())),
-        }
+        let bytes = read_bytes(req, data, limit, budget).await?;
+        let digest = body_digest(&bytes);
+        Ok((FileBody(bytes), digest))
     }
 }
 

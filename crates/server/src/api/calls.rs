@@ -12,6 +12,7 @@ use crate::clock;
 use crate::db::calls::Call;
 use crate::domain::NewCall;
 use crate::error::ApiError;
+use crate::idempotency::Idempotent;
 
 pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![get_calls, post_call, get_call]
@@ -89,7 +90,15 @@ async fn get_calls(org: Org, mut query: Query) -> Result<Reply, ApiError> {
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/calls", data = "<body>")]
-async fn post_call(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
+async fn post_call(org: Org, body: Idempotent<JsonBody>) -> Result<Reply, ApiError> {
+    match body {
+        Idempotent::Replay(answer) => Ok(answer),
+        Idempotent::Run(body, claim) => claim.finish(create_call(org, body).await).await,
+    }
+}
+
+/// Records the call.
+async fn create_call(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
     let new = NewCall::from_json(body.value()).map_err(ApiError::validation)?;
     let call = org.create_call(new).await?;
     Reply::created(

@@ -17,6 +17,7 @@ use crate::db::contacts::{Contact, Upserted};
 use crate::db::ItemOutcome;
 use crate::domain::{self, expect_object, ContactFields, IdListError, Metadata, NewContact};
 use crate::error::{ApiError, FieldError};
+use crate::idempotency::Idempotent;
 use crate::listing::Scope;
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -97,7 +98,15 @@ async fn get_contacts(org: Org, query: Query) -> Result<Reply, ApiError> {
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/contacts", data = "<body>")]
-async fn post_contact(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
+async fn post_contact(org: Org, body: Idempotent<JsonBody>) -> Result<Reply, ApiError> {
+    match body {
+        Idempotent::Replay(answer) => Ok(answer),
+        Idempotent::Run(body, claim) => claim.finish(create_contact(org, body).await).await,
+    }
+}
+
+/// Creates the contact.
+async fn create_contact(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
     let new = NewContact::from_json(body.value()).map_err(ApiError::validation)?;
     let contact = org.create_contact(new).await?;
     Reply::created(
@@ -213,7 +222,15 @@ impl<'a> BulkReply<'a> {
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/contacts/bulk", data = "<body>")]
-async fn post_contacts_bulk(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
+async fn post_contacts_bulk(org: Org, body: Idempotent<JsonBody>) -> Result<Reply, ApiError> {
+    match body {
+        Idempotent::Replay(answer) => Ok(answer),
+        Idempotent::Run(body, claim) => claim.finish(upsert_contacts(org, body).await).await,
+    }
+}
+
+/// Upserts the contacts in one transaction.
+async fn upsert_contacts(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
     let items = bulk::items_of(body.into_value())?;
     let outcomes = bulk::upsert(&org, items).await?;
     Reply::ok(&BulkReply::new(&outcomes.value, &outcomes.org_id))
@@ -238,7 +255,18 @@ pub(crate) fn contact_ids_of(body: &Value, also_allowed: &[&str]) -> Result<Vec<
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/contacts/bulk-delete", data = "<body>")]
-async fn post_contacts_bulk_delete(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
+async fn post_contacts_bulk_delete(
+    org: Org,
+    body: Idempotent<JsonBody>,
+) -> Result<Reply, ApiError> {
+    match body {
+        Idempotent::Replay(answer) => Ok(answer),
+        Idempotent::Run(body, claim) => claim.finish(delete_contacts(org, body).await).await,
+    }
+}
+
+/// Deletes the contacts.
+async fn delete_contacts(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
     let ids = contact_ids_of(body.value(), &[])?;
     let deleted = org.delete_contacts(ids).await?;
     Reply::ok(&json!({ "deleted": deleted.value }))
@@ -287,7 +315,18 @@ pub(crate) fn membership_reply(change: &MembershipChange, verb: &str) -> Result<
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/contacts/add-to-audience", data = "<body>")]
-async fn post_contacts_add_to_audience(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
+async fn post_contacts_add_to_audience(
+    org: Org,
+    body: Idempotent<JsonBody>,
+) -> Result<Reply, ApiError> {
+    match body {
+        Idempotent::Replay(answer) => Ok(answer),
+        Idempotent::Run(body, claim) => claim.finish(add_to_audience(org, body).await).await,
+    }
+}
+
+/// Adds the contacts to the audience.
+async fn add_to_audience(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
     let (audience_id, ids) = membership_body(body.value())?;
     let change = org.add_members(audience_id, ids).await?;
     membership_reply(&change.value, "added")
@@ -303,7 +342,18 @@ async fn post_contacts_add_to_audience(org: Org, body: JsonBody) -> Result<Reply
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/contacts/remove-from-audience", data = "<body>")]
-async fn post_contacts_remove_from_audience(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
+async fn post_contacts_remove_from_audience(
+    org: Org,
+    body: Idempotent<JsonBody>,
+) -> Result<Reply, ApiError> {
+    match body {
+        Idempotent::Replay(answer) => Ok(answer),
+        Idempotent::Run(body, claim) => claim.finish(remove_from_audience(org, body).await).await,
+    }
+}
+
+/// Removes the contacts from the audience.
+async fn remove_from_audience(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
     let (audience_id, ids) = membership_body(body.value())?;
     let change = org.remove_members(audience_id, ids).await?;
     membership_reply(&change.value, "removed")

@@ -14,6 +14,7 @@ use crate::clock;
 use crate::db::imports::{Import, RowError, WebhookAttempt};
 use crate::db::TenantDb;
 use crate::error::ApiError;
+use crate::idempotency::Idempotent;
 use crate::import::{self, ImportRequest};
 use crate::worker::Worker;
 
@@ -172,8 +173,16 @@ async fn accept(
 async fn post_imports_api_bulk(
     org: Org,
     worker: &State<Worker>,
-    body: JsonBody,
+    body: Idempotent<JsonBody>,
 ) -> Result<Reply, ApiError> {
+    match body {
+        Idempotent::Replay(answer) => Ok(answer),
+        Idempotent::Run(body, claim) => claim.finish(import_rows(org, worker, body).await).await,
+    }
+}
+
+/// Queues the JSON rows as an import.
+async fn import_rows(org: Org, worker: &State<Worker>, body: JsonBody) -> Result<Reply, ApiError> {
     let request = import::json_request(body.into_value())?;
     accept(&org, worker, request).await
 }
@@ -197,6 +206,23 @@ async fn post_imports_api_bulk(
 )]
 #[rocket::post("/imports/csv", data = "<body>")]
 async fn post_imports_csv(
+    org: Org,
+    worker: &State<Worker>,
+    query: Query,
+    body: Idempotent<FileBody>,
+) -> Result<Reply, ApiError> {
+    match body {
+        Idempotent::Replay(answer) => Ok(answer),
+        Idempotent::Run(body, claim) => {
+            claim
+                .finish(import_csv(org, worker, query, body).await)
+                .await
+        }
+    }
+}
+
+/// Queues the CSV file as an import.
+async fn import_csv(
     org: Org,
     worker: &State<Worker>,
     mut query: Query,

@@ -74,28 +74,9 @@ pub(crate) fn catchers() -> Vec<Catcher> {
     rocket::catchers![default_catcher]
 }
 
-/// What the catcher answers: an error, or a stored answer sent again for
-/// an idempotency key.
-enum Caught {
-    Error(ApiError),
-    Replay(crate::idempotency::Replay),
-}
-
-impl<'r> rocket::response::Responder<'r, 'static> for Caught {
-    fn respond_to(self, req: &'r Request<'_>) -> rocket::response::Result<'static> {
-        match self {
-            Caught::Error(error) => error.respond_to(req),
-            Caught::Replay(replay) => replay.respond_to(req),
-        }
-    }
-}
-
 #[rocket::catch(default)]
-fn default_catcher(status: Status, req: &Request<'_>) -> Caught {
-    if let Some(replay) = crate::idempotency::take_replay(req) {
-        return Caught::Replay(replay);
-    }
-    Caught::Error(error_for(status, req))
+fn default_catcher(status: Status, req: &Request<'_>) -> ApiError {
+    error_for(status, req)
 }
 
 fn error_for(status: Status, req: &Request<'_>) -> ApiError {

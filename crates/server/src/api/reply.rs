@@ -7,12 +7,16 @@ use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 use serde::Serialize;
 
+use crate::db::idempotency::StoredAnswer;
 use crate::error::ApiError;
+use crate::idempotency::is_stored;
 
 pub(crate) struct Reply {
     status: Status,
     body: Vec<u8>,
     location: Option<String>,
+    /// Sent again for an idempotency key (`Idempotent-Replayed: true`).
+    replayed: bool,
 }
 
 impl Reply {
@@ -46,7 +50,27 @@ impl Reply {
             status: Status::Ok,
             body,
             location: None,
+            replayed: false,
         }
+    }
+
+    /// A stored answer, sent again for its idempotency key.
+    pub(crate) fn replayed(answer: StoredAnswer) -> Reply {
+        Reply {
+            status: Status::from_code(answer.status).unwrap_or(Status::Ok),
+            body: answer.body,
+            location: answer.location,
+            replayed: true,
+        }
+    }
+
+    /// The answer as an idempotency key keeps it (`None`: not kept).
+    pub(crate) fn to_stored(&self) -> Option<StoredAnswer> {
+        is_stored(self.status.code).then(|| StoredAnswer {
+            status: self.status.code,
+            location: self.location.clone(),
+            body: self.body.clone(),
+        })
     }
 
     fn with_status<T: Serialize>(status: Status, value: &T) -> Result<Reply, ApiError> {
@@ -55,6 +79,7 @@ impl Reply {
             status,
             body,
             location: None,
+            replayed: false,
         })
     }
 }
@@ -71,6 +96,9 @@ impl<'r> Responder<'r, 'static> for Reply {
             .max_chunk_size(64 * 1024);
         if let Some(location) = self.location {
             response.header(Header::new("Location", location));
+        }
+        if self.replayed {
+            response.header(Header::new("Idempotent-Replayed", "true"));
         }
         response.ok()
     }
