@@ -74,7 +74,7 @@ fn load(path: &Path) -> Vec<(String, String)> {
             (org.id, key.key)
         })
         .collect();
-    let port = launch(contactsd_server::app::build(bench_figment(), db));
+    let port = launch(contactsd_server::app::build(bench_figment(), db).expect("valid settings"));
     // The small organizations take turns, batch by batch; one request in
     // ten goes to the largest, so rows interleave as in a shared file.
     let mut schedule = Vec::new();
@@ -146,7 +146,7 @@ fn main() {
         .map(|m| m.len())
         .sum();
     let db = Db::open(&path).unwrap();
-    let port = launch(contactsd_server::app::build(bench_figment(), db));
+    let port = launch(contactsd_server::app::build(bench_figment(), db).expect("valid settings"));
     let base = format!("http://127.0.0.1:{port}");
     let (big_key, small_key) = (&orgs[0].1, &orgs[1].1);
     let mut big_client = Client::connect(port, big_key);

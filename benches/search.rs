@@ -191,7 +191,7 @@ fn main() {
 
     let db = Db::open(&path).unwrap();
     let key = db.issue_key(&org_id).unwrap().key;
-    let port = launch(contactsd_server::app::build(bench_figment(), db));
+    let port = launch(contactsd_server::app::build(bench_figment(), db).expect("valid settings"));
     let pool: Pool = r2d2::Pool::builder()
         .max_size(8)
         .build(SqliteConnectionManager::file(&path).with_init(db::configure))

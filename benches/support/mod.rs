@@ -33,7 +33,7 @@ pub fn start_server_with(path: &Path, figment: rocket::figment::Figment) -> Serv
     let db = Db::open(path).expect("open database");
     let (org, key) = db.create_org("bench").expect("org");
     Server {
-        port: launch(contactsd_server::app::build(figment, db)),
+        port: launch(contactsd_server::app::build(figment, db).expect("valid settings")),
         key: key.key,
         org_id: org.id,
     }

@@ -10,8 +10,9 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use serde_json::{json, Value};
 
+use crate::config::{self, Settings};
 use crate::db::{self, keys, Db};
-use crate::{app, clock, config};
+use crate::{app, clock};
 use contactsd_domain::Name;
 
 mod transfer;
@@ -133,9 +134,11 @@ pub(crate) fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = config::check_file().and_then(|()| {
         let figment = app::figment();
-        let path = config::database_path(cli.database, &figment);
+        let settings = Settings::load(&figment)?;
+        let path = settings.database_path(cli.database);
+        let open = |path: &Path| open(path, &settings);
         match cli.command.unwrap_or(Command::Serve) {
-            Command::Serve => serve(figment, &path, cli.log_format.into()),
+            Command::Serve => serve(figment, &settings, &path, cli.log_format.into()),
             Command::Org(command) => open(&path).and_then(|db| run_org(&db, command)),
             Command::Key(command) => open(&path).and_then(|db| run_key(&db, command)),
             Command::Backup { dest } => open(&path).and_then(|db| backup(&db, &path, &dest)),
@@ -173,8 +176,8 @@ pub(crate) fn main() -> ExitCode {
 }
 
 /// Opens the database with the operator's settings (`wal_autocheckpoint`).
-fn open(path: &Path) -> Result<Db, String> {
-    Db::open_with(path, app::db_options(&app::figment())).map_err(|e| match e {
+fn open(path: &Path, settings: &Settings) -> Result<Db, String> {
+    Db::open_with(path, settings.db_options()).map_err(|e| match e {
         db::Error::Open { path, reason } => {
             format!("cannot open database {}: {reason}", path.display())
         }
@@ -186,16 +189,17 @@ fn open(path: &Path) -> Result<Db, String> {
 /// period, then the WAL is checkpointed into the database file.
 fn serve(
     figment: rocket::figment::Figment,
+    settings: &Settings,
     path: &Path,
     log_format: crate::logging::LogFormat,
 ) -> Result<(), String> {
-    crate::logging::init(app::log_level(), log_format);
-    let db = open(path)?;
+    crate::logging::init(settings.log_level, log_format);
+    let db = open(path, settings)?;
     let _lock = serving_lock(path)?;
     println!("contactsd: database {}", path.display());
-    let rocket = app::build(figment, db.clone()).attach(rocket::fairing::AdHoc::on_liftoff(
+    let rocket = app::build(figment, db.clone())?.attach(rocket::fairing::AdHoc::on_liftoff(
         "first start",
-        |rocket| Box::pin(async move { announce(rocket) }),
+        |rocket| Box::pin(announce(rocket)),
     ));
     let served = rocket::execute(rocket.launch());
     served.map_err(|e| format!("server failed: {e}"))?;
@@ -210,7 +214,7 @@ fn serve(
 /// Once the server listens: the address, and on a database with no
 /// organization, the new `default` organization and its key (shown once).
 /// Nothing is created when the server could not start.
-fn announce(rocket: &rocket::Rocket<rocket::Orbit>) {
+async fn announce(rocket: &rocket::Rocket<rocket::Orbit>) {
     let config = rocket.config();
     let scheme = if config.tls_enabled() {
         "https"
@@ -218,14 +222,19 @@ fn announce(rocket: &rocket::Rocket<rocket::Orbit>) {
         "http"
     };
     let base = format!("{scheme}://{}:{}", config.address, config.port);
-    if let Some(db) = rocket.state::<Db>() {
-        create_default_org(db, &base);
+    if let Some(db) = rocket.state::<Db>().cloned() {
+        // SQLite runs on the blocking pool, never on the async workers.
+        let created = rocket::tokio::task::spawn_blocking(move || db.create_default_org_if_none())
+            .await
+            .unwrap_or_else(|e| Err(db::Error::Task(e.to_string())));
+        announce_default_org(created, &base);
     }
     println!("contactsd: listening on {base}");
 }
 
-fn create_default_org(db: &Db, base: &str) {
-    match db.create_default_org_if_none() {
+/// Prints the organization and key made on first start, if any.
+fn announce_default_org(created: db::Result<Option<(db::orgs::Org, keys::IssuedKey)>>, base: &str) {
+    match created {
         Ok(Some((org, key))) => {
             println!(
                 "contactsd: created organization \"{}\" ({}) on first start",

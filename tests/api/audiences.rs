@@ -402,7 +402,7 @@ fn contact_count_stays_exact_under_concurrent_writes() {
             let db = contactsd_store::Db::open(&path).unwrap();
             let figment = contactsd_server::app::figment().merge(("log_level", "off"));
             let client = rocket::local::asynchronous::Client::untracked(
-                contactsd_server::app::build(figment, db),
+                contactsd_server::app::build(figment, db).expect("valid settings"),
             )
             .await
             .unwrap();

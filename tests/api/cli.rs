@@ -217,6 +217,53 @@ fn a_mistyped_rocket_toml_key_stops_every_command_before_anything_is_created() {
     assert!(!dir.path().join("contacts.db").exists());
 }
 
+#[test]
+fn a_setting_of_the_wrong_type_stops_every_command_naming_it_and_its_type() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("Rocket.toml"),
+        "[default]\nrate_limit_per_minute = \"ten\"\n",
+    )
+    .unwrap();
+    let cases: [(&str, &str, &str, &str); 4] = [
+        ("", "", "rate_limit_per_minute", "u32"),
+        (
+            "ROCKET_WEBHOOK_ALLOW_PRIVATE",
+            "maybe",
+            "webhook_allow_private",
+            "bool",
+        ),
+        ("ROCKET_PORT", "abc", "port", "u16"),
+        (
+            "ROCKET_WAL_AUTOCHECKPOINT",
+            "-1",
+            "wal_autocheckpoint",
+            "u32",
+        ),
+    ];
+    for (variable, value, setting, expected) in cases {
+        if !variable.is_empty() {
+            // The file is right this time; the variable is not.
+            std::fs::write(dir.path().join("Rocket.toml"), "[default]\n").unwrap();
+        }
+        for args in [&["org", "list"][..], &["serve"][..], &[][..]] {
+            let mut command = contactsd(dir.path(), args);
+            if !variable.is_empty() {
+                command.env(variable, value);
+            }
+            let output = command.output().expect("run contactsd");
+            assert_eq!(output.status.code(), Some(1), "{setting} {args:?}");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(stderr.contains(&format!("`{setting}`")), "{stderr}");
+            assert!(stderr.contains(expected), "{stderr}");
+            if !value.is_empty() {
+                assert!(stderr.contains(value), "{stderr}");
+            }
+        }
+    }
+    assert!(!dir.path().join("contacts.db").exists());
+}
+
 /// A running `contactsd serve` on a free port, stopped when dropped.
 struct Server {
     child: std::process::Child,

@@ -110,7 +110,9 @@ fn a_panicking_handler_answers_500_in_the_error_shape() {
     let dir = tempfile::tempdir().unwrap();
     let db = contactsd_store::Db::open(&dir.path().join("contacts.db")).unwrap();
     let figment = contactsd_server::app::figment().merge(("log_level", "off"));
-    let rocket = contactsd_server::app::build(figment, db).mount("/test", rocket::routes![boom]);
+    let rocket = contactsd_server::app::build(figment, db)
+        .expect("valid settings")
+        .mount("/test", rocket::routes![boom]);
     let client = rocket::local::blocking::Client::tracked(rocket).unwrap();
     let response = client.get("/test/boom").dispatch();
     assert_eq!(response.status(), Status::InternalServerError);

@@ -81,8 +81,10 @@ impl TestApp {
         let (org_id, key) = create_org(&Db::open(&db_path).expect("open database"), "Acme");
         let db = Db::open_with(&db_path, options).expect("open database");
         let figment = configure(contactsd_server::app::figment().merge(("log_level", "off")));
-        let client =
-            Client::tracked(contactsd_server::app::build(figment, db.clone())).expect("rocket");
+        let client = Client::tracked(
+            contactsd_server::app::build(figment, db.clone()).expect("valid settings"),
+        )
+        .expect("rocket");
         TestApp {
             client,
             key,

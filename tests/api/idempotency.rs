@@ -203,9 +203,9 @@ fn two_concurrent_requests_with_one_key_apply_once() {
     let (_, key) = db.create_org("Acme").unwrap();
     let figment = contactsd_server::app::figment().merge(("log_level", "off"));
     rocket::execute(async move {
-        let client = rocket::local::asynchronous::Client::untracked(contactsd_server::app::build(
-            figment, db,
-        ))
+        let client = rocket::local::asynchronous::Client::untracked(
+            contactsd_server::app::build(figment, db).expect("valid settings"),
+        )
         .await
         .unwrap();
         let contacts: Vec<Value> = (0..1000)

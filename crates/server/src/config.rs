@@ -1,4 +1,11 @@
-//! Where the database lives, and a check of the configuration file.
+//! contactsd's settings: one typed struct read from Rocket's figment at
+//! start, and a check of the configuration file.
+//!
+//! [`Settings::load`] reads every setting contactsd uses, and Rocket's own
+//! (port, limits, TLS...), once: a value of the wrong type (`ROCKET_PORT=abc`,
+//! `rate_limit_per_minute = "ten"`) stops every command with the setting's
+//! name, where it came from, the value and the type it must have. Nothing
+//! quietly becomes its default.
 //!
 //! The database is `--database PATH`, else `CONTACTSD_DATABASE` (both
 //! handled by the command line parser), else the `database` key of Rocket's
@@ -11,9 +18,113 @@
 
 use std::path::PathBuf;
 
+use rocket::config::LogLevel;
 use rocket::figment::providers::{Env, Format, Toml};
 use rocket::figment::value::{Dict, Value};
 use rocket::figment::{Figment, Provider};
+use serde::Deserialize;
+
+use crate::db::DbOptions;
+
+/// Every setting contactsd itself reads (Rocket reads its own).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    /// The SQLite file (`database`).
+    pub database: Option<PathBuf>,
+    /// Requests a key may make a minute; `0`: no limit.
+    pub rate_limit_per_minute: u32,
+    /// Bulk requests a key may make a minute; `0`: no limit.
+    pub bulk_rate_limit_per_minute: u32,
+    /// Deliver webhooks to loopback, private and link-local addresses too.
+    pub webhook_allow_private: bool,
+    /// WAL pages per automatic checkpoint; `0`: never (Litestream's).
+    pub wal_autocheckpoint: u32,
+    /// `off`, `critical`, `normal` (the default) or `debug`.
+    pub log_level: LogLevel,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            database: None,
+            rate_limit_per_minute: 0,
+            bulk_rate_limit_per_minute: 0,
+            webhook_allow_private: false,
+            wal_autocheckpoint: DbOptions::default().wal_autocheckpoint,
+            log_level: LogLevel::Normal,
+        }
+    }
+}
+
+impl Settings {
+    /// Reads contactsd's settings and checks Rocket's, from `figment`.
+    pub fn load(figment: &Figment) -> Result<Settings, String> {
+        rocket::Config::try_from(figment).map_err(explain)?;
+        let mut settings: Settings = figment.extract().map_err(explain)?;
+        // Rocket's own default is `critical` in release builds, which logs
+        // no requests: contactsd's default is `normal` in every profile,
+        // unless the operator set a level.
+        let set = Figment::from(user_settings())
+            .select(profile())
+            .find_value("log_level")
+            .is_ok();
+        if !set {
+            settings.log_level = LogLevel::Normal;
+        }
+        Ok(settings)
+    }
+
+    /// The database file, when neither `--database` nor
+    /// `CONTACTSD_DATABASE` names one.
+    pub fn database_path(&self, from_cli_or_env: Option<PathBuf>) -> PathBuf {
+        from_cli_or_env
+            .or_else(|| self.database.clone())
+            .unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE))
+    }
+
+    /// How the database is opened.
+    pub fn db_options(&self) -> DbOptions {
+        DbOptions {
+            wal_autocheckpoint: self.wal_autocheckpoint,
+            ..DbOptions::default()
+        }
+    }
+}
+
+/// A configuration error as one line: each setting, where it came from,
+/// and what is wrong with its value.
+fn explain(error: rocket::figment::Error) -> String {
+    error
+        .into_iter()
+        .map(|e| {
+            let key = e.path.join(".");
+            let source = e
+                .metadata
+                .as_ref()
+                .map(|m| format!(" (from {})", m.name))
+                .unwrap_or_default();
+            if key.is_empty() {
+                format!("configuration{source}: {}", e.kind)
+            } else {
+                format!("configuration: setting `{key}`{source}: {}", e.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// What the operator set: `Rocket.toml` (or `ROCKET_CONFIG`), then
+/// `ROCKET_*` variables.
+pub(crate) fn user_settings() -> Figment {
+    Figment::from(Toml::file(Env::var_or("ROCKET_CONFIG", "Rocket.toml")).nested())
+        .merge(Env::prefixed("ROCKET_").ignore(&["PROFILE"]).global())
+}
+
+/// The selected profile (`ROCKET_PROFILE`, else debug or release).
+pub(crate) fn profile() -> rocket::figment::Profile {
+    rocket::figment::Profile::from_env_or("ROCKET_PROFILE", rocket::Config::DEFAULT_PROFILE)
+}
 
 pub(crate) const DEFAULT_DATABASE: &str = "contacts.db";
 
@@ -42,12 +153,6 @@ const KNOWN_KEYS: &[&str] = &[
     "webhook_allow_private",
     "wal_autocheckpoint",
 ];
-
-pub fn database_path(from_cli_or_env: Option<PathBuf>, figment: &Figment) -> PathBuf {
-    from_cli_or_env
-        .or_else(|| figment.extract_inner::<PathBuf>("database").ok())
-        .unwrap_or_else(|| PathBuf::from(DEFAULT_DATABASE))
-}
 
 /// Checks the configuration file (`Rocket.toml`, or `ROCKET_CONFIG`):
 /// every key of every profile is one contactsd or Rocket reads, and

@@ -18,7 +18,6 @@ use governor::clock::{Clock, DefaultClock};
 use governor::middleware::StateInformationMiddleware;
 use governor::state::keyed::DefaultKeyedStateStore;
 use governor::{Quota, RateLimiter};
-use rocket::figment::Figment;
 use rocket::http::{Header, Method};
 use rocket::request::Request;
 
@@ -89,11 +88,12 @@ pub(crate) struct Limited {
 }
 
 impl RateLimits {
-    pub(crate) fn from_figment(figment: &Figment) -> RateLimits {
-        let read = |key: &str| figment.extract_inner::<u32>(key).unwrap_or(0);
+    /// Budgets of `per_minute` requests and `bulk_per_minute` bulk
+    /// requests a key; `0` sets none.
+    pub(crate) fn new(per_minute: u32, bulk_per_minute: u32) -> RateLimits {
         RateLimits {
-            general: Budget::new(read("rate_limit_per_minute")),
-            bulk: Budget::new(read("bulk_rate_limit_per_minute")),
+            general: Budget::new(per_minute),
+            bulk: Budget::new(bulk_per_minute),
         }
     }
 
@@ -188,10 +188,7 @@ mod tests {
     use super::*;
 
     fn limits(general: u32, bulk: u32) -> RateLimits {
-        let figment = Figment::new()
-            .merge(("rate_limit_per_minute", general))
-            .merge(("bulk_rate_limit_per_minute", bulk));
-        RateLimits::from_figment(&figment)
+        RateLimits::new(general, bulk)
     }
 
     #[test]

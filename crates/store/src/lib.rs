@@ -21,7 +21,7 @@ pub mod indexes;
 pub mod jobs;
 pub mod keys;
 pub(crate) mod listing;
-pub(crate) mod orgs;
+pub mod orgs;
 mod tenant;
 
 pub use tenant::{ContactPage, ItemOutcome, RowSink, Scoped, TenantDb};
@@ -66,7 +66,7 @@ pub enum Error {
     Task(String),
 }
 
-pub(crate) type Result<T> = std::result::Result<T, Error>;
+pub type Result<T> = std::result::Result<T, Error>;
 
 /// A failure that is the machine's state, not a bug: another writer, a
 /// full disk, a read-only or failing file, no free connection. A retry (or
@@ -334,8 +334,8 @@ impl Db {
 
     /// Frees the idempotency keys of requests that were running when the
     /// server last stopped (none can be running before it serves).
-    pub fn release_unfinished_idempotency_keys(&self) -> Result<usize> {
-        idempotency::release_unfinished(&*self.pool.get()?)
+    pub async fn release_unfinished_idempotency_keys(&self) -> Result<usize> {
+        self.run(|conn| idempotency::release_unfinished(conn)).await
     }
 
     /// Deletes idempotency keys older than 24 hours, a thousand at a time,
