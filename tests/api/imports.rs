@@ -410,6 +410,8 @@ fn export_then_import_into_another_organization_reproduces_every_value() {
         assert_eq!(app.post("/v1/contacts", contact).status.code, 201);
     }
     let original = contacts_by_phone(&app, &app.key);
+    // Else the comparison below would compare two empty lists.
+    assert_eq!(original.len(), tricky.len());
     for format in ["csv", "ndjson"] {
         let (_, other_key) = app.other_org();
         let exported = app

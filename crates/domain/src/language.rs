@@ -61,5 +61,46 @@ mod tests {
                 proptest::prop_assert_eq!(Language::parse(tag.as_str()), Some(tag.clone()));
             }
         }
+
+        /// A well-formed tag (RFC 5646 2.1: language, script, region,
+        /// variants, an extension, private use) in any case is accepted, up
+        /// to 64 characters, in canonical case: the script title case, the
+        /// region upper case, the rest lower case. The canonical form is a
+        /// fixed point.
+        #[test]
+        fn well_formed_tags_are_accepted_in_canonical_case(
+            language in "[a-zA-Z]{2,3}|[a-zA-Z]{5,8}",
+            script in proptest::option::of("[a-zA-Z]{4}"),
+            region in proptest::option::of("[a-zA-Z]{2}|[0-9]{3}"),
+            variants in proptest::collection::vec("[a-zA-Z][a-zA-Z0-9]{4,7}|[0-9][a-zA-Z0-9]{3}", 0..3),
+            extension in proptest::option::of("[a-wyzA-WYZ0-9](-[a-zA-Z0-9]{2,8}){1,2}"),
+            private in proptest::option::of("[xX](-[a-zA-Z0-9]{1,8}){1,2}"),
+        ) {
+            let title = |s: &str| s[..1].to_ascii_uppercase() + &s[1..].to_ascii_lowercase();
+            let mut text = language.clone();
+            let mut canonical = language.to_ascii_lowercase();
+            let mut push = |written: &str, expected: String| {
+                text.push('-');
+                text.push_str(written);
+                canonical.push('-');
+                canonical.push_str(&expected);
+            };
+            if let Some(script) = &script {
+                push(script, title(script));
+            }
+            if let Some(region) = &region {
+                push(region, region.to_ascii_uppercase());
+            }
+            for subtag in variants.iter().chain(&extension).chain(&private) {
+                push(subtag, subtag.to_ascii_lowercase());
+            }
+            let parsed = Language::parse(&text);
+            if text.len() <= 64 {
+                proptest::prop_assert_eq!(parsed.as_ref().map(Language::as_str), Some(canonical.as_str()), "{}", text);
+                proptest::prop_assert_eq!(Language::parse(&canonical), parsed);
+            } else {
+                proptest::prop_assert_eq!(parsed, None, "{}", text);
+            }
+        }
     }
 }

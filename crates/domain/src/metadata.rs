@@ -94,7 +94,15 @@ mod tests {
         #[test]
         fn accepted_metadata_reads_back_as_the_same_json(members in prop::collection::vec(("\\PC{0,70}", json_value()), 0..70)) {
             let value = Value::Object(members.into_iter().collect());
-            match Metadata::from_json("metadata", &value) {
+            // The rule, restated: at most 64 keys of 1 to 64 characters,
+            // at most 16 KiB serialized. Anything within it is accepted.
+            let object = value.as_object().unwrap();
+            let within = object.len() <= MAX_KEYS
+                && object.keys().all(|k| (1..=MAX_KEY_CHARS).contains(&k.chars().count()))
+                && value.to_string().len() <= MAX_BYTES;
+            let result = Metadata::from_json("metadata", &value);
+            prop_assert_eq!(result.is_ok(), within, "{}", value);
+            match result {
                 Ok(metadata) => {
                     let back: Value = serde_json::from_str(metadata.as_str()).unwrap();
                     prop_assert_eq!(&back, &value);

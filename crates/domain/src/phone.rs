@@ -73,6 +73,7 @@ impl PhoneNumber {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::{Just, Strategy};
 
     #[test]
     fn normalizes_to_e164() {
@@ -122,6 +123,26 @@ mod tests {
         assert!(PhoneNumber::parse("tel:+919876543210").is_none());
     }
 
+    /// A country code and the start of a national number after which any
+    /// `free` digits make a valid number (checked for every completion of
+    /// the US, Indian and British ones, and for 100,000 of each other, with
+    /// phonenumber 0.3.10+9.0.33).
+    const VALID_TEMPLATES: &[(&str, usize)] = &[
+        ("1415555", 4),  // US, San Francisco
+        ("9198765", 5),  // India, mobile
+        ("44207946", 4), // UK, London
+        ("3906", 8),     // Italy, Rome (its leading zero kept)
+        ("3361", 7),     // France, mobile
+        ("49151", 8),    // Germany, mobile
+        ("55119", 8),    // Brazil, São Paulo mobile
+        ("8180", 8),     // Japan, mobile
+    ];
+
+    /// What may stand between two digits: nothing or a separator.
+    fn separator() -> impl Strategy<Value = &'static str> {
+        proptest::sample::select(vec!["", "", "", " ", "-", ".", "(", ")"])
+    }
+
     proptest::proptest! {
         #[test]
         fn any_text_parses_or_is_refused_and_e164_is_a_fixed_point(text in "\\PC{0,40}|\\+[0-9 ().-]{0,30}") {
@@ -131,6 +152,31 @@ mod tests {
                 proptest::prop_assert!(e164[1..].bytes().all(|b| b.is_ascii_digit()));
                 proptest::prop_assert_eq!(PhoneNumber::parse(&e164).map(|p| p.0), Some(e164));
             }
+        }
+
+        /// Valid numbers are accepted, whatever separators they are
+        /// written with, as their digits in E.164; E.164 is a fixed point.
+        #[test]
+        fn valid_numbers_are_accepted_with_any_separators(
+            (prefix, digits) in proptest::sample::select(VALID_TEMPLATES).prop_flat_map(
+                |(prefix, free)| (Just(prefix), proptest::collection::vec(0u8..10, free)),
+            ),
+            separators in proptest::collection::vec(separator(), 20),
+            padding in ("[ ]{0,2}", "[ ]{0,2}"),
+        ) {
+            let e164: String = std::iter::once('+')
+                .chain(prefix.chars())
+                .chain(digits.iter().map(|d| char::from(b'0' + d)))
+                .collect();
+            let mut text = format!("{}+", padding.0);
+            for (digit, separator) in e164[1..].chars().zip(&separators) {
+                text.push(digit);
+                text.push_str(separator);
+            }
+            text.push_str(&padding.1);
+            let phone = PhoneNumber::parse(&text);
+            proptest::prop_assert_eq!(phone.as_ref().map(PhoneNumber::as_str), Some(e164.as_str()), "{}", text);
+            proptest::prop_assert_eq!(PhoneNumber::parse(&e164), phone);
         }
     }
 }

@@ -228,9 +228,24 @@ mod tests {
 
     proptest::proptest! {
         #[test]
-        fn any_search_compiles_to_quoted_terms_or_is_refused(text in "\\PC{0,300}") {
-            match compile(&text) {
+        fn any_search_compiles_to_quoted_terms_or_is_refused(text in "\\PC{0,300}|(\\PC{1,3}[ \t\n]){0,20}") {
+            // Refused exactly when over the limits; blank is no filter.
+            let terms = text
+                .split(|c: char| c.is_whitespace() || c.is_control())
+                .filter(|t| !t.is_empty())
+                .count();
+            let too_long = text.chars().count() > MAX_SEARCH_CHARS;
+            let compiled = compile(&text);
+            proptest::prop_assert_eq!(
+                compiled.is_err(),
+                too_long || terms > MAX_TERMS,
+                "{:?} ({} terms)", text, terms
+            );
+            proptest::prop_assert_eq!(matches!(compiled, Ok(None)), !too_long && terms == 0);
+            match compiled {
                 Ok(Some(plan)) => {
+                    // Every term adds a condition.
+                    proptest::prop_assert!(plan.trigram.is_some() || !plan.literals.is_empty());
                     if let Some(query) = plan.trigram {
                         // Every user text is inside a quoted string: quotes pair up.
                         proptest::prop_assert_eq!(query.matches('"').count() % 2, 0);
