@@ -7,7 +7,7 @@
 //!
 //! - Objects an organization lists by creation (contacts, audiences, calls)
 //!   carry a counter of their own organization (6 characters, 36 bits),
-//!   then 10 random characters (60 bits, from nanoid's random source):
+//!   then 10 random characters (60 bits, from the thread's CSPRNG):
 //!   within one millisecond, ids of one organization sort in creation
 //!   order. The counter is derived from the organization's own newest id,
 //!   so it tells a key holder nothing about any other organization.
@@ -53,9 +53,23 @@ impl Kind {
 }
 
 fn random_bits(bytes: usize) -> u128 {
-    nanoid::rngs::default(bytes)
+    random_bytes(bytes)
         .into_iter()
         .fold(0u128, |acc, b| (acc << 8) | u128::from(b))
+}
+
+/// `size` bytes from the thread's CSPRNG (ChaCha, seeded and reseeded from
+/// the OS). nanoid's default source seeds a new generator from the OS for
+/// every id: a system call and a key schedule per id, per request id.
+pub fn random_bytes(size: usize) -> Vec<u8> {
+    let mut bytes = vec![0u8; size];
+    rand::RngCore::fill_bytes(&mut rand::thread_rng(), &mut bytes);
+    bytes
+}
+
+/// A random token of `len` characters of nanoid's URL-safe alphabet.
+pub fn random_token(len: usize) -> String {
+    nanoid::format(random_bytes, &nanoid::alphabet::SAFE, len)
 }
 
 /// A new id of a kind that is not listed by creation (organizations, API
@@ -112,12 +126,12 @@ fn push_digits(out: &mut String, value: u128, width: u32) {
 
 /// A new secret API key: `sk_live_` and 32 random URL-safe characters.
 pub fn new_api_key() -> String {
-    format!("{KEY_PREFIX}{}", nanoid::nanoid!(KEY_RANDOM_LEN))
+    format!("{KEY_PREFIX}{}", random_token(KEY_RANDOM_LEN))
 }
 
 /// A new webhook signing secret: `whsec_` and 32 random URL-safe characters.
 pub fn new_webhook_secret() -> String {
-    format!("whsec_{}", nanoid::nanoid!(32))
+    format!("whsec_{}", random_token(32))
 }
 
 /// Whether `text` has the shape of an API key (checked before any lookup).

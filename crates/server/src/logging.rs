@@ -108,7 +108,7 @@ impl Fairing for AccessLog {
             .headers()
             .get_one("x-request-id")
             .filter(|id| is_plain_token(id))
-            .map_or_else(|| nanoid::nanoid!(16), str::to_string);
+            .map_or_else(|| contactsd_domain::ids::random_token(16), str::to_string);
         let span = tracing::info_span!(
             "request",
             method = %req.method(),
