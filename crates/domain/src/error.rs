@@ -12,8 +12,10 @@ use serde_json::Value;
 pub const MAX_DETAILS: usize = 100;
 
 /// One rule broken by one field of the body or one query parameter.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
+    /// The body field (`phoneNumber`, `contacts.3.name`), query parameter
+    /// or header.
     pub field: String,
     pub message: String,
 }

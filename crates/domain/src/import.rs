@@ -484,6 +484,95 @@ fn csv_row(columns: &[Column], record: &csv::StringRecord) -> Result<BulkItem, F
     bulk::validate_item(&Value::Object(item))
 }
 
+impl utoipa::PartialSchema for ImportRequest {
+    /// The JSON body of `POST /v1/imports/api/bulk` (a CSV import is its
+    /// file and query parameters).
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use crate::schema::{nullable, or_null, reference};
+        use crate::{Language, Metadata, Name, PhoneNumber};
+        use utoipa::openapi::schema::{
+            AdditionalProperties, ArrayBuilder, ObjectBuilder, SchemaFormat, Type,
+        };
+
+        let row = ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(
+                "A row: `name`, `phoneNumber` and `language` as on create; every other key \
+                 becomes a metadata key with its value as is (after the keys of a `metadata` \
+                 object, which they override). It upserts on the phone number like a bulk \
+                 item, and is checked only while processing: a bad row fails alone.",
+            ))
+            .property("name", reference::<Name>())
+            .property("phoneNumber", reference::<PhoneNumber>())
+            .property("language", nullable::<Language>("`null`: none."))
+            .property(
+                "metadata",
+                nullable::<Metadata>("Metadata keys of the row."),
+            )
+            .additional_properties(Some(AdditionalProperties::FreeForm(true)))
+            .required("name")
+            .required("phoneNumber");
+        let optional_string = |description: String| {
+            ObjectBuilder::new()
+                .schema_type(or_null(Type::String))
+                .min_length(Some(1))
+                .description(Some(description))
+        };
+        ObjectBuilder::new()
+            .schema_type(Type::Object)
+            .description(Some(format!(
+                "1 to {MAX_JSON_ROWS} rows to import in the background (more: 413)."
+            )))
+            .property(
+                "contacts",
+                ArrayBuilder::new()
+                    .items(row)
+                    .min_items(Some(1))
+                    .max_items(Some(MAX_JSON_ROWS)),
+            )
+            .property(
+                "audienceId",
+                optional_string(String::from(
+                    "Every created or updated contact joins this audience (unknown: 404).",
+                )),
+            )
+            .property(
+                "webhookUrl",
+                optional_string(format!(
+                    "An absolute `http` or `https` URL of at most {MAX_URL_BYTES} bytes, \
+                     POSTed `{{\"event\":\"import.completed\",\"data\":…}}` when the import \
+                     ends, e.g. `https://example.com/hooks/contactsd`."
+                ))
+                .format(Some(SchemaFormat::Custom(String::from("uri"))))
+                .max_length(Some(MAX_URL_BYTES)),
+            )
+            .required("contacts")
+            .additional_properties(Some(AdditionalProperties::FreeForm(false)))
+            .examples([serde_json::json!({
+                "contacts": [
+                    {"name": "Priya Sharma", "phoneNumber": "+919876543210", "language": "hi-IN", "city": "Mumbai"},
+                    {"name": "Arjun Mehta", "phoneNumber": "+14155552671", "metadata": {"tier": "premium"}}
+                ],
+                "audienceId": "aud_P7MTRIT------QbW2xZ9kLm"
+            })])
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ImportRequest {
+    fn name() -> std::borrow::Cow<'static, str> {
+        std::borrow::Cow::Borrowed("ImportRequest")
+    }
+
+    fn schemas(schemas: &mut crate::schema::Schemas) {
+        use crate::schema::register;
+        register::<crate::Name>(schemas);
+        register::<crate::PhoneNumber>(schemas);
+        register::<crate::Language>(schemas);
+        register::<crate::Metadata>(schemas);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

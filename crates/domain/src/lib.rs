@@ -17,6 +17,7 @@ pub mod ids;
 pub mod import;
 pub mod listing;
 pub mod query;
+pub mod schema;
 pub mod search;
 
 mod audience;

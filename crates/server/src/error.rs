@@ -210,26 +210,29 @@ impl ApiError {
         })
     }
 
-    /// The JSON body.
-    pub(crate) fn to_body(&self) -> Value {
-        let mut body = Map::new();
-        body.insert("statusCode".into(), Value::from(self.status.code));
-        body.insert(
-            "error".into(),
-            Value::from(self.status.reason().unwrap_or("Error")),
+    /// The JSON body: status, code, message, the broken rules and the
+    /// named fields the error carries.
+    pub(crate) fn to_body(&self) -> crate::api::ErrorBody<'_> {
+        use crate::api::ErrorBody;
+        let named = |key: &str| self.extra.as_ref().and_then(|extra| extra.get(key));
+        debug_assert!(
+            self.extra
+                .iter()
+                .flat_map(|extra| extra.keys())
+                .all(|key| ErrorBody::NAMED_FIELDS.contains(&key.as_str())),
+            "an error field that ErrorBody (and so the API description) lacks: {:?}",
+            self.extra
         );
-        body.insert("code".into(), Value::from(self.code));
-        body.insert("message".into(), Value::from(self.message.as_str()));
-        if !self.details.is_empty() {
-            body.insert(
-                "details".into(),
-                serde_json::to_value(&self.details).unwrap_or_default(),
-            );
+        ErrorBody {
+            status_code: self.status.code,
+            error: self.status.reason().unwrap_or("Error"),
+            code: self.code,
+            message: &self.message,
+            details: &self.details,
+            contact_id: named("contactId"),
+            missing_contact_ids: named("missingContactIds"),
+            line: named("line"),
         }
-        for (key, value) in self.extra.iter().flat_map(|extra| extra.iter()) {
-            body.insert(key.clone(), value.clone());
-        }
-        Value::Object(body)
     }
 }
 

@@ -1,21 +1,29 @@
 //! `/v1/audiences`: named groups of contacts.
 
+use std::borrow::Cow;
+
 use rocket::Route;
 use serde::Serialize;
-use serde_json::json;
+use serde_json::Value;
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::RefOr;
+use utoipa::{PartialSchema, ToSchema};
 
-use super::contacts::{contact_ids_of, membership_reply};
-use super::listing::list_contacts;
-use super::openapi as doc;
+use super::contacts::{ContactIds, MembersAdded, MembersRemoved, Success};
+use super::listing::{list_contacts, CursorPage};
+use super::openapi::{
+    ByIdErrors, ListingErrors, PageErrors, PostErrors, PostNamingErrors, UpdateErrors,
+};
 use super::{for_verified, JsonBody, Page, PageRequest, Query, RawQuery, Reply};
 use crate::auth::Org;
 use crate::clock;
 use crate::db::audiences::Audience;
 use crate::db::audiences::AudienceFilter;
-use crate::domain::AudienceFields;
+use crate::domain::schema::{register, Schemas};
+use crate::domain::{AudienceFields, Name};
 use crate::error::ApiError;
 use crate::idempotency::Idempotent;
-use crate::listing::Scope;
+use crate::listing::{Listing, Scope};
 use crate::search::MAX_SEARCH_CHARS;
 
 pub(crate) fn routes() -> Vec<Route> {
@@ -33,16 +41,64 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
 }
 
-#[derive(Serialize)]
+/// An audience.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Audience, example = json!({"id": "aud_P7MTRIT------QbW2xZ9kLm", "name": "Mumbai callbacks",
+    "description": "Customers in Mumbai who asked for a callback", "contactCount": 12,
+    "organizationId": "org_P7MTQv28TC14NLYvtcAHiWw", "createdAt": "2026-03-01T10:00:00.000Z",
+    "updatedAt": "2026-03-15T08:30:00.000Z"}))]
 struct AudienceView<'a> {
     id: &'a str,
     name: &'a str,
+    /// `null` when none.
+    #[schema(required = true)]
     description: Option<&'a str>,
+    /// The members, always exact.
     contact_count: i64,
     organization_id: &'a str,
     created_at: String,
     updated_at: String,
+}
+
+/// An audience to create: the parse of its body, `name` required.
+struct NewAudience {
+    name: Name,
+    description: Option<String>,
+}
+
+impl NewAudience {
+    fn from_json(body: &Value) -> Result<Self, ApiError> {
+        let (name, description) =
+            AudienceFields::from_json_for_create(body).map_err(ApiError::validation)?;
+        Ok(NewAudience { name, description })
+    }
+}
+
+impl PartialSchema for NewAudience {
+    /// [`AudienceFields`]'s schema, with `name` required.
+    fn schema() -> RefOr<Schema> {
+        let mut schema = AudienceFields::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            object.required = vec![String::from("name")];
+            object.description = Some(String::from("An audience to create."));
+            object.examples = vec![serde_json::json!({
+                "name": "Mumbai callbacks",
+                "description": "Customers in Mumbai who asked for a callback"
+            })];
+        }
+        schema
+    }
+}
+
+impl ToSchema for NewAudience {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("NewAudience")
+    }
+
+    fn schemas(schemas: &mut Schemas) {
+        register::<AudienceFields>(schemas);
+    }
 }
 
 impl<'a> AudienceView<'a> {
@@ -80,8 +136,8 @@ fn audience_query(query: &mut RawQuery) -> Result<(PageRequest, AudienceFilter),
     path = "/v1/audiences",
     tag = "audiences",
     summary = "List audiences",
-    params(doc::PageParams, ("search" = Option<String>, Query, description = "Every term in the name"), ("contactId" = Option<String>, Query, description = "Only the audiences this contact is a member of")),
-    responses((status = 200, body = doc::AudiencePage), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    params(PageRequest, ("search" = Option<String>, Query, description = "Every term in the name (at most 256 characters)"), ("contactId" = Option<String>, Query, description = "Only the audiences this contact is a member of (an unknown contact: none)")),
+    responses((status = 200, body = Page<AudienceView>), PageErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/audiences")]
@@ -103,8 +159,8 @@ async fn get_audiences(org: Org, mut query: Query) -> Result<Reply, ApiError> {
     path = "/v1/audiences",
     tag = "audiences",
     summary = "Create an audience",
-    request_body = doc::AudienceInput,
-    responses((status = 201, body = doc::Audience, headers(("Location" = String))), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    request_body = NewAudience,
+    responses((status = 201, body = AudienceView, headers(("Location" = String, description = "/v1/audiences/{id}"))), PostErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/audiences", data = "<body>")]
@@ -117,9 +173,8 @@ async fn post_audience(org: Org, body: Idempotent<JsonBody>) -> Result<Reply, Ap
 
 /// Creates the audience.
 async fn create_audience(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
-    let (name, description) =
-        AudienceFields::from_json_for_create(body.value()).map_err(ApiError::validation)?;
-    let audience = org.create_audience(name, description).await?;
+    let new = NewAudience::from_json(body.value())?;
+    let audience = org.create_audience(new.name, new.description).await?;
     Reply::created(
         format!("/v1/audiences/{}", audience.value.id),
         &AudienceView::new(&audience.value, &audience.org_id),
@@ -131,8 +186,8 @@ async fn create_audience(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
     path = "/v1/audiences/{id}",
     tag = "audiences",
     summary = "Get an audience",
-    params(("id" = String, Path, description = "The id")),
-    responses((status = 200, body = doc::Audience), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    params(("id" = String, Path, description = "The audience's id")),
+    responses((status = 200, body = AudienceView), ByIdErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/audiences/<id>")]
@@ -146,9 +201,9 @@ async fn get_audience(org: Org, id: &str) -> Result<Reply, ApiError> {
     path = "/v1/audiences/{id}",
     tag = "audiences",
     summary = "Rename or describe an audience",
-    params(("id" = String, Path, description = "The id")),
-    request_body = doc::AudienceInput,
-    responses((status = 200, body = doc::Audience), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    params(("id" = String, Path, description = "The audience's id")),
+    request_body = AudienceFields,
+    responses((status = 200, body = AudienceView), UpdateErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::patch("/audiences/<id>", data = "<body>")]
@@ -163,14 +218,14 @@ async fn patch_audience(org: Org, id: &str, body: JsonBody) -> Result<Reply, Api
     path = "/v1/audiences/{id}",
     tag = "audiences",
     summary = "Delete an audience (its members stay)",
-    params(("id" = String, Path, description = "The id")),
-    responses((status = 200, body = doc::Success), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    params(("id" = String, Path, description = "The audience's id")),
+    responses((status = 200, body = Success), ByIdErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::delete("/audiences/<id>")]
 async fn delete_audience(org: Org, id: &str) -> Result<Reply, ApiError> {
     org.delete_audience(id.to_string()).await?;
-    Reply::ok(&json!({ "success": true }))
+    Reply::ok(&Success::YES)
 }
 
 #[utoipa::path(
@@ -178,8 +233,9 @@ async fn delete_audience(org: Org, id: &str) -> Result<Reply, ApiError> {
     path = "/v1/audiences/{id}/contacts",
     tag = "audiences",
     summary = "List an audience's members",
-    params(("id" = String, Path, description = "The id"), doc::ListingParams),
-    responses((status = 200, body = doc::ContactPage), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    description = crate::domain::schema::metadata_filters(),
+    params(("id" = String, Path, description = "The audience's id"), Listing),
+    responses((status = 200, body = CursorPage), ListingErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/audiences/<id>/contacts")]
@@ -192,8 +248,9 @@ async fn get_audience_contacts(org: Org, id: &str, query: Query) -> Result<Reply
     path = "/v1/audiences/{id}/available-contacts",
     tag = "audiences",
     summary = "List the contacts outside an audience",
-    params(("id" = String, Path, description = "The id"), doc::ListingParams),
-    responses((status = 200, body = doc::ContactPage), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    description = crate::domain::schema::metadata_filters(),
+    params(("id" = String, Path, description = "The audience's id"), Listing),
+    responses((status = 200, body = CursorPage), ListingErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/audiences/<id>/available-contacts")]
@@ -210,9 +267,9 @@ async fn get_audience_available_contacts(
     path = "/v1/audiences/{id}/contacts",
     tag = "audiences",
     summary = "Add contacts to the audience",
-    params(("id" = String, Path, description = "The id")),
-    request_body = doc::ContactIds,
-    responses((status = 200, body = doc::MembershipResult), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    params(("id" = String, Path, description = "The audience's id")),
+    request_body = ContactIds,
+    responses((status = 200, body = MembersAdded), PostNamingErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/audiences/<id>/contacts", data = "<body>")]
@@ -233,15 +290,15 @@ async fn post_audience_contacts(
 
 /// Adds the contacts to the audience.
 async fn add_audience_members(org: Org, id: &str, body: JsonBody) -> Result<Reply, ApiError> {
-    let ids = contact_ids_of(body.value(), &[])?;
-    let change = org.add_members(id.to_string(), ids).await?;
-    membership_reply(&change.value, "added")
+    let ids = ContactIds::from_json(body.value())?;
+    let change = org.add_members(id.to_string(), ids.contact_ids).await?;
+    Reply::ok(&MembersAdded::new(&change.value))
 }
 
 async fn remove_members(org: Org, id: &str, body: JsonBody) -> Result<Reply, ApiError> {
-    let ids = contact_ids_of(body.value(), &[])?;
-    let change = org.remove_members(id.to_string(), ids).await?;
-    membership_reply(&change.value, "removed")
+    let ids = ContactIds::from_json(body.value())?;
+    let change = org.remove_members(id.to_string(), ids.contact_ids).await?;
+    Reply::ok(&MembersRemoved::new(&change.value))
 }
 
 #[utoipa::path(
@@ -249,9 +306,9 @@ async fn remove_members(org: Org, id: &str, body: JsonBody) -> Result<Reply, Api
     path = "/v1/audiences/{id}/contacts/remove",
     tag = "audiences",
     summary = "Remove contacts from the audience",
-    params(("id" = String, Path, description = "The id")),
-    request_body = doc::ContactIds,
-    responses((status = 200, body = doc::MembershipResult), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    params(("id" = String, Path, description = "The audience's id")),
+    request_body = ContactIds,
+    responses((status = 200, body = MembersRemoved), PostNamingErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/audiences/<id>/contacts/remove", data = "<body>")]
@@ -271,9 +328,9 @@ async fn post_audience_contacts_remove(
     path = "/v1/audiences/{id}/contacts",
     tag = "audiences",
     summary = "Remove contacts from the audience",
-    params(("id" = String, Path, description = "The id")),
-    request_body = doc::ContactIds,
-    responses((status = 200, body = doc::MembershipResult), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    params(("id" = String, Path, description = "The audience's id")),
+    request_body = ContactIds,
+    responses((status = 200, body = MembersRemoved), UpdateErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::delete("/audiences/<id>/contacts", data = "<body>")]

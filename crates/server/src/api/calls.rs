@@ -3,14 +3,15 @@
 use rocket::Route;
 use serde::Serialize;
 use serde_json::value::RawValue;
+use utoipa::ToSchema;
 
 use super::contacts::raw_json;
-use super::openapi as doc;
+use super::openapi::{ByIdErrors, PageErrors, PostNamingErrors};
 use super::{for_verified, JsonBody, Page, PageRequest, Query, Reply};
 use crate::auth::Org;
 use crate::clock;
 use crate::db::calls::Call;
-use crate::domain::NewCall;
+use crate::domain::{CallDirection, CallStatus, NewCall};
 use crate::error::ApiError;
 use crate::idempotency::Idempotent;
 
@@ -18,17 +19,31 @@ pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![get_calls, post_call, get_call]
 }
 
-#[derive(Serialize)]
+/// A call record.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Call, example = json!({"id": "call_P7MTRIT------RcX3yA0lMn",
+    "contactId": "ct_P7MTRIT------PaH9hpOL9r", "contactName": "Priya Sharma",
+    "phoneNumber": "+919876543210", "status": "completed", "direction": "outbound",
+    "startedAt": "2026-03-01T10:00:00.000Z", "durationSeconds": 94, "metadata": {},
+    "organizationId": "org_P7MTQv28TC14NLYvtcAHiWw", "createdAt": "2026-03-01T10:02:00.000Z"}))]
 struct CallView<'a> {
     id: &'a str,
+    /// The contact called, kept when that contact is deleted.
     contact_id: &'a str,
+    /// The contact's name when the call was recorded.
     contact_name: &'a str,
+    /// The contact's number when the call was recorded.
     phone_number: &'a str,
+    #[schema(value_type = CallStatus)]
     status: &'static str,
+    #[schema(value_type = CallDirection)]
     direction: &'static str,
+    /// RFC 3339 UTC with milliseconds.
     started_at: String,
+    #[schema(required = true)]
     duration_seconds: Option<i64>,
+    #[schema(value_type = Object)]
     metadata: Box<RawValue>,
     organization_id: &'a str,
     created_at: String,
@@ -57,8 +72,8 @@ impl<'a> CallView<'a> {
     path = "/v1/calls",
     tag = "calls",
     summary = "List call records",
-    params(doc::PageParams, ("contactId" = Option<String>, Query, description = "One contact's calls")),
-    responses((status = 200, body = doc::CallPage), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    params(PageRequest, ("contactId" = Option<String>, Query, description = "One contact's calls")),
+    responses((status = 200, body = Page<CallView>), PageErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/calls")]
@@ -85,8 +100,8 @@ async fn get_calls(org: Org, mut query: Query) -> Result<Reply, ApiError> {
     path = "/v1/calls",
     tag = "calls",
     summary = "Record a call",
-    request_body = doc::CallInput,
-    responses((status = 201, body = doc::Call, headers(("Location" = String))), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    request_body = NewCall,
+    responses((status = 201, body = CallView, headers(("Location" = String, description = "/v1/calls/{id}"))), PostNamingErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/calls", data = "<body>")]
@@ -112,8 +127,8 @@ async fn create_call(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
     path = "/v1/calls/{id}",
     tag = "calls",
     summary = "Get a call record",
-    params(("id" = String, Path, description = "The id")),
-    responses((status = 200, body = doc::Call), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    params(("id" = String, Path, description = "The call's id")),
+    responses((status = 200, body = CallView), ByIdErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/calls/<id>")]

@@ -105,7 +105,7 @@ fn get_console() -> Asset {
     params(("file" = String, Path, description = "app.js, style.css, …")),
     responses(
         (status = 200, description = "The file", content_type = "text/javascript"),
-        (status = 404, description = "No such file", body = super::openapi::Error)
+        (status = 404, description = "No such file (`not_found`)", body = super::ErrorBody)
     )
 )]
 #[rocket::get("/console/<file>")]

@@ -4,10 +4,13 @@
 use rocket::Route;
 use serde::Serialize;
 use serde_json::value::RawValue;
-use serde_json::{json, Value};
+use serde_json::Value;
+use utoipa::{PartialSchema, ToSchema};
 
-use super::listing::list_contacts;
-use super::openapi as doc;
+use super::listing::{list_contacts, CursorPage};
+use super::openapi::{
+    ByIdErrors, ListingErrors, PostContactErrors, PostErrors, PostNamingErrors, UpdateContactErrors,
+};
 use super::{JsonBody, Query, Reply};
 use crate::auth::Org;
 use crate::bulk;
@@ -15,10 +18,12 @@ use crate::clock;
 use crate::db::audiences::MembershipChange;
 use crate::db::contacts::{Contact, Upserted};
 use crate::db::ItemOutcome;
-use crate::domain::{self, expect_object, ContactFields, IdListError, Metadata, NewContact};
+use crate::domain::{
+    self, expect_object, BulkItem, ContactFields, IdListError, Metadata, NewContact, MAX_IDS,
+};
 use crate::error::{ApiError, FieldError};
 use crate::idempotency::Idempotent;
-use crate::listing::Scope;
+use crate::listing::{Listing, Scope};
 
 pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![
@@ -34,17 +39,29 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
 }
 
-/// A contact as the API shows it.
-#[derive(Serialize)]
+/// A contact.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Contact, example = json!({"id": "ct_P7MTRIT------PaH9hpOL9r", "name": "Priya Sharma",
+    "phoneNumber": "+919876543210", "language": "hi-IN", "metadata": {"city": "Mumbai"},
+    "organizationId": "org_P7MTQv28TC14NLYvtcAHiWw", "createdAt": "2026-03-01T10:00:00.000Z",
+    "updatedAt": "2026-03-15T08:30:00.000Z"}))]
 pub(crate) struct ContactView<'a> {
     id: &'a str,
+    /// Trimmed, 1 to 200 characters.
     name: &'a str,
+    /// E.164, unique in the organization.
     phone_number: &'a str,
+    /// A canonical BCP 47 tag, or `null`.
+    #[schema(required = true)]
     language: Option<&'a str>,
+    /// The object as sent, every number to its last digit (`{}` when none).
+    #[schema(value_type = Object)]
     metadata: Box<RawValue>,
     organization_id: &'a str,
+    /// RFC 3339 UTC with milliseconds.
     created_at: String,
+    /// Changes on every write that changes the contact, never on a no-op.
     updated_at: String,
 }
 
@@ -79,8 +96,9 @@ fn location(contact: &Contact) -> String {
     path = "/v1/contacts",
     tag = "contacts",
     summary = "List and search contacts",
-    params(doc::ListingParams),
-    responses((status = 200, body = doc::ContactPage), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    description = crate::domain::schema::metadata_filters(),
+    params(Listing, ("audienceId" = Option<String>, Query, description = "Only the members of this audience (unknown: 404)")),
+    responses((status = 200, body = CursorPage), ListingErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/contacts")]
@@ -93,8 +111,8 @@ async fn get_contacts(org: Org, query: Query) -> Result<Reply, ApiError> {
     path = "/v1/contacts",
     tag = "contacts",
     summary = "Create a contact",
-    request_body = doc::ContactInput,
-    responses((status = 201, body = doc::Contact, headers(("Location" = String))), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    request_body = NewContact,
+    responses((status = 201, body = ContactView, headers(("Location" = String, description = "/v1/contacts/{id}"))), PostContactErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/contacts", data = "<body>")]
@@ -120,8 +138,8 @@ async fn create_contact(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
     path = "/v1/contacts/{id}",
     tag = "contacts",
     summary = "Get a contact",
-    params(("id" = String, Path, description = "The id")),
-    responses((status = 200, body = doc::Contact), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    params(("id" = String, Path, description = "The contact's id")),
+    responses((status = 200, body = ContactView), ByIdErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/contacts/<id>")]
@@ -135,9 +153,9 @@ async fn get_contact(org: Org, id: &str) -> Result<Reply, ApiError> {
     path = "/v1/contacts/{id}",
     tag = "contacts",
     summary = "Update a contact",
-    params(("id" = String, Path, description = "The id")),
-    request_body = doc::ContactPatch,
-    responses((status = 200, body = doc::Contact), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    params(("id" = String, Path, description = "The contact's id")),
+    request_body = ContactFields,
+    responses((status = 200, body = ContactView), UpdateContactErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::patch("/contacts/<id>", data = "<body>")]
@@ -152,30 +170,81 @@ async fn patch_contact(org: Org, id: &str, body: JsonBody) -> Result<Reply, ApiE
     path = "/v1/contacts/{id}",
     tag = "contacts",
     summary = "Delete a contact (its calls stay)",
-    params(("id" = String, Path, description = "The id")),
-    responses((status = 200, body = doc::Success), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    params(("id" = String, Path, description = "The contact's id")),
+    responses((status = 200, body = Success), ByIdErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::delete("/contacts/<id>")]
 async fn delete_contact(org: Org, id: &str) -> Result<Reply, ApiError> {
     org.delete_contact(id.to_string()).await?;
-    Reply::ok(&json!({ "success": true }))
+    Reply::ok(&Success::YES)
 }
 
-/// The answer of a bulk upsert, serialized straight from these fields.
-#[derive(Serialize)]
+/// What a deletion answers.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"success": true}))]
+pub(crate) struct Success {
+    /// Always `true`.
+    success: bool,
+}
+
+impl Success {
+    pub(crate) const YES: Success = Success { success: true };
+}
+
+/// Up to 1,000 contacts to upsert by phone number: the body of
+/// `POST /v1/contacts/bulk`, its items checked one by one as they apply.
+#[derive(ToSchema)]
+#[serde(deny_unknown_fields)] // read by utoipa: no other field is taken
+#[schema(example = json!({"contacts": [
+    {"name": "Priya Sharma", "phoneNumber": "+91 98765-43210", "language": "hi-IN", "metadata": {"city": "Mumbai"}},
+    {"name": "Arjun Mehta", "phoneNumber": "+14155552671"},
+    {"name": "Not a number", "phoneNumber": "12345"}
+]}))]
+pub(crate) struct BulkRequest {
+    /// 0 to 1,000 items (more: 413), applied in order; a bad item fails
+    /// alone.
+    #[schema(value_type = Vec<BulkItem>, max_items = 1000)]
+    contacts: Vec<Value>,
+}
+
+// `maxItems` above is the bulk limit.
+const _: () = assert!(MAX_IDS == 1000);
+
+impl BulkRequest {
+    fn from_json(body: Value) -> Result<Self, ApiError> {
+        Ok(BulkRequest {
+            contacts: bulk::items_of(body)?,
+        })
+    }
+}
+
+/// What a bulk upsert did.
+#[derive(Serialize, ToSchema)]
+#[schema(as = BulkResult, example = json!({"created": 1, "updated": 1, "failed": 1,
+    "contacts": [{"id": "ct_P7MTRIT------PaH9hpOL9r", "name": "Priya Sharma",
+        "phoneNumber": "+919876543210", "language": "hi-IN", "metadata": {"city": "Mumbai"},
+        "organizationId": "org_P7MTQv28TC14NLYvtcAHiWw", "createdAt": "2026-03-01T10:00:00.000Z",
+        "updatedAt": "2026-03-15T08:30:00.000Z"}],
+    "errors": [{"index": 2, "field": "phoneNumber",
+        "reason": "phoneNumber must be a valid E.164 phone number, e.g. +919876543210"}]}))]
 struct BulkReply<'a> {
     created: usize,
+    /// Known numbers, including items equal to what was stored.
     updated: usize,
     failed: usize,
+    /// The resulting contact of each applied item, in input order.
     contacts: Vec<ContactView<'a>>,
+    /// Each failed item, in input order.
     errors: Vec<BulkError<'a>>,
 }
 
 /// One failed bulk item.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct BulkError<'a> {
+    /// The item's position in `contacts`, from 0.
     index: usize,
+    /// The first field that broke a rule.
     field: &'a str,
     reason: &'a str,
 }
@@ -217,8 +286,10 @@ impl<'a> BulkReply<'a> {
     path = "/v1/contacts/bulk",
     tag = "contacts",
     summary = "Upsert up to 1,000 contacts by phone number",
-    request_body = doc::BulkRequest,
-    responses((status = 200, body = doc::BulkResult), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    description = "One transaction: a new number creates, a known one updates; items apply in \
+                   order. Invalid items are reported in `errors` and the rest apply.",
+    request_body = BulkRequest,
+    responses((status = 200, body = BulkReply), PostErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/contacts/bulk", data = "<body>")]
@@ -231,18 +302,52 @@ async fn post_contacts_bulk(org: Org, body: Idempotent<JsonBody>) -> Result<Repl
 
 /// Upserts the contacts in one transaction.
 async fn upsert_contacts(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
-    let items = bulk::items_of(body.into_value())?;
-    let outcomes = bulk::upsert(&org, items).await?;
+    let request = BulkRequest::from_json(body.into_value())?;
+    let outcomes = bulk::upsert(&org, request.contacts).await?;
     Reply::ok(&BulkReply::new(&outcomes.value, &outcomes.org_id))
 }
 
-/// Reads `contactIds` (and nothing else but `also_allowed`).
-pub(crate) fn contact_ids_of(body: &Value, also_allowed: &[&str]) -> Result<Vec<String>, ApiError> {
-    let object = expect_object(body).map_err(|e| ApiError::validation(vec![e]))?;
-    domain::contact_ids(object, also_allowed).map_err(|e| match e {
-        IdListError::TooMany(count) => bulk::too_many("contactIds", count).into(),
-        IdListError::Invalid(errors) => ApiError::validation(errors),
-    })
+/// The schema of `contactIds`: 1 to 1,000 ids.
+fn contact_id_list() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(String::schema())
+        .min_items(Some(1))
+        .max_items(Some(MAX_IDS))
+        .description(Some(format!(
+            "1 to {MAX_IDS} contact ids (more: 413); a repeated id counts once."
+        )))
+        .build()
+}
+
+/// A body naming contacts: `{"contactIds": [...]}`.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)] // read by utoipa: the wire names
+#[schema(example = json!({"contactIds": ["ct_P7MTRIT------PaH9hpOL9r", "ct_P7MTRIU------QbW2xZ9kLm"]}))]
+pub(crate) struct ContactIds {
+    #[schema(schema_with = contact_id_list)]
+    pub(crate) contact_ids: Vec<String>,
+}
+
+impl ContactIds {
+    /// Reads `contactIds` (and nothing else).
+    pub(crate) fn from_json(body: &Value) -> Result<Self, ApiError> {
+        let object = expect_object(body).map_err(|e| ApiError::validation(vec![e]))?;
+        domain::contact_ids(object, &[])
+            .map(|contact_ids| ContactIds { contact_ids })
+            .map_err(|e| match e {
+                IdListError::TooMany(count) => bulk::too_many("contactIds", count).into(),
+                IdListError::Invalid(errors) => ApiError::validation(errors),
+            })
+    }
+}
+
+/// How many contacts a bulk delete removed.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"deleted": 2}))]
+pub(crate) struct Deleted {
+    /// The rows actually removed: unknown ids and other organizations' are
+    /// ignored.
+    deleted: usize,
 }
 
 #[utoipa::path(
@@ -250,8 +355,8 @@ pub(crate) fn contact_ids_of(body: &Value, also_allowed: &[&str]) -> Result<Vec<
     path = "/v1/contacts/bulk-delete",
     tag = "contacts",
     summary = "Delete up to 1,000 contacts",
-    request_body = doc::ContactIds,
-    responses((status = 200, body = doc::Deleted), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    request_body = ContactIds,
+    responses((status = 200, body = Deleted), PostErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/contacts/bulk-delete", data = "<body>")]
@@ -267,42 +372,99 @@ async fn post_contacts_bulk_delete(
 
 /// Deletes the contacts.
 async fn delete_contacts(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
-    let ids = contact_ids_of(body.value(), &[])?;
-    let deleted = org.delete_contacts(ids).await?;
-    Reply::ok(&json!({ "deleted": deleted.value }))
+    let ids = ContactIds::from_json(body.value())?;
+    let deleted = org.delete_contacts(ids.contact_ids).await?;
+    Reply::ok(&Deleted {
+        deleted: deleted.value,
+    })
 }
 
-/// `audienceId` and `contactIds` of an add/remove body.
-fn membership_body(body: &Value) -> Result<(String, Vec<String>), ApiError> {
-    let object = expect_object(body).map_err(|e| ApiError::validation(vec![e]))?;
-    let audience_id = match object.get("audienceId") {
-        Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
-        Some(_) => Err(FieldError::new(
-            "audienceId",
-            "audienceId must be an audience id",
-        )),
-        None => Err(FieldError::new("audienceId", "audienceId is required")),
-    };
-    match (domain::contact_ids(object, &["audienceId"]), audience_id) {
-        (Err(IdListError::TooMany(count)), _) => Err(bulk::too_many("contactIds", count).into()),
-        (Ok(ids), Ok(audience_id)) => Ok((audience_id, ids)),
-        (ids, audience_id) => {
-            let mut details: Vec<FieldError> = audience_id.err().into_iter().collect();
-            if let Err(IdListError::Invalid(errors)) = ids {
-                details.extend(errors);
+/// Contacts to add to or remove from an audience.
+#[derive(ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)] // read by utoipa: the wire names
+#[schema(example = json!({"contactIds": ["ct_P7MTRIT------PaH9hpOL9r"], "audienceId": "aud_P7MTRIT------QbW2xZ9kLm"}))]
+struct Membership {
+    #[schema(schema_with = contact_id_list)]
+    contact_ids: Vec<String>,
+    /// The audience (unknown: 404).
+    #[schema(min_length = 1)]
+    audience_id: String,
+}
+
+impl Membership {
+    /// Reads `audienceId` and `contactIds`, reporting both when both are
+    /// wrong.
+    fn from_json(body: &Value) -> Result<Self, ApiError> {
+        let object = expect_object(body).map_err(|e| ApiError::validation(vec![e]))?;
+        let audience_id = match object.get("audienceId") {
+            Some(Value::String(id)) if !id.is_empty() => Ok(id.clone()),
+            Some(_) => Err(FieldError::new(
+                "audienceId",
+                "audienceId must be an audience id",
+            )),
+            None => Err(FieldError::new("audienceId", "audienceId is required")),
+        };
+        match (domain::contact_ids(object, &["audienceId"]), audience_id) {
+            (Err(IdListError::TooMany(count)), _) => {
+                Err(bulk::too_many("contactIds", count).into())
             }
-            Err(ApiError::validation(details))
+            (Ok(contact_ids), Ok(audience_id)) => Ok(Membership {
+                contact_ids,
+                audience_id,
+            }),
+            (ids, audience_id) => {
+                let mut details: Vec<FieldError> = audience_id.err().into_iter().collect();
+                if let Err(IdListError::Invalid(errors)) = ids {
+                    details.extend(errors);
+                }
+                Err(ApiError::validation(details))
+            }
         }
     }
 }
 
-/// The answer of an add or remove: `added` or `removed` per `verb`.
-pub(crate) fn membership_reply(change: &MembershipChange, verb: &str) -> Result<Reply, ApiError> {
-    let mut body = serde_json::Map::new();
-    body.insert("audienceId".into(), json!(change.audience_id));
-    body.insert(verb.into(), json!(change.changed));
-    body.insert("contactCount".into(), json!(change.contact_count));
-    Reply::ok(&Value::Object(body))
+/// What adding contacts to an audience did.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"audienceId": "aud_P7MTRIT------QbW2xZ9kLm", "added": 1, "contactCount": 12}))]
+pub(crate) struct MembersAdded<'a> {
+    audience_id: &'a str,
+    /// Contacts that were not members yet.
+    added: usize,
+    /// The audience's member count afterwards.
+    contact_count: i64,
+}
+
+impl<'a> MembersAdded<'a> {
+    pub(crate) fn new(change: &'a MembershipChange) -> Self {
+        MembersAdded {
+            audience_id: &change.audience_id,
+            added: change.changed,
+            contact_count: change.contact_count,
+        }
+    }
+}
+
+/// What removing contacts from an audience did.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"audienceId": "aud_P7MTRIT------QbW2xZ9kLm", "removed": 1, "contactCount": 11}))]
+pub(crate) struct MembersRemoved<'a> {
+    audience_id: &'a str,
+    /// Contacts that were members.
+    removed: usize,
+    /// The audience's member count afterwards.
+    contact_count: i64,
+}
+
+impl<'a> MembersRemoved<'a> {
+    pub(crate) fn new(change: &'a MembershipChange) -> Self {
+        MembersRemoved {
+            audience_id: &change.audience_id,
+            removed: change.changed,
+            contact_count: change.contact_count,
+        }
+    }
 }
 
 #[utoipa::path(
@@ -310,8 +472,10 @@ pub(crate) fn membership_reply(change: &MembershipChange, verb: &str) -> Result<
     path = "/v1/contacts/add-to-audience",
     tag = "contacts",
     summary = "Add contacts to an audience",
-    request_body = doc::MembershipRequest,
-    responses((status = 200, body = doc::MembershipResult), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    description = "Adding a member again changes nothing. Any unknown contact: 404 listing them, \
+                   and nothing is added.",
+    request_body = Membership,
+    responses((status = 200, body = MembersAdded), PostNamingErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/contacts/add-to-audience", data = "<body>")]
@@ -327,9 +491,11 @@ async fn post_contacts_add_to_audience(
 
 /// Adds the contacts to the audience.
 async fn add_to_audience(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
-    let (audience_id, ids) = membership_body(body.value())?;
-    let change = org.add_members(audience_id, ids).await?;
-    membership_reply(&change.value, "added")
+    let request = Membership::from_json(body.value())?;
+    let change = org
+        .add_members(request.audience_id, request.contact_ids)
+        .await?;
+    Reply::ok(&MembersAdded::new(&change.value))
 }
 
 #[utoipa::path(
@@ -337,8 +503,10 @@ async fn add_to_audience(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
     path = "/v1/contacts/remove-from-audience",
     tag = "contacts",
     summary = "Remove contacts from an audience",
-    request_body = doc::MembershipRequest,
-    responses((status = 200, body = doc::MembershipResult), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 409, description = "Phone number taken (`contactId`), or the idempotency key's first request still running", body = doc::Error), (status = 413, description = "Body or batch too large", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request or query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    description = "A known contact that is not a member changes nothing. Any unknown contact: \
+                   404 listing them, and nothing is removed.",
+    request_body = Membership,
+    responses((status = 200, body = MembersRemoved), PostNamingErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/contacts/remove-from-audience", data = "<body>")]
@@ -354,7 +522,9 @@ async fn post_contacts_remove_from_audience(
 
 /// Removes the contacts from the audience.
 async fn remove_from_audience(org: Org, body: JsonBody) -> Result<Reply, ApiError> {
-    let (audience_id, ids) = membership_body(body.value())?;
-    let change = org.remove_members(audience_id, ids).await?;
-    membership_reply(&change.value, "removed")
+    let request = Membership::from_json(body.value())?;
+    let change = org
+        .remove_members(request.audience_id, request.contact_ids)
+        .await?;
+    Reply::ok(&MembersRemoved::new(&change.value))
 }

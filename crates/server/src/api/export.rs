@@ -12,7 +12,7 @@ use rocket::tokio::sync::mpsc;
 use rocket::Route;
 
 use super::contacts::ContactView;
-use super::openapi as doc;
+use super::openapi::ListingErrors;
 use super::{for_verified, Query};
 use crate::auth::Org;
 use crate::db::contacts::Contact;
@@ -135,28 +135,16 @@ where
     path = "/v1/contacts/export",
     tag = "contacts",
     summary = "Export every matching contact as CSV or NDJSON",
-    params(
-        ("format" = Option<String>, Query, description = "csv (the default) or ndjson"),
-        ("search" = Option<String>, Query, description = "As for the listing"),
-        ("sort" = Option<String>, Query, description = "As for the listing"),
-        ("language" = Option<String>, Query, description = "As for the listing"),
-        ("audienceId" = Option<String>, Query, description = "As for the listing"),
-        ("createdAfter" = Option<String>, Query, description = "As for the listing"),
-        ("createdBefore" = Option<String>, Query, description = "As for the listing"),
-        ("updatedAfter" = Option<String>, Query, description = "As for the listing"),
-        ("updatedBefore" = Option<String>, Query, description = "As for the listing"),
-    ),
+    description = crate::domain::schema::metadata_filters(),
+    params(ExportFormat, ("audienceId" = Option<String>, Query, description = "Only the members of this audience (unknown: 404)")),
     responses(
-        (status = 200, description = "Every matching contact, streamed", content(
+        (status = 200, description = "Every matching contact, streamed as one snapshot: CSV \
+            (header `id,name,phoneNumber,language,metadata,createdAt,updatedAt`) or NDJSON (one \
+            `Contact` a line)", content(
             (String = "text/csv"),
             (String = "application/x-ndjson")
-        )),
-        (status = 400, description = "A malformed query parameter", body = doc::Error),
-        (status = 401, description = "Missing, unknown or revoked key", body = doc::Error),
-        (status = 404, description = "Unknown audience", body = doc::Error),
-        (status = 422, description = "A rule broken", body = doc::Error),
-        (status = 429, description = "Over a rate limit", body = doc::Error),
-        (status = 503, description = "The database is busy or unreachable", body = doc::Error)
+        ), headers(("Content-Disposition" = String, description = "attachment; filename=\"contacts.csv\" (or .ndjson)"))),
+        ListingErrors
     ),
     security(("apiKey" = []), ("bearer" = []))
 )]

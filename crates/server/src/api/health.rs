@@ -2,9 +2,10 @@
 //! write; otherwise 503 saying why (busy, disk full, read-only, I/O).
 
 use rocket::{Route, State};
-use serde_json::json;
+use serde::Serialize;
+use utoipa::ToSchema;
 
-use super::Reply;
+use super::{ErrorBody, Reply};
 use crate::db::Db;
 use crate::error::ApiError;
 
@@ -18,8 +19,8 @@ pub(crate) fn routes() -> Vec<Route> {
     tag = "service",
     summary = "Whether the database answers a read and takes a write (no key)",
     responses(
-        (status = 200, body = super::openapi::Health),
-        (status = 503, description = "Busy, disk full, read-only or unreachable", body = super::openapi::Error)
+        (status = 200, body = Health),
+        (status = 503, description = "Busy, disk full, read-only or unreachable (`unavailable`)", body = ErrorBody)
     )
 )]
 #[rocket::get("/healthz")]
@@ -31,5 +32,13 @@ async fn get_healthz(db: &State<Db>) -> Result<Reply, ApiError> {
             _ => ApiError::unavailable("The database is not answering").with_cause(reason),
         }
     })?;
-    Reply::ok(&json!({ "status": "ok" }))
+    Reply::ok(&Health { status: "ok" })
+}
+
+/// A database that answers.
+#[derive(Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
+struct Health {
+    /// Always `ok`.
+    status: &'static str,
 }

@@ -5,13 +5,15 @@
 use rocket::http::Status;
 use rocket::{Route, State};
 use serde::Serialize;
+use utoipa::openapi::schema::{ObjectBuilder, Type};
+use utoipa::ToSchema;
 
 use super::body::FileBody;
-use super::openapi as doc;
+use super::openapi::{ByIdErrors, ImportErrors, PageErrors};
 use super::{for_verified, JsonBody, Page, PageRequest, Query, Reply};
 use crate::auth::Org;
 use crate::clock;
-use crate::db::imports::{Import, RowError, WebhookAttempt};
+use crate::db::imports::{Import, ImportStatus, RowError, WebhookAttempt};
 use crate::db::TenantDb;
 use crate::error::ApiError;
 use crate::idempotency::Idempotent;
@@ -27,53 +29,107 @@ pub(crate) fn routes() -> Vec<Route> {
     ]
 }
 
-/// An import as the API shows it: its status object.
-#[derive(Serialize)]
+/// An import as the API shows it: its status object. `errors` is on the
+/// status route only; `webhook` is not part of the webhook's own body.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Import)]
 pub struct ImportView<'a> {
     id: &'a str,
+    #[schema(schema_with = import_status)]
     status: &'static str,
+    /// Rows in the import.
     total: i64,
+    /// Rows handled so far (`total` when done).
     processed: i64,
     created: i64,
     updated: i64,
     failed: i64,
+    /// Equals `failed`.
     error_count: i64,
+    /// The first 1,000 failed rows, in row order (the status route only).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
     errors: Option<Vec<RowErrorView<'a>>>,
+    #[schema(required = true)]
     audience_id: Option<&'a str>,
+    #[schema(required = true)]
     webhook_url: Option<&'a str>,
     created_at: String,
+    /// `null` until processing starts.
+    #[schema(required = true)]
     started_at: Option<String>,
+    /// `null` until the import ends.
+    #[schema(required = true)]
     completed_at: Option<String>,
     organization_id: &'a str,
-    /// The webhook's delivery (`null` without a `webhookUrl`); not part of
-    /// the webhook's own body.
+    /// The webhook's delivery (`null` without a `webhookUrl`).
     #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<WebhookView>, required = true)]
     webhook: Option<Option<WebhookView<'a>>>,
 }
 
-#[derive(Serialize)]
+/// The schema of an import's `status`, with every value it can take.
+fn import_status() -> ObjectBuilder {
+    use ImportStatus::*;
+    let all = [Pending, Processing, Completed, CompletedWithErrors, Failed];
+    // A new status fails to compile here until it is listed above.
+    let _listed = |status: ImportStatus| match status {
+        Pending | Processing | Completed | CompletedWithErrors | Failed => (),
+    };
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .enum_values(Some(all.map(ImportStatus::as_str)))
+        .description(Some(
+            "`COMPLETED`: no row failed; `COMPLETED_WITH_ERRORS`: some rows failed, some \
+             applied; `FAILED`: no row applied.",
+        ))
+}
+
+/// A row that failed.
+#[derive(Serialize, ToSchema)]
+#[schema(as = ImportRowError)]
 pub(crate) struct RowErrorView<'a> {
+    /// The row's position, from 0.
     index: i64,
     field: &'a str,
     reason: &'a str,
 }
 
-#[derive(Serialize)]
+/// A webhook's delivery.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = WebhookDelivery)]
 pub(crate) struct WebhookView<'a> {
     /// `waiting` (the import is not final), `pending`, `delivered` or `failed`.
     state: &'a str,
     attempts: Vec<AttemptView<'a>>,
 }
 
-#[derive(Serialize)]
+/// One delivery attempt.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = WebhookAttempt)]
 pub(crate) struct AttemptView<'a> {
     at: String,
+    /// The receiver's status, when it answered.
+    #[schema(required = true)]
     status_code: Option<i64>,
+    /// Why the attempt failed, when it did.
+    #[schema(required = true)]
     error: Option<&'a str>,
+}
+
+/// An accepted import: follow it at `Location`.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"importId": "imp_P7MTRIT------SdY4zB1mNo", "status": "PENDING", "total": 2}))]
+struct ImportAccepted<'a> {
+    import_id: &'a str,
+    #[schema(schema_with = import_status)]
+    status: &'static str,
+    /// Rows in the import.
+    total: i64,
 }
 
 impl<'a> ImportView<'a> {
@@ -149,11 +205,11 @@ async fn accept(
     Reply::with_location(
         Status::Accepted,
         format!("/v1/imports/{}/status", import.id),
-        &serde_json::json!({
-            "importId": import.id,
-            "status": import.status.as_str(),
-            "total": import.total,
-        }),
+        &ImportAccepted {
+            import_id: &import.id,
+            status: import.status.as_str(),
+            total: import.total,
+        },
     )
 }
 
@@ -165,8 +221,8 @@ async fn accept(
     description = "Rows upsert on the phone number like bulk items; every key of a row other \
                    than `name`, `phoneNumber`, `language` and `metadata` becomes a metadata key. \
                    Rows are checked while processing: a bad row fails alone.",
-    request_body = doc::ImportRequest,
-    responses((status = 202, body = doc::ImportAccepted, headers(("Location" = String))), (status = 404, description = "Unknown audience", body = doc::Error), (status = 409, description = "The idempotency key's first request is still running", body = doc::Error), (status = 413, description = "Body too large or more than 10,000 rows", body = doc::Error), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed request", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    request_body = ImportRequest,
+    responses((status = 202, body = ImportAccepted, headers(("Location" = String, description = "/v1/imports/{id}/status"))), ImportErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/imports/api/bulk", data = "<body>")]
@@ -200,8 +256,13 @@ async fn import_rows(org: Org, worker: &State<Worker>, body: JsonBody) -> Result
         ("audienceId" = Option<String>, Query, description = "Every imported contact joins this audience"),
         ("webhookUrl" = Option<String>, Query, description = "POSTed the final status")
     ),
-    request_body(content = String, content_type = "text/csv"),
-    responses((status = 202, body = doc::ImportAccepted, headers(("Location" = String))), (status = 404, description = "Unknown audience", body = doc::Error), (status = 409, description = "The idempotency key's first request is still running", body = doc::Error), (status = 413, description = "Body over `limits.file` or more than 1,000,000 rows", body = doc::Error), (status = 422, description = "Not CSV (naming the `line`), a required column missing, or a bad `webhookUrl`", body = doc::Error), (status = 400, description = "An unknown query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    request_body(
+        content = String,
+        content_type = "text/csv",
+        description = "UTF-8, with or without BOM; RFC 4180 quoting.",
+        example = json!("name,phoneNumber,language,city\nPriya Sharma,+91 98765 43210,hi-IN,Mumbai\nArjun Mehta,+14155552671,,\n")
+    ),
+    responses((status = 202, body = ImportAccepted, headers(("Location" = String, description = "/v1/imports/{id}/status"))), ImportErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::post("/imports/csv", data = "<body>")]
@@ -255,7 +316,15 @@ async fn import_csv(
     tag = "imports",
     summary = "An import's progress, counts and first 1,000 failed rows",
     params(("id" = String, Path, description = "The import's id")),
-    responses((status = 200, body = doc::ImportStatus), (status = 404, description = "Unknown id, or another organization's", body = doc::Error), (status = 400, description = "A malformed request", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy or unreachable", body = doc::Error)),
+    responses((status = 200, body = ImportView, example = json!({"id": "imp_P7MTRIT------SdY4zB1mNo",
+        "status": "COMPLETED_WITH_ERRORS", "total": 2, "processed": 2, "created": 1, "updated": 0,
+        "failed": 1, "errorCount": 1, "errors": [{"index": 1, "field": "phoneNumber",
+            "reason": "phoneNumber must be a valid E.164 phone number, e.g. +919876543210"}],
+        "audienceId": null, "webhookUrl": "https://example.com/hooks/contactsd",
+        "createdAt": "2026-03-01T10:00:00.000Z", "startedAt": "2026-03-01T10:00:00.100Z",
+        "completedAt": "2026-03-01T10:00:00.300Z", "organizationId": "org_P7MTQv28TC14NLYvtcAHiWw",
+        "webhook": {"state": "delivered", "attempts": [{"at": "2026-03-01T10:00:00.400Z",
+            "statusCode": 204, "error": null}]}})), ByIdErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/imports/<id>/status")]
@@ -270,8 +339,8 @@ async fn get_import_status(org: Org, id: &str) -> Result<Reply, ApiError> {
     path = "/v1/imports",
     tag = "imports",
     summary = "List imports, newest first",
-    params(doc::PageParams),
-    responses((status = 200, body = doc::ImportPage), (status = 422, description = "A rule broken; `details` names each field", body = doc::Error), (status = 400, description = "A malformed query parameter", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy or unreachable", body = doc::Error)),
+    params(PageRequest),
+    responses((status = 200, body = Page<ImportView>), PageErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/imports")]

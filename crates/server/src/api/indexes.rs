@@ -5,9 +5,10 @@
 use rocket::http::Status;
 use rocket::Route;
 use serde::Serialize;
-use serde_json::json;
+use utoipa::ToSchema;
 
-use super::openapi as doc;
+use super::contacts::Success;
+use super::openapi::{DeclareIndexErrors, DropIndexErrors, KeyErrors};
 use super::Reply;
 use crate::auth::Org;
 use crate::clock;
@@ -19,11 +20,21 @@ pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![get_indexes, put_index, delete_index]
 }
 
-#[derive(Serialize)]
+/// A declared index.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+#[schema(as = Index, example = json!({"field": "metadata.city", "createdAt": "2026-11-29T23:30:00.000Z"}))]
 struct IndexView {
+    /// `name` or `metadata.KEY`.
     field: String,
     created_at: String,
+}
+
+/// The organization's declared indexes.
+#[derive(Serialize, ToSchema)]
+#[schema(as = IndexList)]
+struct IndexList {
+    data: Vec<IndexView>,
 }
 
 impl IndexView {
@@ -63,14 +74,14 @@ fn parse_field(text: &str) -> Result<IndexField, ApiError> {
     path = "/v1/indexes",
     tag = "indexes",
     summary = "List the organization's declared indexes",
-    responses((status = 200, body = doc::IndexList), (status = 400, description = "A malformed request", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy or unreachable", body = doc::Error)),
+    responses((status = 200, body = IndexList), KeyErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/indexes")]
 async fn get_indexes(org: Org) -> Result<Reply, ApiError> {
     let indexes = org.indexes().await?;
-    let data: Vec<IndexView> = indexes.value.iter().map(IndexView::new).collect();
-    Reply::ok(&json!({ "data": data }))
+    let data = indexes.value.iter().map(IndexView::new).collect();
+    Reply::ok(&IndexList { data })
 }
 
 #[utoipa::path(
@@ -81,8 +92,12 @@ async fn get_indexes(org: Org) -> Result<Reply, ApiError> {
     description = "Fills the index from the organization's contacts in one transaction (seconds at \
                    a million contacts), then keeps it exact on every write. `201` when new, `200` \
                    when it was declared already.",
-    params(("field" = String, Path, description = "`name` or `metadata.KEY`")),
-    responses((status = 201, body = doc::Index), (status = 200, body = doc::Index), (status = 422, description = "Not `name` or `metadata.KEY`", body = doc::Error), (status = 400, description = "A malformed request", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    params(("field" = String, Path, description = "`name` or `metadata.KEY`", example = "metadata.city")),
+    responses(
+        (status = 201, description = "Declared now", body = IndexView, headers(("Location" = String, description = "/v1/indexes/{field}"))),
+        (status = 200, description = "Declared already", body = IndexView, headers(("Location" = String, description = "/v1/indexes/{field}"))),
+        DeclareIndexErrors
+    ),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::put("/indexes/<field>")]
@@ -103,13 +118,13 @@ async fn put_index(org: Org, field: &str) -> Result<Reply, ApiError> {
     path = "/v1/indexes/{field}",
     tag = "indexes",
     summary = "Drop a declared index",
-    params(("field" = String, Path, description = "`name` or `metadata.KEY`")),
-    responses((status = 200, body = doc::Success), (status = 404, description = "Not declared", body = doc::Error), (status = 422, description = "Not `name` or `metadata.KEY`", body = doc::Error), (status = 400, description = "A malformed request", body = doc::Error), (status = 401, description = "Missing, unknown or revoked key", body = doc::Error), (status = 429, description = "Over a rate limit", body = doc::Error), (status = 503, description = "The database is busy, full or read-only", body = doc::Error)),
+    params(("field" = String, Path, description = "`name` or `metadata.KEY`", example = "name")),
+    responses((status = 200, body = Success), DropIndexErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::delete("/indexes/<field>")]
 async fn delete_index(org: Org, field: &str) -> Result<Reply, ApiError> {
     let field = parse_field(field)?;
     org.drop_index(field).await?;
-    Reply::ok(&json!({ "success": true }))
+    Reply::ok(&Success::YES)
 }

@@ -3,6 +3,7 @@
 //! `crate::listing`'s; the planner is `db::listing`'s.
 
 use serde::Serialize;
+use utoipa::ToSchema;
 
 use super::contacts::ContactView;
 use super::{for_verified, Query, Reply};
@@ -10,14 +11,23 @@ use crate::db::TenantDb;
 use crate::error::ApiError;
 use crate::listing::{Listing, Scope};
 
-#[derive(Serialize)]
+/// A page of contacts.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct CursorPage<'a> {
+#[schema(as = ContactPage)]
+pub(crate) struct CursorPage<'a> {
     data: Vec<ContactView<'a>>,
+    /// Every matching contact.
     total: i64,
+    /// `null` under a cursor.
+    #[schema(required = true)]
     page: Option<i64>,
+    /// 1 to 100.
     limit: i64,
+    /// `ceil(total / limit)`, 0 when nothing matches.
     total_pages: i64,
+    /// The contacts after this page (`cursor=`), or `null` on the last.
+    #[schema(required = true)]
     next_cursor: Option<&'a str>,
 }
 

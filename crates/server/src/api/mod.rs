@@ -29,6 +29,7 @@ pub(crate) use body::{
 };
 pub(crate) use contactsd_domain::query::{PageRequest, RawQuery};
 pub(crate) use query::Query;
+pub use reply::ErrorBody;
 pub(crate) use reply::{Page, Reply};
 
 /// `parsed`, once the caller's key is known to be valid: what is wrong with

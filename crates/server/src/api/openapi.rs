@@ -1,18 +1,18 @@
-//! The API's OpenAPI 3.1 description, generated from the handlers'
-//! `#[utoipa::path]` annotations and the types below, served at
-//! `GET /v1/openapi.json` (no key).
+//! The API's OpenAPI 3.1 description, served at `GET /v1/openapi.json` (no
+//! key) and printed by `contactsd openapi`.
 //!
-//! Handlers read bodies and query strings by hand (to name every broken
-//! rule), so the request and answer shapes are described here, next to the
-//! code that emits them; a test checks that every mounted route is in the
-//! document.
+//! Generated from the handlers' `#[utoipa::path]` annotations and the types
+//! the server really uses: each request body is the schema of the domain
+//! type its parser returns (`NewContact`, `ContactFields`, `NewCall`, …),
+//! each answer the schema of the struct that is serialized (`ContactView`,
+//! `Page`, `BulkReply`, …), every error [`ErrorBody`]. The error answers a
+//! route can give are declared once, as one of the sets below.
 
 use rocket::Route;
-use serde_json::Value;
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
-use utoipa::{IntoParams, Modify, OpenApi, ToSchema};
+use utoipa::{IntoResponses, Modify, OpenApi};
 
-use super::Reply;
+use super::{ErrorBody, Reply};
 
 pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![get_openapi]
@@ -42,7 +42,10 @@ pub fn document() -> String {
         title = "contactsd",
         description = "A self-hosted Contacts API: contacts unique by phone number within an \
                        organization, audiences, call records. Keys are sent as `x-api-key` or \
-                       `Authorization: Bearer`. Every error has the shape `Error`.",
+                       `Authorization: Bearer`. Every error has the shape `Error`. Any `POST` \
+                       may carry an `Idempotency-Key` (1 to 255 visible ASCII characters): the \
+                       same key with the same request gets the stored answer again \
+                       (`Idempotent-Replayed: true`).",
         license(name = "MIT")
     ),
     paths(
@@ -83,6 +86,9 @@ pub fn document() -> String {
         super::indexes::delete_index,
         get_openapi,
     ),
+    // Error answers are declared with the sets below, whose schema the
+    // paths do not collect themselves.
+    components(schemas(ErrorBody)),
     modifiers(&Security),
     tags(
         (name = "contacts", description = "The people you call, unique by phone number"),
@@ -112,399 +118,263 @@ impl Modify for Security {
     }
 }
 
-/// Every error: the platform's NestJS shape plus `code`, `details` and,
-/// where useful, named fields.
-#[derive(ToSchema)]
-#[schema(example = json!({"statusCode": 422, "error": "Unprocessable Entity",
-    "code": "validation_failed", "message": "phoneNumber must be a valid E.164 phone number, e.g. +919876543210",
-    "details": [{"field": "phoneNumber", "message": "phoneNumber must be a valid E.164 phone number, e.g. +919876543210"}]}))]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Error {
-    status_code: u16,
-    error: String,
-    /// `bad_request`, `unauthorized`, `not_found`, `conflict`,
-    /// `payload_too_large`, `validation_failed`, `idempotency_key_reused`,
-    /// `rate_limited`, `internal`, `unavailable`.
-    code: String,
-    message: String,
-    /// Each broken rule (at most 100).
-    details: Option<Vec<FieldError>>,
-    /// On `409`: the contact that holds the phone number.
-    contact_id: Option<String>,
-    /// On `404` from the audience operations: the unknown contact ids.
-    missing_contact_ids: Option<Vec<String>>,
+// What each error status means, per kind of route. Every keyed route can
+// answer 401 (the key), 429 (a rate limit) and 503 (the database); every
+// `POST` reads an `Idempotency-Key`, so it can also answer 400 (a malformed
+// key), 409 (the key's first request still running) and 422
+// (`idempotency_key_reused`). A route without a body, a query string or an
+// idempotency key cannot answer 400: nothing of the request is read but
+// its path, and an unknown id there is a 404.
+
+const UNAUTHORIZED: &str = "Missing, malformed, unknown or revoked key (`unauthorized`)";
+const RATE_LIMITED: &str =
+    "Over the key's rate limit (`rate_limited`); `Retry-After` says when to retry";
+const UNAVAILABLE: &str = "The database cannot serve the request now: busy, no connection free \
+                           in time, an I/O error or, for writes, a full disk or a read-only \
+                           file (`unavailable`); `Retry-After` says when to retry";
+const NOT_FOUND: &str = "Unknown id, or another organization's (`not_found`)";
+const NOT_FOUND_AUDIENCE: &str = "Unknown audience, or another organization's (`not_found`)";
+const NOT_FOUND_NAMED: &str = "An audience or contact the request names is unknown, or another \
+                               organization's (`not_found`), and nothing changes; the audience \
+                               operations list the unknown contacts in `missingContactIds`";
+const NOT_DECLARED: &str = "The index is not declared (`not_found`)";
+const BAD_QUERY: &str =
+    "An unknown or malformed query parameter (`bad_request`; `details` names it)";
+const BAD_LISTING_QUERY: &str =
+    "An unknown or malformed query parameter, `cursor` with `page`, or \
+                                 a cursor malformed, altered or of another query (`bad_request`; \
+                                 `details` names it)";
+const BAD_BODY: &str = "A body that cannot be read or is not JSON (`bad_request`)";
+const BAD_POST: &str = "A body that cannot be read or is not JSON, or a malformed \
+                        `Idempotency-Key` (`bad_request`)";
+const BAD_IMPORT: &str = "A JSON body that cannot be read or is not JSON, an unknown query \
+                          parameter of a CSV import, or a malformed `Idempotency-Key` \
+                          (`bad_request`)";
+const OUT_OF_RANGE: &str = "`page` or `limit` below 1, or a `search` of too many characters or \
+                            terms (`validation_failed`; `details` names it)";
+const INVALID: &str =
+    "A rule broken (`validation_failed`; `details` names each field, at most 100)";
+const INVALID_POST: &str = "A rule broken (`validation_failed`; `details` names each field, at \
+                            most 100), or an `Idempotency-Key` sent before with another \
+                            method, path or body (`idempotency_key_reused`)";
+const INVALID_IMPORT: &str = "A body of another shape, no rows, an unknown field, a bad \
+                              `webhookUrl`, a CSV file that is not CSV (`line` names where) or \
+                              lacks a required column (`validation_failed`), or an \
+                              `Idempotency-Key` sent before with another request \
+                              (`idempotency_key_reused`)";
+const INVALID_INDEX: &str = "Not `name` or `metadata.KEY` (`validation_failed`)";
+const TOO_LARGE: &str =
+    "A body over the size limit, or more than 1,000 items or ids (`payload_too_large`)";
+const TOO_LARGE_IMPORT: &str = "A body over `limits.json` (`limits.file` for CSV), more than \
+                                10,000 JSON rows or 1,000,000 CSV rows (`payload_too_large`)";
+const PHONE_TAKEN: &str =
+    "The phone number is another contact's (`conflict`; `contactId` names that contact)";
+const PHONE_TAKEN_OR_RUNNING: &str = "The phone number is another contact's (`conflict`; \
+                                      `contactId` names that contact), or the \
+                                      `Idempotency-Key`'s first request is still running";
+const RUNNING: &str = "The `Idempotency-Key`'s first request is still running (`conflict`)";
+
+/// A keyed route that reads nothing of the request but the key.
+#[derive(IntoResponses)]
+pub enum KeyErrors {
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct FieldError {
-    /// The body field or query parameter.
-    field: String,
-    message: String,
+/// Reading or deleting one object by its id.
+#[derive(IntoResponses)]
+pub enum ByIdErrors {
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 404, description = NOT_FOUND)]
+    NotFound(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
 }
 
-/// A contact.
-#[derive(ToSchema)]
-#[schema(example = json!({"id": "ct_P7MTRIT------PaH9hpOL9r", "name": "Priya Sharma",
-    "phoneNumber": "+919876543210", "language": "hi-IN", "metadata": {"city": "Mumbai"},
-    "organizationId": "org_P7MTQv28TC14NLYvtcAHiWw", "createdAt": "2026-03-01T10:00:00.000Z",
-    "updatedAt": "2026-03-15T08:30:00.000Z"}))]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Contact {
-    id: String,
-    name: String,
-    /// E.164.
-    phone_number: String,
-    /// A canonical BCP 47 tag, or null.
-    language: Option<String>,
-    /// The object as sent, every number to its last digit.
-    #[schema(value_type = Object)]
-    metadata: Value,
-    organization_id: String,
-    created_at: String,
-    updated_at: String,
+/// A paged list (`page`, `limit` and the route's own filters).
+#[derive(IntoResponses)]
+pub enum PageErrors {
+    #[response(status = 400, description = BAD_QUERY)]
+    BadRequest(ErrorBody<'static>),
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 422, description = OUT_OF_RANGE)]
+    Invalid(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
 }
 
-/// A contact to create (`name` and `phoneNumber` required).
-#[derive(ToSchema)]
-#[schema(example = json!({"name": "Priya Sharma", "phoneNumber": "+91 98765-43210",
-    "language": "hi-IN", "metadata": {"city": "Mumbai", "tier": "premium"}}))]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ContactInput {
-    /// 1 to 200 characters after trimming.
-    name: String,
-    /// International (`+`), spaces, dashes, dots and parentheses allowed.
-    phone_number: String,
-    language: Option<String>,
-    /// At most 64 keys of 1 to 64 characters, 16 KiB serialized.
-    #[schema(value_type = Option<Object>)]
-    metadata: Option<Value>,
+/// A contact listing or export: filters, sort, cursors, an audience.
+#[derive(IntoResponses)]
+pub enum ListingErrors {
+    #[response(status = 400, description = BAD_LISTING_QUERY)]
+    BadRequest(ErrorBody<'static>),
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 404, description = NOT_FOUND_AUDIENCE)]
+    NotFound(ErrorBody<'static>),
+    #[response(status = 422, description = OUT_OF_RANGE)]
+    Invalid(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
 }
 
-/// Any subset of a contact's fields.
-#[derive(ToSchema)]
-#[schema(example = json!({"language": "en-IN", "metadata": {"city": "Delhi"}}))]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ContactPatch {
-    name: Option<String>,
-    phone_number: Option<String>,
-    language: Option<String>,
-    #[schema(value_type = Option<Object>)]
-    metadata: Option<Value>,
+/// Declaring an index (the field is in the path; no body).
+#[derive(IntoResponses)]
+pub enum DeclareIndexErrors {
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 422, description = INVALID_INDEX)]
+    Invalid(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
 }
 
-/// A page of contacts.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ContactPage {
-    data: Vec<Contact>,
-    total: i64,
-    /// `null` under a cursor.
-    page: Option<i64>,
-    limit: i64,
-    total_pages: i64,
-    /// The rows after this page, or `null` on the last.
-    next_cursor: Option<String>,
+/// Dropping an index.
+#[derive(IntoResponses)]
+pub enum DropIndexErrors {
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 404, description = NOT_DECLARED)]
+    NotFound(ErrorBody<'static>),
+    #[response(status = 422, description = INVALID_INDEX)]
+    Invalid(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
 }
 
-/// Up to 1,000 contacts to upsert by phone number.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct BulkRequest {
-    contacts: Vec<ContactInput>,
+/// A `PATCH` or `DELETE` with a JSON body, on an object by its id (no
+/// idempotency key: it is read on `POST` only).
+#[derive(IntoResponses)]
+pub enum UpdateErrors {
+    #[response(status = 400, description = BAD_BODY)]
+    BadRequest(ErrorBody<'static>),
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 404, description = NOT_FOUND_NAMED)]
+    NotFound(ErrorBody<'static>),
+    #[response(status = 413, description = TOO_LARGE)]
+    TooLarge(ErrorBody<'static>),
+    #[response(status = 422, description = INVALID)]
+    Invalid(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct BulkError {
-    index: usize,
-    field: String,
-    reason: String,
+/// `PATCH /v1/contacts/{id}`: an update that can take a phone number.
+#[derive(IntoResponses)]
+pub enum UpdateContactErrors {
+    #[response(status = 400, description = BAD_BODY)]
+    BadRequest(ErrorBody<'static>),
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 404, description = NOT_FOUND)]
+    NotFound(ErrorBody<'static>),
+    #[response(status = 409, description = PHONE_TAKEN)]
+    Conflict(ErrorBody<'static>),
+    #[response(status = 413, description = TOO_LARGE)]
+    TooLarge(ErrorBody<'static>),
+    #[response(status = 422, description = INVALID)]
+    Invalid(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
 }
 
-/// What a bulk upsert did.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct BulkResult {
-    created: usize,
-    updated: usize,
-    failed: usize,
-    contacts: Vec<Contact>,
-    errors: Vec<BulkError>,
+/// A `POST` whose body names no other object.
+#[derive(IntoResponses)]
+pub enum PostErrors {
+    #[response(status = 400, description = BAD_POST)]
+    BadRequest(ErrorBody<'static>),
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 409, description = RUNNING)]
+    Conflict(ErrorBody<'static>),
+    #[response(status = 413, description = TOO_LARGE)]
+    TooLarge(ErrorBody<'static>),
+    #[response(status = 422, description = INVALID_POST)]
+    Invalid(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
 }
 
-/// 1 to 1,000 contact ids.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ContactIds {
-    contact_ids: Vec<String>,
+/// `POST /v1/contacts`: a creation that can take a phone number.
+#[derive(IntoResponses)]
+pub enum PostContactErrors {
+    #[response(status = 400, description = BAD_POST)]
+    BadRequest(ErrorBody<'static>),
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 409, description = PHONE_TAKEN_OR_RUNNING)]
+    Conflict(ErrorBody<'static>),
+    #[response(status = 413, description = TOO_LARGE)]
+    TooLarge(ErrorBody<'static>),
+    #[response(status = 422, description = INVALID_POST)]
+    Invalid(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct Deleted {
-    deleted: usize,
+/// A `POST` naming other objects: an audience, contacts.
+#[derive(IntoResponses)]
+pub enum PostNamingErrors {
+    #[response(status = 400, description = BAD_POST)]
+    BadRequest(ErrorBody<'static>),
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 404, description = NOT_FOUND_NAMED)]
+    NotFound(ErrorBody<'static>),
+    #[response(status = 409, description = RUNNING)]
+    Conflict(ErrorBody<'static>),
+    #[response(status = 413, description = TOO_LARGE)]
+    TooLarge(ErrorBody<'static>),
+    #[response(status = 422, description = INVALID_POST)]
+    Invalid(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
 }
 
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct Success {
-    success: bool,
-}
-
-/// Contacts to add to or remove from an audience.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct MembershipRequest {
-    contact_ids: Vec<String>,
-    audience_id: String,
-}
-
-/// What an add or remove did (`added` or `removed`).
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct MembershipResult {
-    audience_id: String,
-    added: Option<usize>,
-    removed: Option<usize>,
-    /// The audience's member count afterwards.
-    contact_count: i64,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Audience {
-    id: String,
-    name: String,
-    description: Option<String>,
-    contact_count: i64,
-    organization_id: String,
-    created_at: String,
-    updated_at: String,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct AudienceInput {
-    name: Option<String>,
-    description: Option<String>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct AudiencePage {
-    data: Vec<Audience>,
-    total: i64,
-    page: i64,
-    limit: i64,
-    total_pages: i64,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct Call {
-    id: String,
-    contact_id: String,
-    contact_name: String,
-    phone_number: String,
-    /// queued, ringing, in-progress, completed, busy, no-answer, failed, canceled.
-    status: String,
-    /// outbound or inbound.
-    direction: String,
-    started_at: String,
-    duration_seconds: Option<i64>,
-    #[schema(value_type = Object)]
-    metadata: Value,
-    organization_id: String,
-    created_at: String,
-}
-
-#[derive(ToSchema)]
-#[schema(example = json!({"contactId": "ct_P7MTRIT------PaH9hpOL9r", "status": "completed",
-    "startedAt": "2026-03-01T15:30:00+05:30", "durationSeconds": 94}))]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CallInput {
-    contact_id: String,
-    status: String,
-    direction: Option<String>,
-    started_at: Option<String>,
-    duration_seconds: Option<i64>,
-    #[schema(value_type = Option<Object>)]
-    metadata: Option<Value>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct CallPage {
-    data: Vec<Call>,
-    total: i64,
-    page: i64,
-    limit: i64,
-    total_pages: i64,
-}
-
-/// Up to 10,000 rows; each row's keys other than `name`, `phoneNumber`,
-/// `language` and `metadata` become metadata keys.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-#[schema(example = json!({"contacts": [{"name": "Priya Sharma", "phoneNumber": "+919876543210", "language": "hi-IN", "city": "Mumbai"}], "audienceId": null, "webhookUrl": "https://example.com/hooks/contactsd"}))]
-pub(crate) struct ImportRequest {
-    #[schema(value_type = Vec<Object>)]
-    contacts: Vec<Value>,
-    audience_id: Option<String>,
-    webhook_url: Option<String>,
-}
-
-/// An accepted import; follow it at `Location`.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-#[schema(example = json!({"importId": "imp_0Nf3XqA000000Kx2bQ9vLm1", "status": "PENDING", "total": 2}))]
-pub(crate) struct ImportAccepted {
-    import_id: String,
-    /// `PENDING`, `PROCESSING`, `COMPLETED`, `COMPLETED_WITH_ERRORS` or `FAILED`.
-    status: String,
-    total: i64,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct ImportRowError {
-    /// The row's position, from 0.
-    index: i64,
-    field: String,
-    reason: String,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct WebhookAttempt {
-    at: String,
-    /// The receiver's status, when it answered.
-    status_code: Option<i64>,
-    error: Option<String>,
-}
-
-/// A webhook's delivery.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct WebhookDelivery {
-    /// `waiting` (import not final), `pending`, `delivered` or `failed`.
-    state: String,
-    attempts: Vec<WebhookAttempt>,
-}
-
-/// An import's status. `errors` (the first 1,000 failed rows) is on the
-/// status route only.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ImportStatus {
-    id: String,
-    /// `PENDING`, `PROCESSING`, `COMPLETED`, `COMPLETED_WITH_ERRORS` or `FAILED`.
-    status: String,
-    total: i64,
-    processed: i64,
-    created: i64,
-    updated: i64,
-    failed: i64,
-    error_count: i64,
-    errors: Option<Vec<ImportRowError>>,
-    audience_id: Option<String>,
-    webhook_url: Option<String>,
-    created_at: String,
-    started_at: Option<String>,
-    completed_at: Option<String>,
-    organization_id: String,
-    webhook: Option<WebhookDelivery>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-pub(crate) struct ImportPage {
-    data: Vec<ImportStatus>,
-    total: i64,
-    page: i64,
-    limit: i64,
-    total_pages: i64,
-}
-
-/// A declared index.
-#[derive(ToSchema)]
-#[allow(dead_code)]
-#[serde(rename_all = "camelCase")]
-#[schema(example = json!({"field": "metadata.city", "createdAt": "2026-11-29T23:30:00.000Z"}))]
-pub(crate) struct Index {
-    /// `name` or `metadata.KEY`.
-    field: String,
-    created_at: String,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct IndexList {
-    data: Vec<Index>,
-}
-
-#[derive(ToSchema)]
-#[allow(dead_code)]
-pub(crate) struct Health {
-    status: String,
-}
-
-/// `page` and `limit`.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query)]
-#[allow(dead_code)]
-pub(crate) struct PageParams {
-    /// From 1 (default 1).
-    page: Option<i64>,
-    /// 1 to 100 (default 20; above 100 is served as 100).
-    limit: Option<i64>,
-}
-
-/// The contact listings' parameters. `metadata.KEY=VALUE` (repeatable)
-/// also filters by a top-level metadata value.
-#[derive(IntoParams)]
-#[into_params(parameter_in = Query, rename_all = "camelCase")]
-#[allow(dead_code)]
-pub(crate) struct ListingParams {
-    /// From 1 (default 1); not with `cursor`.
-    page: Option<i64>,
-    /// 1 to 100 (default 20; above 100 is served as 100).
-    limit: Option<i64>,
-    /// Names and phone digits; every term must match (at most 256 characters, 16 terms).
-    search: Option<String>,
-    /// `-createdAt` (default), `createdAt`, `-updatedAt`, `updatedAt`, `name`, `-name`.
-    sort: Option<String>,
-    /// A `nextCursor` of the same query.
-    cursor: Option<String>,
-    /// A BCP 47 tag.
-    language: Option<String>,
-    /// Members of this audience (`GET /v1/contacts` only).
-    audience_id: Option<String>,
-    /// RFC 3339: rows created at or after.
-    created_after: Option<String>,
-    /// RFC 3339: rows created strictly before.
-    created_before: Option<String>,
-    /// RFC 3339: rows updated at or after.
-    updated_after: Option<String>,
-    /// RFC 3339: rows updated strictly before.
-    updated_before: Option<String>,
+/// Starting an import, of JSON rows or a CSV file.
+#[derive(IntoResponses)]
+pub enum ImportErrors {
+    #[response(status = 400, description = BAD_IMPORT)]
+    BadRequest(ErrorBody<'static>),
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 404, description = NOT_FOUND_AUDIENCE)]
+    NotFound(ErrorBody<'static>),
+    #[response(status = 409, description = RUNNING)]
+    Conflict(ErrorBody<'static>),
+    #[response(status = 413, description = TOO_LARGE_IMPORT)]
+    TooLarge(ErrorBody<'static>),
+    #[response(status = 422, description = INVALID_IMPORT)]
+    Invalid(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
 }

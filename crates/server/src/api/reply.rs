@@ -1,4 +1,5 @@
-//! Successful answers: a status, a JSON body and, for creations, `Location`.
+//! Answers: a status, a JSON body and, for creations, `Location`; the
+//! page envelope; and the body every error answers with.
 
 use std::io::Cursor;
 
@@ -6,6 +7,10 @@ use rocket::http::{ContentType, Header, Status};
 use rocket::request::Request;
 use rocket::response::{self, Responder, Response};
 use serde::Serialize;
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::error::FieldError;
 
 use crate::db::idempotency::StoredAnswer;
 use crate::error::ApiError;
@@ -104,14 +109,16 @@ impl<'r> Responder<'r, 'static> for Reply {
     }
 }
 
-/// The seed's list envelope.
-#[derive(Serialize)]
+/// A page of a list (the seed's envelope).
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct Page<T> {
     pub data: Vec<T>,
+    /// Every matching row.
     pub total: i64,
     pub page: i64,
     pub limit: i64,
+    /// `ceil(total / limit)`, 0 when nothing matches.
     pub total_pages: i64,
 }
 
@@ -125,4 +132,48 @@ impl<T> Page<T> {
             total_pages: (total + limit - 1) / limit,
         }
     }
+}
+
+/// Every error's body: the platform's NestJS shape (`statusCode`,
+/// `error`, `message`) plus a machine-readable `code`, the broken rules in
+/// `details` and, where useful, named fields.
+// Built by `ApiError::to_body`, for every route and catcher.
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(as = Error, example = json!({"statusCode": 422, "error": "Unprocessable Entity",
+    "code": "validation_failed",
+    "message": "phoneNumber must be a valid E.164 phone number, e.g. +919876543210",
+    "details": [{"field": "phoneNumber",
+        "message": "phoneNumber must be a valid E.164 phone number, e.g. +919876543210"}]}))]
+pub struct ErrorBody<'a> {
+    /// The HTTP status.
+    pub(crate) status_code: u16,
+    /// The status's reason phrase (`Unprocessable Entity`).
+    pub(crate) error: &'a str,
+    /// `bad_request`, `unauthorized`, `not_found`, `conflict`,
+    /// `payload_too_large`, `validation_failed`, `idempotency_key_reused`,
+    /// `rate_limited`, `internal` or `unavailable`.
+    pub(crate) code: &'a str,
+    pub(crate) message: &'a str,
+    /// Each broken rule (at most 100), when the error names fields.
+    #[serde(skip_serializing_if = "<[FieldError]>::is_empty")]
+    pub(crate) details: &'a [FieldError],
+    /// On a `409` for a phone number: the contact that has it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = String)]
+    pub(crate) contact_id: Option<&'a Value>,
+    /// On a `404` of an audience operation: the contact ids that do not
+    /// exist.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Vec<String>)]
+    pub(crate) missing_contact_ids: Option<&'a Value>,
+    /// On a `422` for a CSV body that is not CSV: the line, from 1.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = u64)]
+    pub(crate) line: Option<&'a Value>,
+}
+
+impl ErrorBody<'_> {
+    /// The names of the optional named fields above, as errors set them.
+    pub(crate) const NAMED_FIELDS: [&'static str; 3] = ["contactId", "missingContactIds", "line"];
 }
