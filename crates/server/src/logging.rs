@@ -1,8 +1,8 @@
 //! Logs: one access line per request, in text or JSON, and never a secret.
 //!
-//! contactsd logs through `tracing`. Every request gets a span (method,
-//! route template, request id) and, when answered, one event with its
-//! status and latency; a 5xx event carries the error's whole cause chain.
+//! contactsd logs through `tracing`. Every request, when answered, gets one
+//! event with its method, route template, request id, status and latency;
+//! a 5xx event carries the error's whole cause chain.
 //! What is logged is chosen here, field by field: never a query string
 //! (search terms and metadata values are personal data), never a body,
 //! never a header (API keys travel in them). Rocket's own request logging,
@@ -64,9 +64,8 @@ pub fn init(level: LogLevel, format: LogFormat) {
     }));
 }
 
-/// The request's span, start time and id, kept in its local cache.
+/// The request's start time and id, kept in its local cache.
 struct RequestLog {
-    span: tracing::Span,
     started: Instant,
     id: String,
 }
@@ -109,15 +108,8 @@ impl Fairing for AccessLog {
             .get_one("x-request-id")
             .filter(|id| is_plain_token(id))
             .map_or_else(|| contactsd_domain::ids::random_token(16), str::to_string);
-        let span = tracing::info_span!(
-            "request",
-            method = %req.method(),
-            route = tracing::field::Empty,
-            request_id = %id,
-        );
         req.local_cache(|| {
             Mutex::new(Some(RequestLog {
-                span,
                 started: Instant::now(),
                 id,
             }))
@@ -141,8 +133,10 @@ impl Fairing for AccessLog {
                     .to_string()
             },
         );
-        log.span.record("route", route.as_str());
-        let _entered = log.span.enter();
+        // One event a request, with every field on it: a span per request
+        // cost a sixth of get-by-id's throughput and carried nothing else.
+        let method = req.method().as_str();
+        let request_id = log.id.as_str();
         let status = res.status().code;
         let latency_ms = (log.started.elapsed().as_secs_f64() * 1e5).round() / 100.0;
         if status >= 500 {
@@ -153,9 +147,9 @@ impl Fairing for AccessLog {
                 .ok()
                 .and_then(|mut c| c.take())
                 .unwrap_or_else(|| String::from("unknown"));
-            tracing::error!(target: "contactsd::access", status, latency_ms, cause, "answered");
+            tracing::error!(target: "contactsd::access", method = %method, route, request_id = %request_id, status, latency_ms, cause, "answered");
         } else {
-            tracing::info!(target: "contactsd::access", status, latency_ms, "answered");
+            tracing::info!(target: "contactsd::access", method = %method, route, request_id = %request_id, status, latency_ms, "answered");
         }
     }
 }

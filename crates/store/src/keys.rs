@@ -101,24 +101,25 @@ pub(crate) fn revoke(tx: &Transaction<'_>, id_or_key: &str) -> Result<KeyInfo> {
 /// `last_used_at` when it is stale.
 pub(crate) fn authenticate(conn: &Connection, key: &str) -> Result<Option<Tenant>> {
     let key_hash = hash(key);
+    // Every request runs this: a cached statement is parsed once per
+    // connection, not once per request.
     let found = conn
-        .query_row(
+        .prepare_cached(
             "SELECT k.seq, k.last_used_at, o.seq, o.id
              FROM api_keys k JOIN organizations o ON o.seq = k.org_seq
              WHERE k.key_hash = ?1 AND k.revoked_at IS NULL",
-            [&key_hash],
-            |r| {
-                Ok((
-                    r.get::<_, i64>(0)?,
-                    r.get::<_, Option<i64>>(1)?,
-                    Tenant {
-                        org_seq: r.get(2)?,
-                        org_id: r.get(3)?,
-                        key_seq: r.get(0)?,
-                    },
-                ))
-            },
-        )
+        )?
+        .query_row([&key_hash], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, Option<i64>>(1)?,
+                Tenant {
+                    org_seq: r.get(2)?,
+                    org_id: r.get(3)?,
+                    key_seq: r.get(0)?,
+                },
+            ))
+        })
         .optional()?;
     let Some((key_seq, last_used_at, tenant)) = found else {
         return Ok(None);

@@ -9,7 +9,7 @@
 //! verified tenant, and a revoked key fails on its very next trip; a read
 //! costs one trip, not two.
 
-use rusqlite::{Transaction, TransactionBehavior};
+use rusqlite::{Connection, Transaction};
 
 use super::audiences::{self, Audience, MembershipChange};
 use super::calls::{self, Call};
@@ -64,6 +64,18 @@ pub enum ItemOutcome {
     Failed(FieldError),
 }
 
+/// Ends a read transaction left open by a panic, before the connection
+/// goes back to the pool.
+struct EndsRead<'a>(&'a Connection);
+
+impl Drop for EndsRead<'_> {
+    fn drop(&mut self) {
+        if !self.0.is_autocommit() {
+            let _ = self.0.execute_batch("ROLLBACK");
+        }
+    }
+}
+
 impl TenantDb {
     pub(super) fn new(db: Db, key: String) -> Self {
         TenantDb { db, key }
@@ -90,16 +102,24 @@ impl TenantDb {
     /// Runs `f` for the key's tenant in one read transaction.
     async fn read<T, F>(&self, f: F) -> Result<Scoped<T>>
     where
-        F: FnOnce(&Transaction<'_>, &Tenant) -> Result<T> + Send + 'static,
+        F: FnOnce(&Connection, &Tenant) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
         let key = self.key.clone();
         self.db
             .run(move |conn| {
-                let tenant = keys::authenticate(conn, &key)?.ok_or(Error::Unauthorized)?;
-                let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
-                let value = f(&tx, &tenant)?;
-                tx.finish()?;
+                // One snapshot for the key check and the read. The two
+                // statements are cached: `Connection::transaction` parses
+                // BEGIN and COMMIT again on every request.
+                conn.prepare_cached("BEGIN DEFERRED")?.execute([])?;
+                let _ended = EndsRead(conn);
+                let read = keys::authenticate(conn, &key)
+                    .and_then(|tenant| tenant.ok_or(Error::Unauthorized))
+                    .and_then(|tenant| Ok((f(conn, &tenant)?, tenant)));
+                // A read changes nothing: ending it is the same whether
+                // it succeeded or not.
+                conn.prepare_cached("COMMIT")?.execute([])?;
+                let (value, tenant) = read?;
                 Ok(Scoped {
                     org_id: tenant.org_id,
                     value,
@@ -372,7 +392,7 @@ impl TenantDb {
 
     /// The organization's declared indexes.
     pub async fn indexes(&self) -> Result<Scoped<Vec<DeclaredIndex>>> {
-        self.read(|tx, tenant| indexes::list(tx, tenant)).await
+        self.read(indexes::list).await
     }
 
     /// Declares an index and fills it; `false` when it existed already.
