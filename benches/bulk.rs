@@ -187,7 +187,7 @@ fn sustained(total: u64, declared: bool) {
     println!("| median request, last 5% | {last:.1} ms |");
     println!(
         "| database file (+ WAL) | {:.0} MiB |",
-        size as f64 / 1048576.0
+        size as f64 / 1_048_576.0
     );
 }
 

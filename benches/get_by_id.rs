@@ -90,7 +90,8 @@ fn data(contacts: u64) -> PathBuf {
         [],
     )
     .unwrap();
-    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)").unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE)")
+        .unwrap();
     drop(conn);
     std::fs::rename(&building, &path).unwrap();
     path
@@ -156,15 +157,13 @@ fn median(values: &mut [f64]) -> f64 {
     if n % 2 == 1 {
         values[n / 2]
     } else {
-        (values[n / 2 - 1] + values[n / 2]) / 2.0
+        f64::midpoint(values[n / 2 - 1], values[n / 2])
     }
 }
 
 fn main() {
     require_wrk();
-    let contacts: u64 = arg("--contacts")
-        .map(|n| n.parse().expect("--contacts N"))
-        .unwrap_or(1_000_000);
+    let contacts: u64 = arg("--contacts").map_or(1_000_000, |n| n.parse().expect("--contacts N"));
     let before = arg("--before").map(PathBuf::from);
     let path = data(contacts);
     let (org_id, some_id): (String, String) = {

@@ -101,11 +101,12 @@ fn build(path: &Path) -> String {
                     "tier": if j % 5 == 0 { "premium" } else { "standard" },
                 });
                 // Row numbers and times grow together, as the server makes them.
-                let seq = j as i64 + 1;
-                let created_at = base_ms + (j as i64) * 10;
+                let n = i64::try_from(j).unwrap();
+                let seq = n + 1;
+                let created_at = base_ms + n * 10;
                 stmt.execute(params![
                     seq,
-                    ordered_id(Kind::Contact, created_at, seq as u64),
+                    ordered_id(Kind::Contact, created_at, j + 1),
                     org_seq,
                     name,
                     contactsd_domain::search::sort_key(&name),
@@ -140,7 +141,7 @@ fn big_org_id(path: &Path) -> Option<String> {
     let conn = rusqlite::Connection::open(path).ok()?;
     conn.query_row(
         "SELECT o.id FROM organizations o WHERE o.name = 'big' AND o.contact_count = ?1",
-        [BIG_ORG as i64],
+        [i64::try_from(BIG_ORG).unwrap()],
         |r| r.get(0),
     )
     .ok()
@@ -298,7 +299,7 @@ fn main() {
         let body = get(&mut client, path);
         let matches = body
             .get("total")
-            .map_or(String::from("1"), |t| t.to_string());
+            .map_or(String::from("1"), std::string::ToString::to_string);
         let m = wrk(&format!("{base}{path}"), &key, 1, 1, 5);
         println!(
             "| {label} | {matches} | {:.2} | {:.2} | {target} |",
@@ -368,7 +369,7 @@ fn main() {
     }
 
     let api = wrk(&format!("{base}/v1/contacts/{some_id}"), &key, 2, 50, 5);
-    let bare = wrk(
+    let baseline = wrk(
         &format!("http://127.0.0.1:{bare_port}/bare/{some_id}"),
         &key,
         2,
@@ -379,9 +380,12 @@ fn main() {
     println!("| get by id, wrk -t2 -c50 | requests/s |");
     println!("|---|---:|");
     println!("| GET /v1/contacts/:id (auth, JSON) | {:.0} |", api.rps);
-    println!("| bare Rocket route, one pooled lookup | {:.0} |", bare.rps);
+    println!(
+        "| bare Rocket route, one pooled lookup | {:.0} |",
+        baseline.rps
+    );
     println!(
         "| ratio | {:.0}% (target 80%) |",
-        100.0 * api.rps / bare.rps
+        100.0 * api.rps / baseline.rps
     );
 }

@@ -255,9 +255,8 @@ fn announce_default_org(created: db::Result<Option<(db::orgs::Org, keys::IssuedK
 /// (an advisory `flock`, apart from SQLite's own locks): a second server,
 /// or a restore, on the same file is refused while it is held.
 fn serving_lock(path: &Path) -> Result<Option<std::fs::File>, String> {
-    let file = match std::fs::File::open(path) {
-        Ok(file) => file,
-        Err(_) => return Ok(None),
+    let Ok(file) = std::fs::File::open(path) else {
+        return Ok(None);
     };
     match file.try_lock() {
         Ok(()) => Ok(Some(file)),

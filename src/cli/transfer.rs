@@ -49,15 +49,15 @@ pub fn import(
     let total = rows.total as u64;
     let request = ImportRequest {
         rows,
-        audience_id: audience_id.clone(),
+        audience_id,
         webhook_url: None,
     };
     let queued = db
-        .enqueue_import_for_org(org_id, request)
+        .enqueue_import_for_org(org_id, &request)
         .map_err(|e| match e {
             db::Error::NotFound("Audience") => format!(
                 "no audience with id {} in organization {org_id}",
-                audience_id.as_deref().unwrap_or_default()
+                request.audience_id.as_deref().unwrap_or_default()
             ),
             other => not_found_as(other, org_id),
         })?;
@@ -70,7 +70,7 @@ pub fn import(
         // A server's worker took the last chunks: wait for its final status.
         loop {
             let import = db.import_by_seq(queued.seq).map_err(|e| e.to_string())?;
-            bar.set_position(import.processed as u64);
+            bar.set_position(u64::try_from(import.processed).unwrap_or(0));
             if import.status.is_final() {
                 break;
             }
@@ -139,9 +139,9 @@ pub fn export(
             ExportFormat::Ndjson => Vec::new(),
         },
         written: Written::default(),
-        outcome: outcome.clone(),
+        outcome: Arc::clone(&outcome),
     };
-    db.export_for_org(org_id, listing, sink)
+    db.export_for_org(org_id, &listing, sink)
         .map_err(|e| not_found_as(e, org_id))?;
     let written = std::mem::take(&mut *outcome.lock().map_err(|e| e.to_string())?);
     match written.error {

@@ -469,7 +469,7 @@ fn contact_count_stays_exact_under_concurrent_writes() {
         id(&audience)
     ));
     assert_eq!(
-        listed.body["data"].as_array().unwrap().len() as i64,
+        i64::try_from(listed.body["data"].as_array().unwrap().len()).unwrap(),
         members
     );
     assert!(members > 0);

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::TestApp;
 
-fn bulk(app: &TestApp, contacts: Value) -> crate::helpers::Answer {
+fn bulk(app: &TestApp, contacts: &Value) -> crate::helpers::Answer {
     app.post("/v1/contacts/bulk", &json!({ "contacts": contacts }))
 }
 
@@ -15,7 +15,7 @@ fn bulk_creates_new_numbers_and_updates_known_ones_in_input_order() {
     let existing = app.create_contact("Old Name", "+919876543210");
     let answer = bulk(
         &app,
-        json!([
+        &json!([
             {"name": "Ravi Kumar", "phoneNumber": "+919123456789", "language": "en-IN"},
             {"name": "Priya Sharma", "phoneNumber": "+91 98765-43210", "metadata": {"city": "Mumbai"}},
         ]),
@@ -39,7 +39,7 @@ fn a_number_repeated_in_one_batch_is_created_once_then_updated() {
     let app = TestApp::spawn();
     let answer = bulk(
         &app,
-        json!([
+        &json!([
             {"name": "First", "phoneNumber": "+919876543210", "language": "hi-IN"},
             {"name": "Second", "phoneNumber": "+91 98765 43210"},
         ]),
@@ -58,13 +58,13 @@ fn updates_keep_absent_fields_clear_null_language_and_skip_no_ops() {
     let app = TestApp::spawn();
     let created = bulk(
         &app,
-        json!([{"name": "Priya", "phoneNumber": "+919876543210", "language": "hi-IN", "metadata": {"a": 1}}]),
+        &json!([{"name": "Priya", "phoneNumber": "+919876543210", "language": "hi-IN", "metadata": {"a": 1}}]),
     );
     let original = created.body["contacts"][0].clone();
 
     let same = bulk(
         &app,
-        json!([{"name": "Priya", "phoneNumber": "+919876543210"}]),
+        &json!([{"name": "Priya", "phoneNumber": "+919876543210"}]),
     );
     assert_eq!(same.body["updated"], 1);
     assert_eq!(
@@ -74,7 +74,7 @@ fn updates_keep_absent_fields_clear_null_language_and_skip_no_ops() {
 
     let cleared = bulk(
         &app,
-        json!([{"name": "Priya", "phoneNumber": "+919876543210", "language": null}]),
+        &json!([{"name": "Priya", "phoneNumber": "+919876543210", "language": null}]),
     );
     let contact = &cleared.body["contacts"][0];
     assert_eq!(contact["language"], Value::Null);
@@ -87,7 +87,7 @@ fn invalid_items_are_reported_by_index_and_the_rest_apply() {
     let app = TestApp::spawn();
     let answer = bulk(
         &app,
-        json!([
+        &json!([
             {"name": "Good One", "phoneNumber": "+919876543210"},
             {"name": "Bad Phone", "phoneNumber": "98765"},
             {"name": "", "phoneNumber": "+919123456789"},
@@ -130,7 +130,7 @@ fn invalid_items_are_reported_by_index_and_the_rest_apply() {
 #[test]
 fn empty_batches_are_fine_and_over_1000_items_are_413() {
     let app = TestApp::spawn();
-    let empty = bulk(&app, json!([]));
+    let empty = bulk(&app, &json!([]));
     assert_eq!(
         empty.body,
         json!({"created": 0, "updated": 0, "failed": 0, "contacts": [], "errors": []})
@@ -138,7 +138,7 @@ fn empty_batches_are_fine_and_over_1000_items_are_413() {
     let items: Vec<Value> = (0..1001)
         .map(|i| json!({"name": format!("P{i}"), "phoneNumber": format!("+9198765{i:05}")}))
         .collect();
-    bulk(&app, Value::Array(items)).assert_error(413, "payload_too_large");
+    bulk(&app, &Value::Array(items)).assert_error(413, "payload_too_large");
     assert_eq!(app.get("/v1/contacts").body["total"], 0);
 }
 
@@ -148,7 +148,7 @@ fn a_full_batch_of_1000_is_accepted() {
     let items: Vec<Value> = (0..1000)
         .map(|i| json!({"name": format!("Person {i}"), "phoneNumber": format!("+9198765{i:05}")}))
         .collect();
-    let answer = bulk(&app, Value::Array(items));
+    let answer = bulk(&app, &Value::Array(items));
     assert_eq!(answer.body["created"], 1000);
     assert_eq!(app.get("/v1/contacts").body["total"], 1000);
     assert_eq!(app.search_names("person 00042"), ["Person 42"]);
@@ -184,7 +184,7 @@ fn a_failure_midway_leaves_nothing_of_the_request_behind() {
     let items: Vec<Value> = (0..1000)
         .map(|i| json!({"name": format!("Person {i}"), "phoneNumber": format!("+9198765{i:05}")}))
         .collect();
-    let answer = bulk(&app, Value::Array(items));
+    let answer = bulk(&app, &Value::Array(items));
     answer.assert_error(500, "internal");
     assert!(!answer.body.to_string().contains("fault"));
     app.sqlite().execute_batch("DROP TRIGGER fault").unwrap();
@@ -198,12 +198,12 @@ fn bulk_upserts_keep_search_in_step() {
     let app = TestApp::spawn();
     bulk(
         &app,
-        json!([{"name": "Priya Sharma", "phoneNumber": "+919876543210"}]),
+        &json!([{"name": "Priya Sharma", "phoneNumber": "+919876543210"}]),
     );
     assert_eq!(app.search_names("priya"), ["Priya Sharma"]);
     bulk(
         &app,
-        json!([{"name": "Meera Iyer", "phoneNumber": "+919876543210"}]),
+        &json!([{"name": "Meera Iyer", "phoneNumber": "+919876543210"}]),
     );
     assert_eq!(app.search_names("priya"), Vec::<String>::new());
     assert_eq!(app.search_names("me"), ["Meera Iyer"]);

@@ -141,10 +141,10 @@ fn thousands_of_contacts_stream_in_chunks_and_all_arrive() {
     let total = app.get("/v1/contacts").body["total"].as_i64().unwrap();
     let (_, _, _, body) = export(&app, "?format=ndjson");
     assert!(body.len() > 64 * 1024, "more than one chunk");
-    assert_eq!(body.lines().count() as i64, total);
+    assert_eq!(i64::try_from(body.lines().count()).unwrap(), total);
     let (_, _, _, body) = export(&app, "");
     assert_eq!(
-        body.lines().count() as i64,
+        i64::try_from(body.lines().count()).unwrap(),
         total + 1,
         "header and a line per contact"
     );

@@ -56,7 +56,7 @@ fn pages(app: &TestApp, query: &str) -> Vec<Value> {
                 uri = format!(
                     "/v1/contacts?limit=7&{query}&cursor={}",
                     crate::helpers::encode(cursor)
-                )
+                );
             }
             None => return seen,
         }

@@ -477,7 +477,7 @@ fn all_examples(node: &Value, found: &mut Vec<Value>) {
                     ("example", example) => found.push(example.clone()),
                     ("examples", Value::Array(examples)) => found.extend(examples.iter().cloned()),
                     ("examples", Value::Object(named)) => {
-                        found.extend(named.values().map(|e| e["value"].clone()))
+                        found.extend(named.values().map(|e| e["value"].clone()));
                     }
                     _ => all_examples(value, found),
                 }

@@ -1,6 +1,7 @@
 //! `contactsd serve` as an operator runs it: logs at every level, request
 //! ids, TLS, SIGTERM, a port already taken, a full disk, unknown methods.
 
+use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
@@ -121,9 +122,9 @@ fn http(port: u16, request: &str) -> (u16, String, Value) {
 fn request(method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> String {
     let mut text = format!("{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n");
     for (name, value) in headers {
-        text.push_str(&format!("{name}: {value}\r\n"));
+        let _ = write!(text, "{name}: {value}\r\n");
     }
-    text.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
+    let _ = write!(text, "Content-Length: {}\r\n\r\n{body}", body.len());
     text
 }
 
@@ -553,7 +554,7 @@ fn a_backup_under_writes_holds_every_acknowledged_write_and_restores() {
     let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let (acks, acked) = std::sync::mpsc::channel::<String>();
     let writer = {
-        let (stop, key) = (stop.clone(), key.clone());
+        let (stop, key) = (std::sync::Arc::clone(&stop), key.clone());
         std::thread::spawn(move || {
             for i in 0..2000 {
                 if stop.load(std::sync::atomic::Ordering::Relaxed) {
@@ -593,7 +594,7 @@ fn a_backup_under_writes_holds_every_acknowledged_write_and_restores() {
     assert!(report["bytes"].as_u64().unwrap() > 0);
     let contacts = report["contacts"].as_i64().unwrap();
     assert!(
-        contacts >= before.len() as i64,
+        contacts >= i64::try_from(before.len()).unwrap(),
         "{contacts} < {}",
         before.len()
     );
@@ -670,7 +671,7 @@ fn an_import_killed_mid_way_resumes_on_restart_and_applies_every_row_once() {
     let key = org_key(dir.path());
     let mut csv = String::from("name,phoneNumber,row\n");
     for i in 0..50_000 {
-        csv.push_str(&format!("Person {i},+1415{:07},{i}\n", 5_000_000 + i));
+        let _ = writeln!(csv, "Person {i},+1415{:07},{i}", 5_000_000 + i);
     }
     let server = start(dir.path(), &[], &[]).unwrap_or_else(|s| panic!("{}", s.stderr));
     let (status, _, accepted) = http(

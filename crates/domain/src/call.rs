@@ -113,7 +113,7 @@ impl NewCall {
                 CallDirection::ALL.map(CallDirection::as_str),
             )
             .map(|d| direction = d),
-            "startedAt" if value.is_null() => Ok(()),
+            "startedAt" | "durationSeconds" if value.is_null() => Ok(()),
             "startedAt" => value
                 .as_str()
                 .and_then(clock::parse_rfc3339_ms)
@@ -124,7 +124,6 @@ impl NewCall {
                         "startedAt must be an RFC 3339 time, e.g. 2026-03-01T10:00:00Z",
                     )
                 }),
-            "durationSeconds" if value.is_null() => Ok(()),
             "durationSeconds" => value
                 .as_u64()
                 .and_then(|n| i64::try_from(n).ok())

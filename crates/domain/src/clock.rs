@@ -64,6 +64,7 @@ pub(crate) fn parse_rfc3339_bound(text: &str) -> Option<i64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::fmt::Write as _;
 
     #[test]
     fn formats_with_millis_and_z() {
@@ -194,7 +195,7 @@ mod tests {
                     0
                 }
                 Some((east, h, m)) => {
-                    text.push_str(&format!("{}{h:02}:{m:02}", if east { '+' } else { '-' }));
+                    let _ = write!(text, "{}{h:02}:{m:02}", if east { '+' } else { '-' });
                     (h * 3600 + m * 60) * if east { 1 } else { -1 }
                 }
             };

@@ -41,19 +41,16 @@ pub fn contact_ids(
             let mut ids: Vec<String> = Vec::with_capacity(items.len());
             let mut seen = std::collections::HashSet::new();
             for item in items {
-                match item.as_str() {
-                    Some(id) => {
-                        if seen.insert(id) {
-                            ids.push(id.to_string());
-                        }
+                if let Some(id) = item.as_str() {
+                    if seen.insert(id) {
+                        ids.push(id.to_string());
                     }
-                    None => {
-                        errors.push(FieldError::new(
-                            "contactIds",
-                            "contactIds must be an array of strings",
-                        ));
-                        break;
-                    }
+                } else {
+                    errors.push(FieldError::new(
+                        "contactIds",
+                        "contactIds must be an array of strings",
+                    ));
+                    break;
                 }
             }
             ids

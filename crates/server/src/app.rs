@@ -98,13 +98,13 @@ fn sweep_idempotency_keys(rocket: &Rocket<Orbit>) {
             match db.sweep_idempotency_keys().await {
                 Ok(0) => {}
                 Ok(swept) => {
-                    tracing::info!(target: "contactsd::idempotency", swept, "expired keys swept")
+                    tracing::info!(target: "contactsd::idempotency", swept, "expired keys swept");
                 }
                 Err(e) => tracing::warn!(target: "contactsd::idempotency", "sweep failed: {e}"),
             }
             rocket::tokio::select! {
-                _ = &mut shutdown => return,
-                _ = rocket::tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+                () = &mut shutdown => return,
+                () = rocket::tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
             }
         }
     });

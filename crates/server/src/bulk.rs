@@ -72,7 +72,7 @@ mod tests {
         );
         match &outcomes[3] {
             ItemOutcome::Applied(c, _) => assert_eq!(c.metadata.as_str(), r#"{"n":1e+400}"#),
-            other => panic!("{other:?}"),
+            other @ ItemOutcome::Failed(_) => panic!("{other:?}"),
         }
     }
 }

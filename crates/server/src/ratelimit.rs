@@ -58,7 +58,10 @@ impl Budget {
             }
             Err(not_until) => {
                 let wait = not_until.wait_time_from(DefaultClock::default().now());
-                Err(wait.as_secs_f64().ceil().max(1.0) as u64)
+                let whole = wait
+                    .as_secs()
+                    .saturating_add(u64::from(wait.subsec_nanos() > 0));
+                Err(whole.max(1))
             }
         }
     }

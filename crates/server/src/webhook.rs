@@ -7,6 +7,7 @@
 //! the operator sets `webhook_allow_private`. One connection per attempt,
 //! hyper's HTTP/1 client over it (with rustls for `https`).
 
+use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -36,18 +37,22 @@ pub(crate) fn signature(secret: &str, unix_seconds: i64, body: &[u8]) -> String 
     mac.update(unix_seconds.to_string().as_bytes());
     mac.update(b".");
     mac.update(body);
-    let hex: String = mac
+    let hex = mac
         .finalize()
         .into_bytes()
         .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+        .fold(String::with_capacity(64), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        });
     format!("t={unix_seconds},v1={hex}")
 }
 
 /// The wait after failed attempt `attempt` (from 1): 2 s, 6 s, 18 s, 54 s.
 pub(crate) fn retry_in_ms(attempt: i64) -> i64 {
-    2_000 * 3i64.pow(attempt.clamp(1, 10) as u32 - 1)
+    // Clamped to 0..=9, the exponent always fits.
+    let exponent = u32::try_from(attempt.clamp(1, 10) - 1).unwrap_or(0);
+    2_000 * 3i64.pow(exponent)
 }
 
 /// Whether `ip` is an address on the public internet: not loopback,
@@ -252,27 +257,21 @@ where
 /// Mozilla's roots, TLS 1.2 and 1.3, ring's primitives (as Rocket's TLS).
 fn tls_config() -> Arc<rustls::ClientConfig> {
     static CONFIG: OnceLock<Arc<rustls::ClientConfig>> = OnceLock::new();
-    CONFIG
-        .get_or_init(|| {
-            let roots = rustls::RootCertStore {
-                roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
-            };
-            let provider = Arc::new(rustls::crypto::ring::default_provider());
-            let config = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .map(|builder| {
-                    builder
-                        .with_root_certificates(roots.clone())
-                        .with_no_client_auth()
-                })
-                .unwrap_or_else(|_| {
-                    rustls::ClientConfig::builder()
-                        .with_root_certificates(roots)
-                        .with_no_client_auth()
-                });
-            Arc::new(config)
-        })
-        .clone()
+    Arc::clone(CONFIG.get_or_init(|| {
+        let roots = rustls::RootCertStore {
+            roots: webpki_roots::TLS_SERVER_ROOTS.to_vec(),
+        };
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = match rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+        {
+            Ok(builder) => builder.with_root_certificates(roots).with_no_client_auth(),
+            Err(_) => rustls::ClientConfig::builder()
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        };
+        Arc::new(config)
+    }))
 }
 
 #[cfg(test)]

@@ -53,10 +53,13 @@ impl Worker {
         let Some(db) = rocket.state::<Db>().cloned() else {
             return;
         };
-        let (wake, stop, allow_private) =
-            (self.wake.clone(), self.stop.clone(), self.allow_private);
+        let (wake, stop, allow_private) = (
+            Arc::clone(&self.wake),
+            Arc::clone(&self.stop),
+            self.allow_private,
+        );
         let shutdown = rocket.shutdown();
-        let stopper = (wake.clone(), stop.clone());
+        let stopper = (Arc::clone(&wake), Arc::clone(&stop));
         rocket::tokio::spawn(async move {
             shutdown.await;
             stopper.1.store(true, Ordering::SeqCst);
@@ -66,7 +69,7 @@ impl Worker {
             let mut failing = Failing::default();
             while !stop.load(Ordering::SeqCst) {
                 let turn = {
-                    let (db, stop) = (db.clone(), stop.clone());
+                    let (db, stop) = (db.clone(), Arc::clone(&stop));
                     rocket::tokio::task::spawn_blocking(move || take_turn(&db, &stop)).await
                 };
                 let worked = match turn {
@@ -86,11 +89,12 @@ impl Worker {
                             }
                         })
                         .await;
-                        match outcome {
-                            Ok(Ok(true)) => tracing::error!(target: "contactsd::imports",
-                                "import failing for {} s, given up: {e}", GIVE_UP_AFTER.as_secs()),
-                            _ => tracing::warn!(target: "contactsd::imports",
-                                "import chunk not applied, retrying later: {e}"),
+                        if let Ok(Ok(true)) = outcome {
+                            tracing::error!(target: "contactsd::imports",
+                                "import failing for {} s, given up: {e}", GIVE_UP_AFTER.as_secs());
+                        } else {
+                            tracing::warn!(target: "contactsd::imports",
+                                "import chunk not applied, retrying later: {e}");
                         }
                         false
                     }
@@ -106,8 +110,8 @@ impl Worker {
                 deliver_due(&db, allow_private).await;
                 if !worked {
                     rocket::tokio::select! {
-                        _ = wake.notified() => {}
-                        _ = rocket::tokio::time::sleep(POLL) => {}
+                        () = wake.notified() => {}
+                        () = rocket::tokio::time::sleep(POLL) => {}
                     }
                 }
             }
@@ -144,10 +148,10 @@ async fn deliver_one(db: Db, due: DueWebhook, allow_private: bool) {
     let outcome = webhook::deliver(&due.url, body, signature, allow_private).await;
     match &outcome {
         AttemptOutcome::Delivered(code) => {
-            tracing::info!(target: "contactsd::webhooks", import = %due.import.id, status = code, "webhook delivered")
+            tracing::info!(target: "contactsd::webhooks", import = %due.import.id, status = code, "webhook delivered");
         }
         AttemptOutcome::Retry { error, .. } | AttemptOutcome::GiveUp(error) => {
-            tracing::warn!(target: "contactsd::webhooks", import = %due.import.id, "webhook attempt failed: {error}")
+            tracing::warn!(target: "contactsd::webhooks", import = %due.import.id, "webhook attempt failed: {error}");
         }
     }
     let seq = due.import.seq;

@@ -131,6 +131,6 @@ pub fn restore(source: &Path, dest: &Path) -> Result<Copied> {
     target.pragma_update(None, "journal_mode", "WAL")?;
     target.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
     drop(target);
-    let bytes = std::fs::metadata(dest).map(|m| m.len()).unwrap_or(0);
+    let bytes = std::fs::metadata(dest).map_or(0, |m| m.len());
     Ok(Copied { bytes, contacts })
 }

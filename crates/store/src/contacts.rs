@@ -224,7 +224,7 @@ pub(crate) fn upsert(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     rows: &mut NewRows,
-    item: BulkItem,
+    item: &BulkItem,
 ) -> Result<(Contact, Upserted)> {
     let (seq, now, id) = rows.next();
     let (has_language, language) = match &item.language {

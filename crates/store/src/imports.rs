@@ -128,7 +128,7 @@ fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Import> {
 pub(crate) fn enqueue(
     tx: &Transaction<'_>,
     tenant: &Tenant,
-    request: ImportRequest,
+    request: &ImportRequest,
 ) -> Result<Import> {
     let audience_seq = match &request.audience_id {
         Some(id) => Some(audiences::get(tx, tenant, id)?.seq),
@@ -145,7 +145,7 @@ pub(crate) fn enqueue(
             tenant.org_seq,
             source,
             columns,
-            request.rows.total as i64,
+            sql_int(request.rows.total)?,
             request.audience_id,
             audience_seq,
             request.webhook_url,
@@ -157,9 +157,15 @@ pub(crate) fn enqueue(
         "INSERT INTO import_chunks (import_seq, first_row, rows) VALUES (?1, ?2, ?3)",
     )?;
     for chunk in &request.rows.chunks {
-        insert.execute(params![seq, chunk.first_row as i64, chunk.rows])?;
+        insert.execute(params![seq, sql_int(chunk.first_row)?, chunk.rows])?;
     }
     get_by_seq(tx, seq)
+}
+
+/// A count or position as SQLite's integer, refused as rusqlite refuses an
+/// unsigned value too large for one.
+fn sql_int(n: usize) -> rusqlite::Result<i64> {
+    i64::try_from(n).map_err(|e| rusqlite::Error::ToSqlConversionFailure(Box::new(e)))
 }
 
 fn get_by_seq(conn: &Connection, seq: i64) -> Result<Import> {
@@ -338,11 +344,11 @@ fn apply(
         "INSERT INTO import_errors (import_seq, row_index, field, reason) VALUES (?1, ?2, ?3, ?4)",
     )?;
     let (mut created, mut updated, mut failed, mut joined) = (0i64, 0i64, 0i64, 0usize);
-    let handled = items.len() as i64;
+    let handled = sql_int(items.len())?;
     for (offset, item) in items.into_iter().enumerate() {
         match item {
             Ok(item) => {
-                let (contact, how) = contacts::upsert(tx, &tenant, &mut rows, item)?;
+                let (contact, how) = contacts::upsert(tx, &tenant, &mut rows, &item)?;
                 match how {
                     Upserted::Created => created += 1,
                     Upserted::Updated => updated += 1,
@@ -355,7 +361,7 @@ fn apply(
                 if failed_before + failed < MAX_STORED_ERRORS {
                     keep_error.execute(params![
                         import_seq,
-                        first_row + offset as i64,
+                        first_row + sql_int(offset)?,
                         error.field,
                         error.message
                     ])?;
@@ -514,7 +520,7 @@ fn record_attempt(
 /// The worker's and the operator's side of imports.
 impl Db {
     /// Queues an import for the organization `org_id` (the CLI's way in).
-    pub fn enqueue_import_for_org(&self, org_id: &str, request: ImportRequest) -> Result<Import> {
+    pub fn enqueue_import_for_org(&self, org_id: &str, request: &ImportRequest) -> Result<Import> {
         self.write_now(|tx| {
             let tenant = super::operator_tenant(tx, org_id)?;
             enqueue(tx, &tenant, request)
@@ -678,7 +684,7 @@ mod tests {
             audience_id: None,
             webhook_url: None,
         };
-        let import = db.enqueue_import_for_org(&org.id, request).unwrap();
+        let import = db.enqueue_import_for_org(&org.id, &request).unwrap();
         db.pool
             .get()
             .unwrap()
@@ -707,7 +713,7 @@ mod tests {
             audience_id: None,
             webhook_url: Some(String::from("https://example.com/hook")),
         };
-        let import = db.enqueue_import_for_org(&org.id, request).unwrap();
+        let import = db.enqueue_import_for_org(&org.id, &request).unwrap();
         let stop = std::sync::atomic::AtomicBool::new(false);
         assert!(!crate::jobs::run_import(&db, import.seq, Some(1), &stop, |_| {}).unwrap());
         db.push_back_import(import.seq).unwrap();

@@ -67,7 +67,7 @@ pub fn take_turn(db: &Db, stop: &AtomicBool) -> Turn {
 /// A chunk's position and its rows as bulk items.
 type Validated = (i64, Vec<std::result::Result<BulkItem, FieldError>>);
 
-fn validate(chunk: QueuedChunk) -> Validated {
+fn validate(chunk: &QueuedChunk) -> Validated {
     (
         chunk.first_row,
         import::decode_chunk(&chunk.format, &chunk.rows),
@@ -85,7 +85,9 @@ pub fn run_import(
     stop: &AtomicBool,
     mut progress: impl FnMut(usize),
 ) -> Result<bool> {
-    let mut current = db.import_chunk_after(import_seq, None)?.map(validate);
+    let mut current = db
+        .import_chunk_after(import_seq, None)?
+        .map(|chunk| validate(&chunk));
     if current.is_none() {
         return db.finish_drained_import(import_seq);
     }
@@ -103,9 +105,9 @@ pub fn run_import(
         };
         let rows = items.len();
         let (outcome, next) = std::thread::scope(|scope| {
-            let next = upcoming.map(|chunk| scope.spawn(move || validate(chunk)));
+            let next = upcoming.map(|chunk| scope.spawn(move || validate(&chunk)));
             let outcome = db.apply_import_chunk(import_seq, first_row, items);
-            (outcome, next.map(|handle| handle.join()))
+            (outcome, next.map(std::thread::ScopedJoinHandle::join))
         });
         match outcome? {
             Applied::Chunk { finished: true } => {

@@ -362,7 +362,7 @@ impl Db {
     pub fn export_for_org<S: RowSink>(
         &self,
         org_id: &str,
-        listing: contactsd_domain::listing::Listing,
+        listing: &contactsd_domain::listing::Listing,
         mut sink: S,
     ) -> Result<()> {
         let mut conn = self.pool.get()?;

@@ -8,6 +8,8 @@
 //! organization's). The shapes are chosen for speed; the tests below check
 //! that they all answer alike.
 
+use std::fmt::Write as _;
+
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{params_from_iter, Connection};
 
@@ -268,7 +270,7 @@ impl Plan<'_> {
             (filters.updated_before, "c.updated_at", "<"),
         ] {
             if let Some(ms) = bound {
-                sql.push_str(&format!(" AND {column} {op} ?"));
+                let _ = write!(sql, " AND {column} {op} ?");
                 args.push(ms.into());
             }
         }
@@ -567,8 +569,9 @@ pub(crate) fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) ->
         // A page past the end (or a cursor page): count on its own.
         (None, None) => plan.count(conn)?,
     };
-    let has_more = rows.len() as i64 > request.limit;
-    rows.truncate(usize::try_from(request.limit).unwrap_or(0));
+    let limit = usize::try_from(request.limit).unwrap_or(0);
+    let has_more = rows.len() > limit;
+    rows.truncate(limit);
     Ok(ListPage {
         rows,
         total,
@@ -732,10 +735,14 @@ mod tests {
                 )
                 .unwrap();
                 assert!(expected.total > 0, "{filters:?}");
-                assert_eq!(expected.total, expected.rows.len() as i64);
+                assert_eq!(expected.total, i64::try_from(expected.rows.len()).unwrap());
                 for sort in sorts {
                     for pages in all_pages(&conn, tenant, filters, sort) {
-                        assert_eq!(pages.len() as i64, expected.total, "{filters:?} {sort:?}");
+                        assert_eq!(
+                            i64::try_from(pages.len()).unwrap(),
+                            expected.total,
+                            "{filters:?} {sort:?}"
+                        );
                         assert!(pages.iter().all(|n| n.starts_with(mine)), "{pages:?}");
                         assert!(!pages.iter().any(|n| n.starts_with(theirs)));
                         let mut sorted = pages.clone();

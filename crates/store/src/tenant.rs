@@ -223,7 +223,7 @@ impl TenantDb {
             for item in items {
                 outcomes.push(match item {
                     Ok(item) => {
-                        let (contact, how) = contacts::upsert(tx, tenant, &mut rows, item)?;
+                        let (contact, how) = contacts::upsert(tx, tenant, &mut rows, &item)?;
                         ItemOutcome::Applied(contact, how)
                     }
                     Err(error) => ItemOutcome::Failed(error),
@@ -370,7 +370,7 @@ impl TenantDb {
 
     /// Queues an import (its audience must be the organization's).
     pub async fn create_import(&self, request: ImportRequest) -> Result<Scoped<Import>> {
-        self.write(move |tx, tenant| imports::enqueue(tx, tenant, request))
+        self.write(move |tx, tenant| imports::enqueue(tx, tenant, &request))
             .await
     }
 

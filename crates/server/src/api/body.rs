@@ -76,7 +76,7 @@ impl BodyBudget {
         let kib = u32::try_from(bytes.div_ceil(1024))
             .unwrap_or(u32::MAX)
             .clamp(1, self.total_kib);
-        self.permits.clone().acquire_many_owned(kib).await.ok()
+        Arc::clone(&self.permits).acquire_many_owned(kib).await.ok()
     }
 }
 

@@ -71,7 +71,7 @@ impl<'a> ContactView<'a> {
             id: &contact.id,
             name: contact.name.as_str(),
             phone_number: contact.phone.as_str(),
-            language: contact.language.as_ref().map(|l| l.as_str()),
+            language: contact.language.as_ref().map(domain::Language::as_str),
             metadata: raw_json(&contact.metadata),
             organization_id: org_id,
             created_at: clock::format_ms(contact.created_at),

@@ -66,15 +66,18 @@ pub struct ImportView<'a> {
     /// The webhook's delivery (`null` without a `webhookUrl`).
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<WebhookView>, required = true)]
+    // Three states on the wire: `None` leaves the field out (the webhook's
+    // own body), `Some(None)` is `null`, `Some(Some(_))` the delivery.
+    #[allow(clippy::option_option)]
     webhook: Option<Option<WebhookView<'a>>>,
 }
 
 /// The schema of an import's `status`, with every value it can take.
 fn import_status() -> ObjectBuilder {
-    use ImportStatus::*;
+    use ImportStatus::{Completed, CompletedWithErrors, Failed, Pending, Processing};
     let all = [Pending, Processing, Completed, CompletedWithErrors, Failed];
     // A new status fails to compile here until it is listed above.
-    let _listed = |status: ImportStatus| match status {
+    let _ = |status: ImportStatus| match status {
         Pending | Processing | Completed | CompletedWithErrors | Failed => (),
     };
     ObjectBuilder::new()

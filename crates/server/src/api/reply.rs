@@ -112,6 +112,8 @@ impl<'r> Responder<'r, 'static> for Reply {
 /// A page of a list (the seed's envelope).
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+// `page` is the envelope's JSON field, named by the API's contract.
+#[allow(clippy::struct_field_names)]
 pub(crate) struct Page<T> {
     pub data: Vec<T>,
     /// Every matching row.
