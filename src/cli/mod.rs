@@ -197,11 +197,13 @@ fn serve(
     let db = open(path, settings)?;
     let _lock = serving_lock(path)?;
     println!("contactsd: database {}", path.display());
+    raise_open_file_limit();
     let rocket = app::build(figment, db.clone())?.attach(rocket::fairing::AdHoc::on_liftoff(
         "first start",
         |rocket| Box::pin(announce(rocket)),
     ));
     let served = rocket::execute(rocket.launch());
+    crate::logging::flush();
     served.map_err(|e| format!("server failed: {e}"))?;
     match db.checkpoint() {
         Ok(true) => println!("contactsd: stopped; database checkpointed"),
@@ -248,6 +250,15 @@ fn announce_default_org(created: db::Result<Option<(db::orgs::Org, keys::IssuedK
         }
         Ok(None) => {}
         Err(e) => eprintln!("contactsd: could not create the default organization: {e}"),
+    }
+}
+
+/// Raises the soft open-file limit to the hard one, as Go programs do: a
+/// service manager's default soft limit (1,024) is a few hundred clients.
+fn raise_open_file_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => println!("contactsd: open-file limit {limit}"),
+        Err(e) => eprintln!("contactsd: open-file limit not raised: {e}"),
     }
 }
 

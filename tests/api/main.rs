@@ -7,6 +7,7 @@ mod auth;
 mod bulk;
 mod calls;
 mod cli;
+mod connections;
 mod console;
 mod contacts;
 mod errors;

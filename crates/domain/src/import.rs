@@ -15,7 +15,7 @@ use crate::error::{FieldError, Rejection};
 use crate::{expect_object, unknown_fields, BulkItem, READ_ONLY_FIELDS};
 
 /// The most rows of one `POST /v1/imports/api/bulk`.
-pub(crate) const MAX_JSON_ROWS: usize = 10_000;
+pub const MAX_JSON_ROWS: usize = 10_000;
 /// The most rows of one CSV (or CLI) import.
 pub const MAX_FILE_ROWS: usize = 1_000_000;
 /// Rows applied per transaction.
@@ -33,11 +33,75 @@ pub enum RowFormat {
     Csv(Vec<Column>),
 }
 
+/// The header of a CSV export (`GET /v1/contacts/export`,
+/// `contactsd export`), which an import recognizes.
+pub const EXPORT_HEADER: [&str; 7] = [
+    "id",
+    "name",
+    "phoneNumber",
+    "language",
+    "metadata",
+    "createdAt",
+    "updatedAt",
+];
+
+/// The most columns a CSV header may have: the known columns and at most
+/// 64 metadata keys fit with room to spare; a wider header could only
+/// fail row by row.
+pub const MAX_COLUMNS: usize = 100;
+
+/// The first characters that make a spreadsheet read a cell as a formula
+/// (OWASP "CSV Injection"), and `'`, the escape itself.
+const FORMULA_STARTS: [char; 7] = ['=', '+', '-', '@', '\'', '\t', '\r'];
+
+/// A text cell as an export writes it: one more `'` in front of a value a
+/// spreadsheet would run as a formula (or that starts with `'` already),
+/// so opening the file runs nothing. [`unescape_exported`] undoes it.
+pub fn spreadsheet_safe(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.starts_with(FORMULA_STARTS) {
+        std::borrow::Cow::Owned(format!("'{text}"))
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
+}
+
+/// A text cell of an export read back: the `'` [`spreadsheet_safe`] put
+/// in front is removed.
+pub fn unescape_exported(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if rest.starts_with(FORMULA_STARTS) => rest,
+        _ => cell,
+    }
+}
+
+/// A webhook URL as it is shown (statuses, webhook bodies): a password in
+/// it is replaced by `***`. contactsd never sends it; the signature is how
+/// a receiver knows a delivery is contactsd's.
+pub fn shown_webhook_url(url: &str) -> std::borrow::Cow<'_, str> {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return std::borrow::Cow::Borrowed(url);
+    };
+    let authority_end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    let authority = &rest[..authority_end];
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) if userinfo.contains(':') => {
+            let user = userinfo.split_once(':').map_or(userinfo, |(user, _)| user);
+            std::borrow::Cow::Owned(format!(
+                "{scheme}://{user}:***@{host}{}",
+                &rest[authority_end..]
+            ))
+        }
+        _ => std::borrow::Cow::Borrowed(url),
+    }
+}
+
 /// What a CSV column holds.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "role", content = "key", rename_all = "camelCase")]
 pub enum Column {
     Name,
+    /// An export's name column: escaped by [`spreadsheet_safe`].
+    ExportedName,
     PhoneNumber,
     Language,
     /// A JSON object's text, as an export writes the metadata.
@@ -221,8 +285,12 @@ pub fn csv_rows(body: &[u8], max_rows: usize) -> Result<Rows, Rejection> {
             &format!("line {line} is not UTF-8 text"),
         ));
     }
+    check_header_width(body)?;
+    // Flexible: blank lines before the header (`,,`) may have any width;
+    // every record after the header is checked against it below.
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
+        .flexible(true)
         .from_reader(body);
     let mut record = csv::ByteRecord::new();
     let header = loop {
@@ -306,10 +374,12 @@ fn header_of(record: &csv::ByteRecord) -> Result<Vec<Column>, Rejection> {
         })
         .collect::<Result<_, _>>()?;
     let has_metadata = names.iter().any(|n| normalized(n) == "metadata");
+    let is_export = names.iter().map(String::as_str).eq(EXPORT_HEADER);
     let mut seen = Vec::new();
     let mut columns = Vec::with_capacity(names.len());
     for name in &names {
         let role = match normalized(name).as_str() {
+            "name" if is_export => Column::ExportedName,
             "name" => Column::Name,
             "phonenumber" | "phone" | "mobile" => Column::PhoneNumber,
             "language" => Column::Language,
@@ -330,7 +400,7 @@ fn header_of(record: &csv::ByteRecord) -> Result<Vec<Column>, Rejection> {
         columns.push(role);
     }
     let mut missing = Vec::new();
-    if !seen.contains(&Column::Name) {
+    if !seen.contains(&Column::Name) && !seen.contains(&Column::ExportedName) {
         missing.push(FieldError::new("name", "The header has no name column"));
     }
     if !seen.contains(&Column::PhoneNumber) {
@@ -343,6 +413,43 @@ fn header_of(record: &csv::ByteRecord) -> Result<Vec<Column>, Rejection> {
         Ok(columns)
     } else {
         Err(Rejection::validation(missing))
+    }
+}
+
+/// Refuses a header (or a blank line before it) of more than
+/// [`MAX_COLUMNS`] fields before any record is parsed: counting fields
+/// with `csv_core` allocates nothing, where a parsed record of 26 million
+/// fields holds hundreds of megabytes.
+fn check_header_width(body: &[u8]) -> Result<(), Rejection> {
+    let mut reader = csv_core::Reader::new();
+    let mut out = [0u8; 256];
+    let mut input = body;
+    let (mut fields, mut blank, mut line) = (0usize, true, 1u64);
+    loop {
+        let (result, read, written) = reader.read_field(input, &mut out);
+        input = &input[read..];
+        blank &= out[..written].iter().all(u8::is_ascii_whitespace);
+        match result {
+            // A field longer than `out`, or the input ended: read on (an
+            // empty input tells the reader the text ended).
+            csv_core::ReadFieldResult::InputEmpty | csv_core::ReadFieldResult::OutputFull => {}
+            csv_core::ReadFieldResult::Field { record_end } => {
+                fields += 1;
+                if fields > MAX_COLUMNS {
+                    return Err(csv_refused(
+                        Some(line),
+                        &format!("line {line} has more than {MAX_COLUMNS} columns: a header names at most {MAX_COLUMNS}"),
+                    ));
+                }
+                if record_end {
+                    if !blank {
+                        return Ok(());
+                    }
+                    (fields, blank, line) = (0, true, line + 1);
+                }
+            }
+            csv_core::ReadFieldResult::End => return Ok(()),
+        }
     }
 }
 
@@ -455,6 +562,9 @@ fn csv_row(columns: &[Column], record: &csv::StringRecord) -> Result<BulkItem, F
         match column {
             Column::Name => {
                 item.insert(String::from("name"), Value::from(cell));
+            }
+            Column::ExportedName => {
+                item.insert(String::from("name"), Value::from(unescape_exported(cell)));
             }
             Column::PhoneNumber => {
                 item.insert(String::from("phoneNumber"), Value::from(cell));

@@ -49,6 +49,7 @@ pub fn build(figment: Figment, db: Db) -> Result<Rocket<Build>, String> {
     let rocket = rocket::custom(figment.merge(("log_level", LogLevel::Off)))
         .manage(db)
         .manage(api::BodyBudget::new(json_limit))
+        .manage(api::BodyTimeouts::new(settings.body_read_timeout))
         .manage(api::FileBudget(api::BodyBudget::new(file_limit)))
         .manage(Worker::new(settings.webhook_allow_private))
         .manage(rate_limits)

@@ -42,6 +42,12 @@ pub struct Settings {
     pub wal_autocheckpoint: u32,
     /// `off`, `critical`, `normal` (the default) or `debug`.
     pub log_level: LogLevel,
+    /// Seconds a request head may take to arrive (read by the patched
+    /// Rocket, vendor/README.md); here so a wrong type is reported.
+    pub header_read_timeout: u32,
+    /// Seconds a request body may go without a byte (and half the time it
+    /// may take in all) before it is `408`.
+    pub body_read_timeout: u32,
 }
 
 impl Default for Settings {
@@ -53,6 +59,8 @@ impl Default for Settings {
             webhook_allow_private: false,
             wal_autocheckpoint: DbOptions::default().wal_autocheckpoint,
             log_level: LogLevel::Normal,
+            header_read_timeout: 10,
+            body_read_timeout: 30,
         }
     }
 }
@@ -152,6 +160,8 @@ const KNOWN_KEYS: &[&str] = &[
     "bulk_rate_limit_per_minute",
     "webhook_allow_private",
     "wal_autocheckpoint",
+    "header_read_timeout",
+    "body_read_timeout",
 ];
 
 /// Checks the configuration file (`Rocket.toml`, or `ROCKET_CONFIG`):

@@ -101,6 +101,19 @@ impl ApiError {
         error
     }
 
+    /// 408: a request body that stopped arriving.
+    pub(crate) fn request_timeout(idle_seconds: u64) -> Self {
+        Self::new(
+            Status::RequestTimeout,
+            "request_timeout",
+            format!(
+                "The request body stopped arriving (nothing for {idle_seconds} s, or not complete \
+                 within {} s)",
+                idle_seconds * 2
+            ),
+        )
+    }
+
     pub(crate) fn payload_too_large(message: impl Into<String>) -> Self {
         Self::new(Status::PayloadTooLarge, "payload_too_large", message)
     }

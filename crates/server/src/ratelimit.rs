@@ -105,19 +105,13 @@ impl RateLimits {
         self.general.is_some() || self.bulk.is_some()
     }
 
-    /// Counts one request of `key` (a bulk one when `bulk`), bulk budget
-    /// first, so a request refused by it takes nothing from the general
-    /// one. The general budget's standing, when it is set.
+    /// Counts one request of `key` (a bulk one when `bulk`) against the
+    /// general budget, and a bulk one against the bulk budget too. The
+    /// general budget's standing, when it is set: every keyed answer
+    /// carries it, a `429` from the bulk budget included.
     pub(crate) fn take(&self, key: i64, bulk: bool) -> Result<Option<Standing>, Limited> {
-        if let (true, Some(budget)) = (bulk, &self.bulk) {
+        let general = self.general.as_ref().map(|budget| {
             budget.take(key).map_err(|retry_after| Limited {
-                retry_after,
-                standing: None,
-            })?;
-        }
-        match &self.general {
-            None => Ok(None),
-            Some(budget) => budget.take(key).map(Some).map_err(|retry_after| Limited {
                 retry_after,
                 // Empty; full again a minute after the last request.
                 standing: Some(Standing {
@@ -125,18 +119,40 @@ impl RateLimits {
                     remaining: 0,
                     reset_seconds: 60,
                 }),
-            }),
+            })
+        });
+        let standing = match general {
+            None => None,
+            Some(Ok(standing)) => Some(standing),
+            Some(Err(limited)) => return Err(limited),
+        };
+        if let (true, Some(budget)) = (bulk, &self.bulk) {
+            budget.take(key).map_err(|retry_after| Limited {
+                retry_after,
+                standing,
+            })?;
         }
+        Ok(standing)
     }
 }
 
-/// Whether `req` spends the bulk budget: bulk upserts and deletes, imports.
+/// The routes that spend the bulk budget: bulk upserts and deletes,
+/// imports (as mounted, under `/v1`).
+const BULK_ROUTES: &[&str] = &[
+    "/v1/contacts/bulk",
+    "/v1/contacts/bulk-delete",
+    "/v1/imports/api/bulk",
+    "/v1/imports/csv",
+];
+
+/// Whether `req` spends the bulk budget. Judged by the route the request
+/// reached, not by how its path is spelled: `//v1/contacts/bulk`,
+/// `/v1/contacts/%62ulk` and `/v1/contacts/bulk/` reach the same route.
 pub(crate) fn is_bulk(req: &Request<'_>) -> bool {
-    let path = req.uri().path();
     req.method() == Method::Post
-        && (path == "/v1/contacts/bulk"
-            || path == "/v1/contacts/bulk-delete"
-            || path.starts_with("/v1/imports/"))
+        && req
+            .route()
+            .is_some_and(|route| BULK_ROUTES.contains(&route.uri.as_str()))
 }
 
 /// The standing a request left, kept in its local cache for the answer.
@@ -219,7 +235,10 @@ mod tests {
     fn the_bulk_budget_refuses_before_the_general_one_is_spent() {
         let on = limits(10, 1);
         assert_eq!(on.take(1, true).unwrap().unwrap().remaining, 9);
-        assert!(on.take(1, true).is_err());
-        assert_eq!(on.take(1, false).unwrap().unwrap().remaining, 8);
+        // Refused by the bulk budget: still a request of the key's, and
+        // its answer carries the general budget's standing.
+        let refused = on.take(1, true).unwrap_err();
+        assert_eq!(refused.standing.map(|s| s.remaining), Some(8));
+        assert_eq!(on.take(1, false).unwrap().unwrap().remaining, 7);
     }
 }

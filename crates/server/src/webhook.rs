@@ -168,20 +168,22 @@ async fn attempt(
         target.push('?');
         target.push_str(query.as_str());
     }
-    let addresses: Vec<SocketAddr> =
-        match rocket::tokio::net::lookup_host((host.as_str(), port)).await {
-            Ok(found) => found.collect(),
-            Err(e) => return retry(format!("{host} does not resolve: {e}")),
-        };
+    // A name that does not resolve and a name that resolves only to
+    // refused addresses get the same answer and the same retries: an
+    // attempt's outcome must not tell a tenant which internal names exist.
+    let addresses: Vec<SocketAddr> = rocket::tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map(Iterator::collect)
+        .unwrap_or_default();
     let allowed: Vec<SocketAddr> = addresses
         .iter()
         .copied()
         .filter(|a| allow_private || is_public(a.ip()))
         .collect();
     if allowed.is_empty() {
-        return AttemptOutcome::GiveUp(format!(
-            "refused: {host} is a loopback, private or link-local address \
-             (set webhook_allow_private to deliver there)"
+        return retry(format!(
+            "{host} has no address to deliver to (it does not resolve, or only to \
+             loopback, private or link-local addresses, which need webhook_allow_private)"
         ));
     }
     let mut last_error = String::new();

@@ -10,7 +10,7 @@ use std::path::Path;
 use rusqlite::backup::Backup;
 use rusqlite::{Connection, OpenFlags};
 
-use super::{create_private_file, Db, Error, Result};
+use super::{create_private_file, Db, Error, Result, SCHEMA_VERSION};
 
 /// What a backup or restore wrote.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -26,20 +26,55 @@ fn copy(source: &Connection, dest: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-/// Checks that `conn` holds an intact contactsd database: its contacts.
+/// The tables the first migration makes: a contactsd database has them all.
+const TABLES: [&str; 8] = [
+    "settings",
+    "organizations",
+    "api_keys",
+    "contacts",
+    "audiences",
+    "audience_members",
+    "calls",
+    "contacts_trigram",
+];
+
+/// Checks that `conn` holds an intact contactsd database of this version
+/// or older (which opening it migrates): its contacts.
 fn check(conn: &Connection, what: &Path) -> Result<i64> {
+    let refuse = |reason: String| Error::Open {
+        path: what.to_path_buf(),
+        reason,
+    };
     let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0))?;
     if integrity != "ok" {
-        return Err(Error::Open {
-            path: what.to_path_buf(),
-            reason: format!("integrity check failed: {integrity}"),
-        });
+        return Err(refuse(format!("integrity check failed: {integrity}")));
+    }
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version < 1 {
+        return Err(refuse(String::from(
+            "not a contactsd database (no schema version)",
+        )));
+    }
+    if usize::try_from(version).map_or(true, |v| v > SCHEMA_VERSION) {
+        return Err(refuse(format!(
+            "made by a newer contactsd (schema version {version}; this one reads up to \
+             {SCHEMA_VERSION})"
+        )));
+    }
+    for table in TABLES {
+        let found: i64 = conn.query_row(
+            "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            [table],
+            |r| r.get(0),
+        )?;
+        if found == 0 {
+            return Err(refuse(format!(
+                "not a contactsd database (no {table} table)"
+            )));
+        }
     }
     conn.query_row("SELECT count(*) FROM contacts", [], |r| r.get(0))
-        .map_err(|_| Error::Open {
-            path: what.to_path_buf(),
-            reason: String::from("not a contactsd database"),
-        })
+        .map_err(|_| refuse(String::from("not a contactsd database")))
 }
 
 /// What `contactsd check` found.
@@ -79,15 +114,14 @@ impl Db {
     }
 
     /// Copies the live database to `dest` (created 0600; written under a
-    /// temporary name, then renamed, so `dest` is never half a backup).
+    /// temporary name of its own beside it, then renamed, so `dest` is
+    /// never half a backup and no other file is touched).
     pub fn backup_to(&self, dest: &Path) -> Result<Copied> {
-        let partial = dest.with_extension("partial");
-        let _ = std::fs::remove_file(&partial);
         let open_error = |e: &dyn std::fmt::Display| Error::Open {
             path: dest.to_path_buf(),
             reason: e.to_string(),
         };
-        create_private_file(&partial).map_err(|e| open_error(&e))?;
+        let partial = new_partial_file(dest).map_err(|e| open_error(&e))?;
         let result = (|| {
             let mut target = Connection::open(&partial)?;
             copy(&*self.pool.get()?, &mut target)?;
@@ -107,6 +141,30 @@ impl Db {
         std::fs::rename(&partial, dest).map_err(|e| open_error(&e))?;
         let bytes = std::fs::metadata(dest).map_err(|e| open_error(&e))?.len();
         Ok(Copied { bytes, contacts })
+    }
+}
+
+/// Creates (0600, never over an existing file) a temporary file beside
+/// `dest` for a file in progress: `.NAME.RANDOM.partial`. Renamed over
+/// `dest` when done, it replaces a link there instead of following it.
+pub fn new_partial_file(dest: &Path) -> std::io::Result<std::path::PathBuf> {
+    let dir = dest.parent().filter(|p| !p.as_os_str().is_empty());
+    let name = dest.file_name().map_or_else(
+        || String::from("backup"),
+        |n| n.to_string_lossy().into_owned(),
+    );
+    loop {
+        let file = format!(".{name}.{}.partial", contactsd_domain::ids::random_token(8));
+        let path = dir.map_or_else(|| Path::new(&file).to_path_buf(), |d| d.join(&file));
+        let mut options = std::fs::OpenOptions::new();
+        options.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+        match options.open(&path) {
+            Ok(_) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(e) => return Err(e),
+        }
     }
 }
 

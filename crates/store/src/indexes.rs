@@ -61,7 +61,7 @@ pub(crate) fn metadata_path(key: &str) -> String {
 /// The tenant's declared indexes, oldest first.
 pub(crate) fn list(conn: &Connection, tenant: &Tenant) -> Result<Vec<DeclaredIndex>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT kind, key, created_at FROM declared_indexes WHERE org_seq = ?1
+        "SELECT kind, key, created_at FROM declared_indexes WHERE org_seq = ?1 AND ready
          ORDER BY created_at, kind, key",
     )?;
     let rows = stmt.query_map([tenant.org_seq], |r| {
@@ -91,50 +91,93 @@ pub(crate) fn declared(conn: &Connection, tenant: &Tenant) -> Result<Declared> {
     Ok(declared)
 }
 
-/// Declares `field` and fills it from the organization's contacts; `false`
-/// when it was declared already (nothing changes).
+/// Contacts one fill transaction reads: short enough that other writers
+/// wait milliseconds, not seconds.
+const FILL_BATCH: i64 = 20_000;
+
+/// The first step of a declaration: `Ready` when `field` is declared and
+/// filled already (nothing changes), else `Fill` (declared now, or left
+/// unfilled by a stop) with its creation time.
+pub(crate) enum Declaration {
+    Ready(DeclaredIndex),
+    /// To fill; `true` when declared by this call.
+    Fill(DeclaredIndex, bool),
+}
+
+/// Declares `field` (not ready yet): from this commit on, the triggers keep
+/// it current for every write while [`fill_batch`] fills it.
 pub(crate) fn declare(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     field: &IndexField,
-) -> Result<(DeclaredIndex, bool)> {
+) -> Result<Declaration> {
     let (kind, key) = field.kind_and_key();
-    let existing: Option<i64> = tx
+    let existing: Option<(i64, bool)> = tx
         .prepare_cached(
-            "SELECT created_at FROM declared_indexes WHERE org_seq = ?1 AND kind = ?2 AND key = ?3",
+            "SELECT created_at, ready FROM declared_indexes
+             WHERE org_seq = ?1 AND kind = ?2 AND key = ?3",
         )?
-        .query_row(params![tenant.org_seq, kind, key], |r| r.get(0))
+        .query_row(params![tenant.org_seq, kind, key], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .optional()?;
-    if let Some(created_at) = existing {
-        let index = DeclaredIndex {
-            field: field.clone(),
-            created_at,
-        };
-        return Ok((index, false));
+    let index = |created_at| DeclaredIndex {
+        field: field.clone(),
+        created_at,
+    };
+    match existing {
+        Some((created_at, true)) => Ok(Declaration::Ready(index(created_at))),
+        Some((created_at, false)) => Ok(Declaration::Fill(index(created_at), false)),
+        None => {
+            let created_at = clock::now_ms();
+            tx.execute(
+                "INSERT INTO declared_indexes (org_seq, kind, key, created_at, ready)
+                 VALUES (?1, ?2, ?3, ?4, 0)",
+                params![tenant.org_seq, kind, key, created_at],
+            )?;
+            Ok(Declaration::Fill(index(created_at), true))
+        }
     }
-    let created_at = clock::now_ms();
-    tx.execute(
-        "INSERT INTO declared_indexes (org_seq, kind, key, created_at) VALUES (?1, ?2, ?3, ?4)",
-        params![tenant.org_seq, kind, key, created_at],
-    )?;
+}
+
+/// Fills `field` from the organization's contacts with row numbers after
+/// `after`, at most [`FILL_BATCH`] of them; the last row number read, or
+/// `None` when none was left (then the index is marked ready).
+pub(crate) fn fill_batch(
+    tx: &Transaction<'_>,
+    tenant: &Tenant,
+    field: &IndexField,
+    after: i64,
+) -> Result<Option<i64>> {
+    let last: Option<i64> = tx
+        .prepare_cached(
+            "SELECT max(seq) FROM (SELECT seq FROM contacts
+             WHERE org_seq = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3)",
+        )?
+        .query_row(params![tenant.org_seq, after, FILL_BATCH], |r| r.get(0))?;
+    let Some(last) = last else {
+        let (kind, key) = field.kind_and_key();
+        tx.execute(
+            "UPDATE declared_indexes SET ready = 1 WHERE org_seq = ?1 AND kind = ?2 AND key = ?3",
+            params![tenant.org_seq, kind, key],
+        )?;
+        return Ok(None);
+    };
     match field {
         IndexField::Name => tx.execute(
             "INSERT OR IGNORE INTO name_order (org_seq, name_key, id, contact_seq)
-             SELECT org_seq, name_key, id, seq FROM contacts WHERE org_seq = ?1",
-            [tenant.org_seq],
+             SELECT org_seq, name_key, id, seq FROM contacts
+             WHERE org_seq = ?1 AND seq > ?2 AND seq <= ?3",
+            params![tenant.org_seq, after, last],
         )?,
         IndexField::Metadata(key) => tx.execute(
             "INSERT OR IGNORE INTO metadata_values (org_seq, key, value, contact_seq)
              SELECT org_seq, ?2, metadata -> ?3, seq FROM contacts
-             WHERE org_seq = ?1 AND (metadata -> ?3) IS NOT NULL",
-            params![tenant.org_seq, key, metadata_path(key)],
+             WHERE org_seq = ?1 AND seq > ?4 AND seq <= ?5 AND (metadata -> ?3) IS NOT NULL",
+            params![tenant.org_seq, key, metadata_path(key), after, last],
         )?,
     };
-    let index = DeclaredIndex {
-        field: field.clone(),
-        created_at,
-    };
-    Ok((index, true))
+    Ok(Some(last))
 }
 
 /// Drops a declared index (`NotFound` when it is not declared).

@@ -121,14 +121,22 @@ impl Tenant {
 /// The versioned schema. `schema.sql` is migration 1; later changes are new
 /// migrations appended here, never edits of an applied one.
 pub(crate) fn migrations() -> Migrations<'static> {
-    Migrations::new(vec![
-        M::up(include_str!("../../../schema.sql")),
-        M::up(include_str!("../migrations/002-one-clock-bounded-rows.sql")),
-        M::up(include_str!("../migrations/003-idempotency-keys.sql")),
-        M::up(include_str!("../migrations/004-imports.sql")),
-        M::up(include_str!("../migrations/005-declared-indexes.sql")),
-    ])
+    Migrations::new(MIGRATIONS.iter().map(|sql| M::up(sql)).collect())
 }
+
+/// Every migration's SQL, in order: `PRAGMA user_version` is how many of
+/// them a database has had.
+const MIGRATIONS: [&str; 6] = [
+    include_str!("../../../schema.sql"),
+    include_str!("../migrations/002-one-clock-bounded-rows.sql"),
+    include_str!("../migrations/003-idempotency-keys.sql"),
+    include_str!("../migrations/004-imports.sql"),
+    include_str!("../migrations/005-declared-indexes.sql"),
+    include_str!("../migrations/006-index-fills-in-batches.sql"),
+];
+
+/// The schema version this build writes (and the newest it reads).
+pub const SCHEMA_VERSION: usize = MIGRATIONS.len();
 
 /// The PRAGMAs every connection gets (public so benchmarks can give a raw
 /// connection the very same settings).

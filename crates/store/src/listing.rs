@@ -837,7 +837,15 @@ mod tests {
         };
         let before = every(&db);
         for field in [IndexField::Name, IndexField::Metadata("n".into())] {
-            db.write_now(|tx| indexes::declare(tx, &a, &field)).unwrap();
+            db.write_now(|tx| indexes::declare(tx, &a, &field).map(|_| ()))
+                .unwrap();
+            let mut after = i64::MIN;
+            while let Some(last) = db
+                .write_now(|tx| indexes::fill_batch(tx, &a, &field, after))
+                .unwrap()
+            {
+                after = last;
+            }
         }
         assert_eq!(every(&db), before);
         // Writes keep them exact: a changed name and metadata value, a

@@ -397,8 +397,33 @@ impl TenantDb {
 
     /// Declares an index and fills it; `false` when it existed already.
     pub async fn declare_index(&self, field: IndexField) -> Result<Scoped<(DeclaredIndex, bool)>> {
-        self.write(move |tx, tenant| indexes::declare(tx, tenant, &field))
-            .await
+        let declaring = field.clone();
+        let declared = self
+            .write(move |tx, tenant| indexes::declare(tx, tenant, &declaring))
+            .await?;
+        let (index, new) = match declared.value {
+            indexes::Declaration::Ready(index) => (index, false),
+            indexes::Declaration::Fill(index, new) => {
+                // Batch by batch, each its own short write: other writers
+                // (every organization's) go on between them.
+                let mut after = i64::MIN;
+                loop {
+                    let filling = field.clone();
+                    let filled = self
+                        .write(move |tx, tenant| indexes::fill_batch(tx, tenant, &filling, after))
+                        .await?;
+                    match filled.value {
+                        Some(last) => after = last,
+                        None => break,
+                    }
+                }
+                (index, new)
+            }
+        };
+        Ok(Scoped {
+            org_id: declared.org_id,
+            value: (index, new),
+        })
     }
 
     /// Drops a declared index.

@@ -71,7 +71,8 @@ pub const CSV_HEADER: &[u8] = b"id,name,phoneNumber,language,metadata,createdAt,
 
 /// Appends one contact to `buffer` as an NDJSON line (the API's object) or
 /// a CSV record (metadata as its JSON text, an empty cell for no
-/// language); `false` if it could not be written.
+/// language, a name that a spreadsheet would run as a formula escaped
+/// with a leading `'`); `false` if it could not be written.
 pub fn render_row(
     format: ExportFormat,
     contact: &Contact,
@@ -90,9 +91,10 @@ pub fn render_row(
             let mut writer = csv::WriterBuilder::new()
                 .terminator(csv::Terminator::Any(b'\n'))
                 .from_writer(buffer);
+            let name = contactsd_domain::import::spreadsheet_safe(contact.name.as_str());
             let record = [
                 contact.id.as_str(),
-                contact.name.as_str(),
+                &name,
                 contact.phone.as_str(),
                 contact.language.as_ref().map_or("", |l| l.as_str()),
                 contact.metadata.as_str(),

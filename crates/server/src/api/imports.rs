@@ -53,8 +53,9 @@ pub struct ImportView<'a> {
     errors: Option<Vec<RowErrorView<'a>>>,
     #[schema(required = true)]
     audience_id: Option<&'a str>,
-    #[schema(required = true)]
-    webhook_url: Option<&'a str>,
+    /// A password in it is shown as `***`.
+    #[schema(required = true, value_type = Option<String>)]
+    webhook_url: Option<std::borrow::Cow<'a, str>>,
     created_at: String,
     /// `null` until processing starts.
     #[schema(required = true)]
@@ -158,7 +159,10 @@ impl<'a> ImportView<'a> {
                     .collect()
             }),
             audience_id: import.audience_id.as_deref(),
-            webhook_url: import.webhook_url.as_deref(),
+            webhook_url: import
+                .webhook_url
+                .as_deref()
+                .map(crate::import::shown_webhook_url),
             created_at: clock::format_ms(import.created_at),
             started_at: import.started_at.map(clock::format_ms),
             completed_at: import.completed_at.map(clock::format_ms),

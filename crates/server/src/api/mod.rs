@@ -25,7 +25,7 @@ use rocket::{Catcher, Route};
 use crate::error::{self, ApiError};
 
 pub(crate) use body::{
-    BodyBudget, FileBudget, JsonBody, DEFAULT_FILE_LIMIT_MIB, DEFAULT_JSON_LIMIT_MIB,
+    BodyBudget, BodyTimeouts, FileBudget, JsonBody, DEFAULT_FILE_LIMIT_MIB, DEFAULT_JSON_LIMIT_MIB,
 };
 pub(crate) use contactsd_domain::query::{PageRequest, RawQuery};
 pub(crate) use query::Query;
