@@ -30,6 +30,7 @@ RSS_BOUND_MIB = 400
 SLOW_HEADS = 300
 
 results = []
+PID = [0]
 
 
 def check(name, ok, detail=""):
@@ -91,6 +92,7 @@ def guarded(name, port, key, attack):
         stop.set()
         thread.join()
     slowest = max(latencies) if latencies else float("inf")
+    print(f"      peak RSS so far (VmHWM): {vm_hwm_mib(PID[0]):.0f} MiB", flush=True)
     check(
         f"{name}: other organization served",
         bool(latencies) and not failures and slowest < 1.0,
@@ -101,6 +103,8 @@ def guarded(name, port, key, attack):
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--binary", default="target/release/contactsd")
+    parser.add_argument("--slow-heads", type=int, default=SLOW_HEADS)
+    parser.add_argument("--soft-limit", type=int, default=256)
     args = parser.parse_args()
     binary = os.path.abspath(args.binary)
     workdir = tempfile.mkdtemp()
@@ -123,10 +127,11 @@ def main():
                ROCKET_BULK_RATE_LIMIT_PER_MINUTE="1", ROCKET_LOG_LEVEL="critical")
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     hard = 65536 if hard == resource.RLIM_INFINITY else min(hard, 65536)
-    low_limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+    low_limit = lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (args.soft_limit, hard))
     server = subprocess.Popen([binary, "--database", db, "serve"], env=env, cwd=workdir,
                               stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                               preexec_fn=low_limit, text=True)
+    PID[0] = server.pid
     try:
         for line in server.stdout:
             if "open-file limit" in line:
@@ -138,7 +143,7 @@ def main():
         # 1. More slow request heads than the soft limit the server started with.
         def slow_heads():
             sockets = []
-            for _ in range(SLOW_HEADS):
+            for _ in range(args.slow_heads):
                 s = socket.create_connection(("127.0.0.1", port))
                 s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
                 sockets.append(s)
@@ -150,7 +155,8 @@ def main():
                 except OSError:
                     closed += 1
                 s.close()
-            check("every slow head closed by the server", closed == SLOW_HEADS, f"{closed} of {SLOW_HEADS}")
+            check("every slow head closed by the server", closed == args.slow_heads,
+                  f"{closed} of {args.slow_heads}")
 
         guarded("slow heads", port, b_key, slow_heads)
 
