@@ -18,44 +18,13 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 
-use contactsd_store::{self as db, Db};
-use r2d2_sqlite::SqliteConnectionManager;
-use rocket::State;
-use support::{bench_figment, launch, require_wrk, wrk, Raw};
+use contactsd_store::Db;
+use support::{require_wrk, wrk, Raw};
 
 /// Rows `Raw::insert` writes a call.
 const BATCH: u64 = 1_000;
 const ROUNDS: usize = 4;
 const SECONDS: u32 = 5;
-
-type Pool = r2d2::Pool<SqliteConnectionManager>;
-
-/// The baseline: a bare route doing one pooled point lookup.
-#[rocket::get("/bare/<id>")]
-async fn bare(pool: &State<Pool>, id: String) -> Option<String> {
-    let pool = pool.inner().clone();
-    rocket::tokio::task::spawn_blocking(move || {
-        let conn = pool.get().ok()?;
-        conn.query_row(
-            "SELECT id, name, phone, language, metadata, created_at, updated_at
-             FROM contacts WHERE id = ?1",
-            [id],
-            |r| {
-                Ok(serde_json::json!({
-                    "id": r.get::<_, String>(0)?, "name": r.get::<_, String>(1)?,
-                    "phoneNumber": r.get::<_, String>(2)?, "language": r.get::<_, Option<String>>(3)?,
-                    "metadata": r.get::<_, String>(4)?, "createdAt": r.get::<_, i64>(5)?,
-                    "updatedAt": r.get::<_, i64>(6)?,
-                })
-                .to_string())
-            },
-        )
-        .ok()
-    })
-    .await
-    .ok()
-    .flatten()
-}
 
 fn arg(name: &str) -> Option<String> {
     let args: Vec<String> = std::env::args().collect();
@@ -192,15 +161,7 @@ fn main() {
             &logs.path().join("before.log"),
         )
     });
-    let pool: Pool = r2d2::Pool::builder()
-        .max_size(8)
-        .build(SqliteConnectionManager::file(copy(&path, "bare")).with_init(db::configure))
-        .unwrap();
-    let bare_port = launch(
-        rocket::custom(bench_figment())
-            .manage(pool)
-            .mount("/", rocket::routes![bare]),
-    );
+    let bare_port = support::launch_bare(&copy(&path, "bare"));
 
     let mut targets: Vec<(&str, String)> = vec![
         (

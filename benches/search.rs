@@ -19,8 +19,6 @@ use std::time::Instant;
 
 use contactsd_domain::ids::{ordered_id, Kind};
 use contactsd_store::{self as db, Db};
-use r2d2_sqlite::SqliteConnectionManager;
-use rocket::State;
 use rusqlite::params;
 use serde_json::Value;
 use support::{bench_figment, launch, person_name, phone_number, require_wrk, wrk, Client};
@@ -147,35 +145,6 @@ fn big_org_id(path: &Path) -> Option<String> {
     .ok()
 }
 
-type Pool = r2d2::Pool<SqliteConnectionManager>;
-
-/// The baseline: a bare route doing one pooled point lookup.
-#[rocket::get("/bare/<id>")]
-async fn bare(pool: &State<Pool>, id: String) -> Option<String> {
-    let pool = pool.inner().clone();
-    rocket::tokio::task::spawn_blocking(move || {
-        let conn = pool.get().ok()?;
-        conn.query_row(
-            "SELECT id, name, phone, language, metadata, created_at, updated_at
-             FROM contacts WHERE id = ?1",
-            [id],
-            |r| {
-                Ok(serde_json::json!({
-                    "id": r.get::<_, String>(0)?, "name": r.get::<_, String>(1)?,
-                    "phoneNumber": r.get::<_, String>(2)?, "language": r.get::<_, Option<String>>(3)?,
-                    "metadata": r.get::<_, String>(4)?, "createdAt": r.get::<_, i64>(5)?,
-                    "updatedAt": r.get::<_, i64>(6)?,
-                })
-                .to_string())
-            },
-        )
-        .ok()
-    })
-    .await
-    .ok()
-    .flatten()
-}
-
 fn main() {
     require_wrk();
     let path = data_path();
@@ -193,15 +162,7 @@ fn main() {
     let db = Db::open(&path).unwrap();
     let key = db.issue_key(&org_id).unwrap().key;
     let port = launch(contactsd_server::app::build(bench_figment(), db).expect("valid settings"));
-    let pool: Pool = r2d2::Pool::builder()
-        .max_size(8)
-        .build(SqliteConnectionManager::file(&path).with_init(db::configure))
-        .unwrap();
-    let bare_port = launch(
-        rocket::custom(bench_figment())
-            .manage(pool)
-            .mount("/", rocket::routes![bare]),
-    );
+    let bare_port = support::launch_bare(&path);
 
     let base = format!("http://127.0.0.1:{port}");
     let mut client = Client::connect(port, &key);

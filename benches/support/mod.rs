@@ -434,3 +434,47 @@ pub fn wrk(url: &str, key: &str, threads: u32, connections: u32, seconds: u32) -
         rps,
     }
 }
+
+type Pool = r2d2::Pool<r2d2_sqlite::SqliteConnectionManager>;
+
+/// The baseline the API is compared with: a bare route doing one pooled
+/// point lookup.
+#[rocket::get("/bare/<id>")]
+async fn bare(pool: &rocket::State<Pool>, id: String) -> Option<String> {
+    let pool = pool.inner().clone();
+    rocket::tokio::task::spawn_blocking(move || {
+        let conn = pool.get().ok()?;
+        conn.query_row(
+            "SELECT id, name, phone, language, metadata, created_at, updated_at
+             FROM contacts WHERE id = ?1",
+            [id],
+            |r| {
+                Ok(serde_json::json!({
+                    "id": r.get::<_, String>(0)?, "name": r.get::<_, String>(1)?,
+                    "phoneNumber": r.get::<_, String>(2)?, "language": r.get::<_, Option<String>>(3)?,
+                    "metadata": r.get::<_, String>(4)?, "createdAt": r.get::<_, i64>(5)?,
+                    "updatedAt": r.get::<_, i64>(6)?,
+                })
+                .to_string())
+            },
+        )
+        .ok()
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
+/// Serves `GET /bare/<id>` over the database at `path` (eight pooled
+/// connections, the API's PRAGMAs) from this process; its port.
+pub fn launch_bare(path: &Path) -> u16 {
+    let pool: Pool = r2d2::Pool::builder()
+        .max_size(8)
+        .build(r2d2_sqlite::SqliteConnectionManager::file(path).with_init(db::configure))
+        .unwrap();
+    launch(
+        rocket::custom(bench_figment())
+            .manage(pool)
+            .mount("/", rocket::routes![bare]),
+    )
+}
