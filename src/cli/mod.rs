@@ -76,8 +76,12 @@ enum Command {
     Backup { dest: PathBuf },
     /// Put the backup SRC in place of the database (the server must be stopped)
     Restore { src: PathBuf },
-    /// Check the database file and its search index (exit 1 if either is damaged)
-    Check,
+    /// Check a database file and its search index (exit 1 if either is
+    /// damaged, or the file is missing or not a contactsd database)
+    Check {
+        /// The file to check [default: the configured database]
+        path: Option<PathBuf>,
+    },
     /// Import a .csv, .ndjson or .jsonl file into an organization, with a
     /// progress bar on a terminal; prints the final status as one JSON line
     Import {
@@ -143,7 +147,12 @@ pub(crate) fn main() -> ExitCode {
             Command::Key(command) => open(&path).and_then(|db| run_key(&db, command)),
             Command::Backup { dest } => open(&path).and_then(|db| backup(&db, &path, &dest)),
             Command::Restore { src } => restore(&src, &path),
-            Command::Check => open(&path).and_then(|db| check(&db)),
+            Command::Check { path: file } => {
+                let target = file.unwrap_or_else(|| path.clone());
+                verify(&target)
+                    .and_then(|()| open(&target))
+                    .and_then(|db| check(&db))
+            }
             Command::Import {
                 file,
                 org_id,
@@ -302,6 +311,17 @@ fn check(db: &Db) -> Result<(), String> {
     } else {
         Err(String::from("the database is damaged"))
     }
+}
+
+/// Refuses, before anything opens it for writing, a file that is missing or
+/// is not a contactsd database of this version or older.
+fn verify(path: &Path) -> Result<(), String> {
+    if !path.is_file() {
+        return Err(format!("no database file at {}", path.display()));
+    }
+    db::backup::verify_file(path)
+        .map(|_| ())
+        .map_err(|e| format!("check failed: {e}"))
 }
 
 fn restore(src: &Path, path: &Path) -> Result<(), String> {

@@ -503,6 +503,34 @@ fn check_reports_the_file_and_the_search_index() {
 }
 
 #[test]
+fn check_takes_a_path_and_refuses_what_is_not_a_contactsd_database() {
+    let dir = tempfile::tempdir().unwrap();
+    json_lines(dir.path(), &["org", "create", "Acme"]);
+    std::fs::rename(dir.path().join("contacts.db"), dir.path().join("copy.db")).unwrap();
+    // PATH wins over --database.
+    let report = &json_lines(dir.path(), &["--database", "other.db", "check", "copy.db"])[0];
+    assert_eq!(report["integrityCheck"], "ok");
+    std::fs::write(dir.path().join("notes.txt"), "not a database").unwrap();
+    rusqlite::Connection::open(dir.path().join("plain.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x);")
+        .unwrap();
+    for file in ["missing.db", "notes.txt", "plain.db"] {
+        let output = run(dir.path(), &["check", file]);
+        assert_ne!(output.status.code(), Some(0), "{file}");
+        assert!(
+            !String::from_utf8_lossy(&output.stderr).is_empty(),
+            "{file}"
+        );
+    }
+    assert!(
+        !dir.path().join("missing.db").exists(),
+        "check creates nothing"
+    );
+    assert!(!dir.path().join("other.db").exists());
+}
+
+#[test]
 fn restore_refuses_a_file_that_is_not_a_contactsd_database_of_this_version() {
     let dir = tempfile::tempdir().unwrap();
     json_lines(dir.path(), &["org", "create", "Acme"]);

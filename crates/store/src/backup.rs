@@ -168,6 +168,25 @@ pub fn new_partial_file(dest: &Path) -> std::io::Result<std::path::PathBuf> {
     }
 }
 
+/// Checks, read-only, that the file at `path` is an intact contactsd
+/// database of this version or older: its contacts.
+pub fn verify_file(path: &Path) -> Result<i64> {
+    let conn =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| {
+            Error::Open {
+                path: path.to_path_buf(),
+                reason: e.to_string(),
+            }
+        })?;
+    check(&conn, path).map_err(|e| match e {
+        Error::Sqlite(e) => Error::Open {
+            path: path.to_path_buf(),
+            reason: format!("not a contactsd database ({e})"),
+        },
+        other => other,
+    })
+}
+
 /// Puts the backup `source` in place of the database at `dest` (which no
 /// server may be using: the caller checks), after checking the backup is an
 /// intact contactsd database.
