@@ -126,7 +126,18 @@ enum OrgCommand {
 #[derive(Subcommand)]
 enum KeyCommand {
     /// Issue a new API key for an organization
-    Create { org_id: String },
+    Create {
+        org_id: String,
+        /// The key may only read (GET and HEAD); anything else is 403
+        #[arg(long)]
+        read_only: bool,
+        /// The key is refused after DAYS x 24 hours
+        #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(u32).range(1..))]
+        expires_in: Option<u32>,
+        /// A label for the key, shown by `key list`
+        #[arg(long, value_name = "TEXT")]
+        name: Option<String>,
+    },
     /// List an organization's keys (never the keys themselves)
     List { org_id: String },
     /// Revoke a key, given its id or the key itself
@@ -360,11 +371,27 @@ fn run_org(db: &Db, command: OrgCommand) -> Result<(), String> {
 
 fn run_key(db: &Db, command: KeyCommand) -> Result<(), String> {
     match command {
-        KeyCommand::Create { org_id } => {
+        KeyCommand::Create {
+            org_id,
+            read_only,
+            expires_in,
+            name,
+        } => {
+            let options = keys::KeyOptions {
+                name,
+                read_only,
+                expires_in_days: expires_in,
+            };
             let key = db
-                .issue_key(&org_id)
+                .issue_key_with(&org_id, &options)
                 .map_err(|e| not_found_as(e, &org_id))?;
-            print_line(&json!({ "id": key.id, "apiKey": key.key }));
+            print_line(&json!({
+                "id": key.id,
+                "apiKey": key.key,
+                "name": key.name,
+                "readOnly": key.read_only,
+                "expiresAt": key.expires_at.map(clock::format_ms),
+            }));
         }
         KeyCommand::List { org_id } => {
             for key in db
@@ -399,6 +426,9 @@ fn key_json(key: &keys::KeyInfo) -> Value {
         "createdAt": clock::format_ms(key.created_at),
         "lastUsedAt": key.last_used_at.map(clock::format_ms),
         "revokedAt": key.revoked_at.map(clock::format_ms),
+        "name": key.name,
+        "readOnly": key.read_only,
+        "expiresAt": key.expires_at.map(clock::format_ms),
     })
 }
 

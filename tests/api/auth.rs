@@ -153,3 +153,90 @@ fn an_unknown_key_is_401_before_any_query_error() {
         answer.assert_error(401, "unauthorized");
     }
 }
+
+/// A read-only key of the app's organization.
+fn read_only_key(app: &TestApp) -> String {
+    let db = contactsd_store::Db::open(&app.db_path).unwrap();
+    let org_id = db.list_orgs().unwrap().remove(0).id;
+    db.issue_key_with(
+        &org_id,
+        &contactsd_store::keys::KeyOptions {
+            read_only: true,
+            ..Default::default()
+        },
+    )
+    .unwrap()
+    .key
+}
+
+#[test]
+fn a_read_only_key_reads_everything_and_writes_nothing() {
+    let app = TestApp::spawn();
+    let created = app.post(
+        "/v1/contacts",
+        &json!({"name": "Priya", "phoneNumber": "+919876543210"}),
+    );
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let key = read_only_key(&app);
+    for path in [
+        "/v1/contacts".to_string(),
+        format!("/v1/contacts/{id}"),
+        "/v1/audiences".into(),
+    ] {
+        let answer = app.send(Method::Get, &path, Some(&key), None);
+        assert_eq!(answer.status, Status::Ok, "{path}");
+    }
+    let body = Some(json!({"name": "Other", "phoneNumber": "+14155552671"}).to_string());
+    for (method, path) in [
+        (Method::Post, "/v1/contacts".to_string()),
+        (Method::Patch, format!("/v1/contacts/{id}")),
+        (Method::Delete, format!("/v1/contacts/{id}")),
+        (Method::Post, "/v1/contacts/bulk".into()),
+        (Method::Put, "/v1/indexes/name".into()),
+        (Method::Post, "/v1/no-such-route".into()),
+    ] {
+        app.send(method, &path, Some(&key), body.clone())
+            .assert_error(403, "forbidden");
+    }
+    // Refused before its body or Idempotency-Key is looked at: nothing stored.
+    let mut request = app.client.post("/v1/contacts");
+    request.add_header(Header::new("x-api-key", key.clone()));
+    request.add_header(Header::new("Idempotency-Key", "ro-1"));
+    request.set_body("not json");
+    assert_eq!(request.dispatch().status(), Status::Forbidden);
+    let stored: i64 = app
+        .sqlite()
+        .query_row("SELECT count(*) FROM idempotency_keys", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(stored, 0);
+    assert_eq!(app.get("/v1/contacts").body["total"], 1);
+}
+
+#[test]
+fn an_expired_key_is_401_like_a_revoked_one() {
+    let app = TestApp::spawn();
+    let db = contactsd_store::Db::open(&app.db_path).unwrap();
+    let org_id = db.list_orgs().unwrap().remove(0).id;
+    let key = db
+        .issue_key_with(
+            &org_id,
+            &contactsd_store::keys::KeyOptions {
+                expires_in_days: Some(1),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(
+        app.send(Method::Get, "/v1/contacts", Some(&key.key), None)
+            .status,
+        Status::Ok
+    );
+    app.sqlite()
+        .execute(
+            "UPDATE api_keys SET expires_at = 1 WHERE id = ?1",
+            [&key.id],
+        )
+        .unwrap();
+    app.send(Method::Get, "/v1/contacts", Some(&key.key), None)
+        .assert_error(401, "unauthorized");
+}

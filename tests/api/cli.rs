@@ -79,7 +79,12 @@ fn keys_are_created_listed_without_secrets_and_revoked() {
     let first_key = org["apiKey"].as_str().unwrap();
 
     let created = json_lines(dir.path(), &["key", "create", org_id]).remove(0);
-    assert_eq!(keys_of(&created), ["id", "apiKey"]);
+    assert_eq!(
+        keys_of(&created),
+        ["id", "apiKey", "name", "readOnly", "expiresAt"]
+    );
+    assert_eq!(created["readOnly"], false);
+    assert_eq!(created["expiresAt"], Value::Null);
     assert!(created["id"].as_str().unwrap().starts_with("key_"));
     let second_key = created["apiKey"].as_str().unwrap();
     assert!(is_api_key(second_key));
@@ -96,7 +101,16 @@ fn keys_are_created_listed_without_secrets_and_revoked() {
     for key in &keys {
         assert_eq!(
             keys_of(key),
-            ["id", "prefix", "createdAt", "lastUsedAt", "revokedAt"]
+            [
+                "id",
+                "prefix",
+                "createdAt",
+                "lastUsedAt",
+                "revokedAt",
+                "name",
+                "readOnly",
+                "expiresAt"
+            ]
         );
         assert_eq!(key["lastUsedAt"], Value::Null);
         assert_eq!(key["revokedAt"], Value::Null);
@@ -601,4 +615,43 @@ fn export_output_replaces_a_link_and_is_private_and_backup_leaves_other_files_al
         "mine"
     );
     assert!(dir.path().join("copy.db").exists());
+}
+
+#[test]
+fn keys_can_be_named_read_only_and_expiring() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = &json_lines(dir.path(), &["org", "create", "Acme"])[0];
+    let org_id = org["id"].as_str().unwrap();
+    let key = &json_lines(
+        dir.path(),
+        &[
+            "key",
+            "create",
+            org_id,
+            "--read-only",
+            "--expires-in",
+            "30",
+            "--name",
+            "reports",
+        ],
+    )[0];
+    assert_eq!(key["name"], "reports");
+    assert_eq!(key["readOnly"], true);
+    let created = time::OffsetDateTime::now_utc();
+    let expires = time::OffsetDateTime::parse(
+        key["expiresAt"].as_str().unwrap(),
+        &time::format_description::well_known::Rfc3339,
+    )
+    .unwrap();
+    let days = (expires - created).whole_hours();
+    assert!((719..=720).contains(&days), "{days} hours");
+    let listed = json_lines(dir.path(), &["key", "list", org_id]);
+    let listed = listed.iter().find(|k| k["id"] == key["id"]).unwrap();
+    assert_eq!(listed["name"], "reports");
+    assert_eq!(listed["readOnly"], true);
+    assert_eq!(listed["expiresAt"], key["expiresAt"]);
+    for bad in ["0", "-1", "1.5", "soon"] {
+        let output = run(dir.path(), &["key", "create", org_id, "--expires-in", bad]);
+        assert_eq!(output.status.code(), Some(2), "--expires-in {bad}");
+    }
 }

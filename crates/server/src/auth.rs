@@ -63,9 +63,9 @@ async fn authenticate(req: &Request<'_>) -> Result<TenantDb, ApiError> {
     if limits.is_none() && matches!(req.method(), Method::Get | Method::Head) {
         return Ok(db.tenant(key));
     }
-    let (tenant, key_seq) = db.authenticate(key).await?.ok_or_else(invalid_key)?;
+    let (tenant, verified) = db.authenticate(key).await?.ok_or_else(invalid_key)?;
     if let Some(limits) = limits {
-        match limits.take(key_seq, ratelimit::is_bulk(req)) {
+        match limits.take(verified.key_seq, ratelimit::is_bulk(req)) {
             Ok(Some(standing)) => ratelimit::record(req, standing),
             Ok(None) => {}
             Err(limited) => {
@@ -76,7 +76,32 @@ async fn authenticate(req: &Request<'_>) -> Result<TenantDb, ApiError> {
             }
         }
     }
+    // After the rate limit (the request counts), before the route's body
+    // or idempotency key is looked at: nothing is read or stored.
+    if verified.read_only && !is_read(req.method()) {
+        return Err(ApiError::forbidden());
+    }
     Ok(tenant)
+}
+
+/// Whether `req` presents a valid, read-only key (for answers no route
+/// gave).
+pub(crate) async fn is_read_only_key(req: &Request<'_>) -> bool {
+    let Ok(key) = well_formed_key(req) else {
+        return false;
+    };
+    let Some(db) = req.rocket().state::<Db>() else {
+        return false;
+    };
+    matches!(
+        db.authenticate(key.to_string()).await,
+        Ok(Some((_, verified))) if verified.read_only
+    )
+}
+
+/// Whether `method` only reads: what a read-only key may send.
+pub(crate) fn is_read(method: Method) -> bool {
+    matches!(method, Method::Get | Method::Head)
 }
 fn invalid_key() -> ApiError {
     ApiError::unauthorized("Invalid or revoked API key")

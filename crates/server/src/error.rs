@@ -62,6 +62,15 @@ impl ApiError {
         Self::new(Status::Unauthorized, "unauthorized", message)
     }
 
+    /// 403: a read-only key used for anything but reading.
+    pub(crate) fn forbidden() -> Self {
+        Self::new(
+            Status::Forbidden,
+            "forbidden",
+            "This API key is read-only: it may send GET and HEAD requests only",
+        )
+    }
+
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(Status::NotFound, "not_found", message)
     }
@@ -269,6 +278,7 @@ impl From<db::Error> for ApiError {
                 ApiError::phone_taken(&phone, &contact_id)
             }
             db::Error::Unauthorized => ApiError::unauthorized("Invalid or revoked API key"),
+            db::Error::ReadOnlyKey => ApiError::forbidden(),
             db::Error::BadCursor(error) => ApiError::bad_parameter(
                 "cursor",
                 match error {

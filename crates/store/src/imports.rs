@@ -329,6 +329,7 @@ fn apply(
                     org_seq: r.get(0)?,
                     org_id: r.get(1)?,
                     key_seq: 0,
+                    read_only: false,
                 },
                 r.get::<_, Option<i64>>(2)?,
                 r.get::<_, i64>(3)?,

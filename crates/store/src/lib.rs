@@ -52,6 +52,8 @@ pub enum Error {
     MissingContacts(Vec<String>),
     #[error("invalid or revoked API key")]
     Unauthorized,
+    #[error("a read-only API key cannot write")]
+    ReadOnlyKey,
     #[error("cursor refused: {0:?}")]
     BadCursor(contactsd_domain::cursor::CursorError),
     #[error("cannot open {path}: {reason}")]
@@ -71,6 +73,15 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// A failure that is the machine's state, not a bug: another writer, a
 /// full disk, a read-only or failing file, no free connection. A retry (or
 /// the operator) can fix it; the server answers `503`.
+/// What a verified key is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Verified {
+    /// The key's row number: what rate limits count by.
+    pub key_seq: i64,
+    /// The key may only read.
+    pub read_only: bool,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     Busy,
@@ -109,6 +120,8 @@ pub(crate) struct Tenant {
     org_id: String,
     /// The verified key's row number.
     key_seq: i64,
+    /// The key may read and nothing else: every write refuses it.
+    read_only: bool,
 }
 
 impl Tenant {
@@ -126,13 +139,14 @@ pub(crate) fn migrations() -> Migrations<'static> {
 
 /// Every migration's SQL, in order: `PRAGMA user_version` is how many of
 /// them a database has had.
-const MIGRATIONS: [&str; 6] = [
+const MIGRATIONS: [&str; 7] = [
     include_str!("../../../schema.sql"),
     include_str!("../migrations/002-one-clock-bounded-rows.sql"),
     include_str!("../migrations/003-idempotency-keys.sql"),
     include_str!("../migrations/004-imports.sql"),
     include_str!("../migrations/005-declared-indexes.sql"),
     include_str!("../migrations/006-index-fills-in-batches.sql"),
+    include_str!("../migrations/007-key-scopes.sql"),
 ];
 
 /// The schema version this build writes (and the newest it reads).
@@ -268,13 +282,13 @@ impl Db {
         TenantDb::new(self.clone(), key)
     }
 
-    /// A handle for the organization of `key`, verified now, and the
-    /// key's row number (what rate limits count by): `None` when the key
-    /// is unknown or revoked.
-    pub async fn authenticate(&self, key: String) -> Result<Option<(TenantDb, i64)>> {
+    /// A handle for the organization of `key`, verified now, and what the
+    /// key is (its row number, what rate limits count by; whether it is
+    /// read-only): `None` when the key is unknown, revoked or expired.
+    pub async fn authenticate(&self, key: String) -> Result<Option<(TenantDb, Verified)>> {
         let handle = self.tenant(key);
         match handle.verify().await {
-            Ok(key_seq) => Ok(Some((handle, key_seq))),
+            Ok(verified) => Ok(Some((handle, verified))),
             Err(Error::Unauthorized) => Ok(None),
             Err(e) => Err(e),
         }
@@ -315,7 +329,17 @@ impl Db {
 
     /// Issues a new key for the organization with public id `org_id`.
     pub fn issue_key(&self, org_id: &str) -> Result<keys::IssuedKey> {
-        self.write_now(|tx| keys::issue_for(tx, org_id))
+        self.issue_key_with(org_id, &keys::KeyOptions::default())
+    }
+
+    /// Issues a key for `org_id` with a name, a read-only scope or an
+    /// expiry.
+    pub fn issue_key_with(
+        &self,
+        org_id: &str,
+        options: &keys::KeyOptions,
+    ) -> Result<keys::IssuedKey> {
+        self.write_now(|tx| keys::issue_for(tx, org_id, options))
     }
 
     pub fn list_keys(&self, org_id: &str) -> Result<Vec<keys::KeyInfo>> {
@@ -421,6 +445,7 @@ fn operator_tenant(conn: &Connection, org_id: &str) -> Result<Tenant> {
         org_seq: org.seq,
         org_id: org.id,
         key_seq: 0,
+        read_only: false,
     })
 }
 

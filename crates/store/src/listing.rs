@@ -598,6 +598,7 @@ mod tests {
             org_seq: org.seq,
             org_id: org.id.clone(),
             key_seq: 0,
+            read_only: false,
         };
         let (a, b) = (tenant(&a), tenant(&b));
         db.write_now(|tx| {

@@ -30,7 +30,7 @@ pub(crate) fn create(tx: &Transaction<'_>, name: &str) -> Result<(Org, keys::Iss
         seq: tx.last_insert_rowid(),
         ..org
     };
-    let key = keys::issue(tx, org.seq)?;
+    let key = keys::issue(tx, org.seq, &keys::KeyOptions::default())?;
     Ok((org, key))
 }
 

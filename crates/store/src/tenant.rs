@@ -89,12 +89,15 @@ impl TenantDb {
     /// Verifies the key on its own trip: `Unauthorized` when it is unknown
     /// or revoked. For answers that must not tell an unverified caller
     /// anything, such as what is wrong with its query.
-    pub async fn verify(&self) -> Result<i64> {
+    pub async fn verify(&self) -> Result<crate::Verified> {
         let key = self.key.clone();
         self.db
             .run(move |conn| {
                 let tenant = keys::authenticate(conn, &key)?.ok_or(Error::Unauthorized)?;
-                Ok(tenant.key_seq)
+                Ok(crate::Verified {
+                    key_seq: tenant.key_seq,
+                    read_only: tenant.read_only,
+                })
             })
             .await
     }
@@ -139,6 +142,11 @@ impl TenantDb {
         self.db
             .run(move |conn| {
                 let tenant = keys::authenticate(conn, &key)?.ok_or(Error::Unauthorized)?;
+                // The server refuses a read-only key's writes before their
+                // route; storage refuses them too, whatever calls it.
+                if tenant.read_only {
+                    return Err(Error::ReadOnlyKey);
+                }
                 let value = write(conn, |tx| f(tx, &tenant))?;
                 Ok(Scoped {
                     org_id: tenant.org_id,

@@ -12,7 +12,8 @@ use utoipa::{PartialSchema, ToSchema};
 use super::contacts::{ContactIds, MembersAdded, MembersRemoved, Success};
 use super::listing::{list_contacts, CursorPage};
 use super::openapi::{
-    ByIdErrors, ListingErrors, PageErrors, PostErrors, PostNamingErrors, UpdateErrors,
+    ByIdErrors, DeleteByIdErrors, ListingErrors, PageErrors, PostErrors, PostNamingErrors,
+    UpdateErrors,
 };
 use super::{for_verified, JsonBody, Page, PageRequest, Query, RawQuery, Reply};
 use crate::auth::Org;
@@ -219,7 +220,7 @@ async fn patch_audience(org: Org, id: &str, body: JsonBody) -> Result<Reply, Api
     tag = "audiences",
     summary = "Delete an audience (its members stay)",
     params(("id" = String, Path, description = "The audience's id")),
-    responses((status = 200, body = Success), ByIdErrors),
+    responses((status = 200, body = Success), DeleteByIdErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::delete("/audiences/<id>")]

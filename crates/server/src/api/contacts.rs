@@ -9,7 +9,8 @@ use utoipa::{PartialSchema, ToSchema};
 
 use super::listing::{list_contacts, CursorPage};
 use super::openapi::{
-    ByIdErrors, ListingErrors, PostContactErrors, PostErrors, PostNamingErrors, UpdateContactErrors,
+    ByIdErrors, DeleteByIdErrors, ListingErrors, PostContactErrors, PostErrors, PostNamingErrors,
+    UpdateContactErrors,
 };
 use super::{JsonBody, Query, Reply};
 use crate::auth::Org;
@@ -171,7 +172,7 @@ async fn patch_contact(org: Org, id: &str, body: JsonBody) -> Result<Reply, ApiE
     tag = "contacts",
     summary = "Delete a contact (its calls stay)",
     params(("id" = String, Path, description = "The contact's id")),
-    responses((status = 200, body = Success), ByIdErrors),
+    responses((status = 200, body = Success), DeleteByIdErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::delete("/contacts/<id>")]

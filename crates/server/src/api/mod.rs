@@ -76,8 +76,17 @@ pub(crate) fn catchers() -> Vec<Catcher> {
 }
 
 #[rocket::catch(default)]
-fn default_catcher(status: Status, req: &Request<'_>) -> ApiError {
-    error_for(status, req)
+async fn default_catcher(status: Status, req: &Request<'_>) -> ApiError {
+    let error = error_for(status, req);
+    // A read-only key is refused anything but reading before any route is
+    // looked at: a write to an unknown route is 403 for it too.
+    if error.status() == Status::NotFound
+        && !crate::auth::is_read(req.method())
+        && crate::auth::is_read_only_key(req).await
+    {
+        return ApiError::forbidden();
+    }
+    error
 }
 
 fn error_for(status: Status, req: &Request<'_>) -> ApiError {

@@ -172,6 +172,8 @@ const PHONE_TAKEN: &str =
 const PHONE_TAKEN_OR_RUNNING: &str = "The phone number is another contact's (`conflict`; \
                                       `contactId` names that contact), or the \
                                       `Idempotency-Key`'s first request is still running";
+const FORBIDDEN: &str =
+    "A read-only key, which may only read (`forbidden`; refused before the body is read)";
 const RUNNING: &str = "The `Idempotency-Key`'s first request is still running (`conflict`)";
 
 /// A keyed route that reads nothing of the request but the key.
@@ -190,6 +192,21 @@ pub enum KeyErrors {
 pub enum ByIdErrors {
     #[response(status = 401, description = UNAUTHORIZED)]
     Unauthorized(ErrorBody<'static>),
+    #[response(status = 404, description = NOT_FOUND)]
+    NotFound(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
+}
+
+/// `DELETE` of one object by its id.
+#[derive(IntoResponses)]
+pub enum DeleteByIdErrors {
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 403, description = FORBIDDEN)]
+    Forbidden(ErrorBody<'static>),
     #[response(status = 404, description = NOT_FOUND)]
     NotFound(ErrorBody<'static>),
     #[response(status = 429, description = RATE_LIMITED)]
@@ -235,6 +252,8 @@ pub enum ListingErrors {
 pub enum DeclareIndexErrors {
     #[response(status = 401, description = UNAUTHORIZED)]
     Unauthorized(ErrorBody<'static>),
+    #[response(status = 403, description = FORBIDDEN)]
+    Forbidden(ErrorBody<'static>),
     #[response(status = 422, description = INVALID_INDEX)]
     Invalid(ErrorBody<'static>),
     #[response(status = 429, description = RATE_LIMITED)]
@@ -248,6 +267,8 @@ pub enum DeclareIndexErrors {
 pub enum DropIndexErrors {
     #[response(status = 401, description = UNAUTHORIZED)]
     Unauthorized(ErrorBody<'static>),
+    #[response(status = 403, description = FORBIDDEN)]
+    Forbidden(ErrorBody<'static>),
     #[response(status = 404, description = NOT_DECLARED)]
     NotFound(ErrorBody<'static>),
     #[response(status = 422, description = INVALID_INDEX)]
@@ -266,6 +287,8 @@ pub enum UpdateErrors {
     BadRequest(ErrorBody<'static>),
     #[response(status = 401, description = UNAUTHORIZED)]
     Unauthorized(ErrorBody<'static>),
+    #[response(status = 403, description = FORBIDDEN)]
+    Forbidden(ErrorBody<'static>),
     #[response(status = 404, description = NOT_FOUND_NAMED)]
     NotFound(ErrorBody<'static>),
     #[response(status = 413, description = TOO_LARGE)]
@@ -285,6 +308,8 @@ pub enum UpdateContactErrors {
     BadRequest(ErrorBody<'static>),
     #[response(status = 401, description = UNAUTHORIZED)]
     Unauthorized(ErrorBody<'static>),
+    #[response(status = 403, description = FORBIDDEN)]
+    Forbidden(ErrorBody<'static>),
     #[response(status = 404, description = NOT_FOUND)]
     NotFound(ErrorBody<'static>),
     #[response(status = 409, description = PHONE_TAKEN)]
@@ -306,6 +331,8 @@ pub enum PostErrors {
     BadRequest(ErrorBody<'static>),
     #[response(status = 401, description = UNAUTHORIZED)]
     Unauthorized(ErrorBody<'static>),
+    #[response(status = 403, description = FORBIDDEN)]
+    Forbidden(ErrorBody<'static>),
     #[response(status = 409, description = RUNNING)]
     Conflict(ErrorBody<'static>),
     #[response(status = 413, description = TOO_LARGE)]
@@ -325,6 +352,8 @@ pub enum PostContactErrors {
     BadRequest(ErrorBody<'static>),
     #[response(status = 401, description = UNAUTHORIZED)]
     Unauthorized(ErrorBody<'static>),
+    #[response(status = 403, description = FORBIDDEN)]
+    Forbidden(ErrorBody<'static>),
     #[response(status = 409, description = PHONE_TAKEN_OR_RUNNING)]
     Conflict(ErrorBody<'static>),
     #[response(status = 413, description = TOO_LARGE)]
@@ -344,6 +373,8 @@ pub enum PostNamingErrors {
     BadRequest(ErrorBody<'static>),
     #[response(status = 401, description = UNAUTHORIZED)]
     Unauthorized(ErrorBody<'static>),
+    #[response(status = 403, description = FORBIDDEN)]
+    Forbidden(ErrorBody<'static>),
     #[response(status = 404, description = NOT_FOUND_NAMED)]
     NotFound(ErrorBody<'static>),
     #[response(status = 409, description = RUNNING)]
@@ -365,6 +396,8 @@ pub enum ImportErrors {
     BadRequest(ErrorBody<'static>),
     #[response(status = 401, description = UNAUTHORIZED)]
     Unauthorized(ErrorBody<'static>),
+    #[response(status = 403, description = FORBIDDEN)]
+    Forbidden(ErrorBody<'static>),
     #[response(status = 404, description = NOT_FOUND_AUDIENCE)]
     NotFound(ErrorBody<'static>),
     #[response(status = 409, description = RUNNING)]
