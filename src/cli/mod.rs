@@ -121,6 +121,16 @@ enum OrgCommand {
     List,
     /// Print the organization's webhook signing secret (made on first use)
     WebhookSecret { org_id: String },
+    /// Rename an organization
+    Rename { org_id: String, name: String },
+    /// Delete an organization and everything it owns (contacts, audiences,
+    /// memberships, call records, imports, keys), in one transaction
+    Delete {
+        org_id: String,
+        /// Required: the deletion cannot be undone (restore a backup)
+        #[arg(long, required = true)]
+        yes: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -349,6 +359,38 @@ fn run_org(db: &Db, command: OrgCommand) -> Result<(), String> {
                 Name::parse(&name).ok_or("the organization name must be 1 to 200 characters")?;
             let (org, key) = db.create_org(name.as_str()).map_err(|e| e.to_string())?;
             print_line(&json!({ "id": org.id, "name": org.name, "apiKey": key.key }));
+        }
+        OrgCommand::Rename { org_id, name } => {
+            let name =
+                Name::parse(&name).ok_or("the organization name must be 1 to 200 characters")?;
+            let org = db
+                .rename_org(&org_id, name.as_str())
+                .map_err(|e| not_found_as(e, &org_id))?;
+            print_line(&json!({
+                "id": org.id,
+                "name": org.name,
+                "createdAt": clock::format_ms(org.created_at),
+            }));
+        }
+        OrgCommand::Delete { org_id, yes: _ } => {
+            let removed = db
+                .delete_org(&org_id)
+                .map_err(|e| not_found_as(e, &org_id))?;
+            print_line(&json!({
+                "id": org_id,
+                "deleted": {
+                    "contacts": removed.contacts,
+                    "audiences": removed.audiences,
+                    "memberships": removed.memberships,
+                    "calls": removed.calls,
+                    "imports": removed.imports,
+                    "keys": removed.keys,
+                    // Webhook subscriptions and do-not-call lists are
+                    // not stored yet (issues 19 and 20): none to delete.
+                    "webhooks": 0,
+                    "doNotCall": 0,
+                },
+            }));
         }
         OrgCommand::WebhookSecret { org_id } => {
             let secret = db

@@ -655,3 +655,78 @@ fn keys_can_be_named_read_only_and_expiring() {
         assert_eq!(output.status.code(), Some(2), "--expires-in {bad}");
     }
 }
+
+#[test]
+fn org_rename_and_org_delete_with_everything_it_owns() {
+    use crate::helpers::TestApp;
+    let app = TestApp::spawn();
+    let (other_id, other_key) = app.other_org();
+    let contact = app.post(
+        "/v1/contacts",
+        &serde_json::json!({"name": "Priya", "phoneNumber": "+919876543210"}),
+    );
+    let contact_id = contact.body["id"].as_str().unwrap().to_string();
+    app.post(
+        "/v1/contacts",
+        &serde_json::json!({"name": "Ravi", "phoneNumber": "+919876543211"}),
+    );
+    let audience = app.post("/v1/audiences", &serde_json::json!({"name": "Pune"}));
+    let audience_id = audience.body["id"].as_str().unwrap();
+    app.post(
+        &format!("/v1/audiences/{audience_id}/contacts"),
+        &serde_json::json!({"contactIds": [contact_id]}),
+    );
+    app.post(
+        "/v1/calls",
+        &serde_json::json!({"contactId": contact_id, "status": "completed"}),
+    );
+    let kept = app.send(
+        rocket::http::Method::Post,
+        "/v1/contacts",
+        Some(&other_key),
+        Some(serde_json::json!({"name": "Kept", "phoneNumber": "+14155552671"}).to_string()),
+    );
+    assert_eq!(kept.status.code, 201);
+    let dir = app.db_path.parent().unwrap();
+    let db = app.db_path.to_str().unwrap();
+    let org_id = json_lines(dir, &["--database", db, "org", "list"])[0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let renamed = &json_lines(
+        dir,
+        &["--database", db, "org", "rename", &org_id, "Acme India"],
+    )[0];
+    assert_eq!(keys_of(renamed), ["id", "name", "createdAt"]);
+    assert_eq!(renamed["name"], "Acme India");
+    // Without --yes: a usage error, nothing deleted.
+    let refused = run(dir, &["--database", db, "org", "delete", &org_id]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(app.get("/v1/contacts").body["total"], 2);
+    let deleted = &json_lines(dir, &["--database", db, "org", "delete", &org_id, "--yes"])[0];
+    assert_eq!(
+        deleted["deleted"],
+        serde_json::json!({"contacts": 2, "audiences": 1, "memberships": 1, "calls": 1,
+                           "imports": 0, "keys": 1, "webhooks": 0, "doNotCall": 0})
+    );
+    app.get("/v1/contacts").assert_error(401, "unauthorized");
+    let unknown = run(
+        dir,
+        &["--database", db, "org", "delete", "org_nope", "--yes"],
+    );
+    assert_eq!(unknown.status.code(), Some(1));
+    // The other organization is whole, its search index too.
+    let others = json_lines(dir, &["--database", db, "org", "list"]);
+    assert_eq!(others.len(), 1);
+    assert_eq!(others[0]["id"], other_id);
+    let found = app.send(
+        rocket::http::Method::Get,
+        "/v1/contacts?search=kept",
+        Some(&other_key),
+        None,
+    );
+    assert_eq!(found.body["total"], 1);
+    let checked = &json_lines(dir, &["--database", db, "check"])[0];
+    assert_eq!(checked["searchIndex"], "ok");
+    assert_eq!(checked["contacts"], 1);
+}

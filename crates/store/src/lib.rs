@@ -328,6 +328,17 @@ impl Db {
     }
 
     /// Issues a new key for the organization with public id `org_id`.
+    /// Renames an organization.
+    pub fn rename_org(&self, org_id: &str, name: &str) -> Result<orgs::Org> {
+        self.write_now(|tx| orgs::rename(tx, org_id, name))
+    }
+
+    /// Deletes an organization and everything it owns, in one transaction;
+    /// its keys are refused from the next request on.
+    pub fn delete_org(&self, org_id: &str) -> Result<orgs::Removed> {
+        self.write_now(|tx| orgs::delete(tx, org_id))
+    }
+
     pub fn issue_key(&self, org_id: &str) -> Result<keys::IssuedKey> {
         self.issue_key_with(org_id, &keys::KeyOptions::default())
     }

@@ -64,6 +64,55 @@ pub(crate) fn find(conn: &Connection, id: &str) -> Result<Org> {
     .ok_or(Error::NotFound("Organization"))
 }
 
+/// Renames the organization with public id `id`.
+pub(crate) fn rename(tx: &Transaction<'_>, id: &str, name: &str) -> Result<Org> {
+    let changed = tx.execute(
+        "UPDATE organizations SET name = ?1 WHERE id = ?2",
+        params![name, id],
+    )?;
+    if changed == 0 {
+        return Err(Error::NotFound("Organization"));
+    }
+    find(tx, id)
+}
+
+/// What deleting an organization removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Removed {
+    pub contacts: i64,
+    pub audiences: i64,
+    pub memberships: i64,
+    pub calls: i64,
+    pub imports: i64,
+    pub keys: i64,
+}
+
+/// Deletes the organization with public id `id` and everything it owns,
+/// in the caller's one transaction: what went.
+pub(crate) fn delete(tx: &Transaction<'_>, id: &str) -> Result<Removed> {
+    let org = find(tx, id)?;
+    let count = |sql: &str| -> Result<i64> { Ok(tx.query_row(sql, [org.seq], |r| r.get(0))?) };
+    let removed = Removed {
+        contacts: count("SELECT count(*) FROM contacts WHERE org_seq = ?1")?,
+        audiences: count("SELECT count(*) FROM audiences WHERE org_seq = ?1")?,
+        memberships: count(
+            "SELECT count(*) FROM audience_members m JOIN audiences a ON a.seq = m.audience_seq
+             WHERE a.org_seq = ?1",
+        )?,
+        calls: count("SELECT count(*) FROM calls WHERE org_seq = ?1")?,
+        imports: count("SELECT count(*) FROM imports WHERE org_seq = ?1")?,
+        keys: count("SELECT count(*) FROM api_keys WHERE org_seq = ?1")?,
+    };
+    // The declared indexes' rows carry no foreign key: their triggers could
+    // fire after the declarations themselves are gone.
+    tx.execute("DELETE FROM metadata_values WHERE org_seq = ?1", [org.seq])?;
+    tx.execute("DELETE FROM name_order WHERE org_seq = ?1", [org.seq])?;
+    // Everything else goes with the organization (ON DELETE CASCADE); the
+    // contacts' triggers take them out of the search index.
+    tx.execute("DELETE FROM organizations WHERE seq = ?1", [org.seq])?;
+    Ok(removed)
+}
+
 fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Org> {
     Ok(Org {
         seq: row.get(0)?,
