@@ -42,6 +42,13 @@ struct Cli {
     command: Option<Command>,
 }
 
+/// What an import's metadata does (`--metadata-mode`).
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum MetadataModeArg {
+    Replace,
+    Merge,
+}
+
 /// How log lines are written (`--log-format`).
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
 enum LogFormatArg {
@@ -92,6 +99,10 @@ enum Command {
         /// Every imported contact joins this audience (aud_…)
         #[arg(long = "audience", value_name = "AUD_ID")]
         audience_id: Option<String>,
+        /// replace: a row's metadata replaces a known contact's whole;
+        /// merge: its top-level keys replace the same keys, the others stay
+        #[arg(long, value_enum, default_value = "replace")]
+        metadata_mode: MetadataModeArg,
     },
     /// Export an organization's contacts as CSV or NDJSON
     Export {
@@ -178,7 +189,14 @@ pub(crate) fn main() -> ExitCode {
                 file,
                 org_id,
                 audience_id,
-            } => open(&path).and_then(|db| transfer::import(&db, &file, &org_id, audience_id)),
+                metadata_mode,
+            } => {
+                let mode = match metadata_mode {
+                    MetadataModeArg::Replace => crate::import::MetadataMode::Replace,
+                    MetadataModeArg::Merge => crate::import::MetadataMode::Merge,
+                };
+                open(&path).and_then(|db| transfer::import(&db, &file, &org_id, audience_id, mode))
+            }
             Command::Export {
                 org_id,
                 format,

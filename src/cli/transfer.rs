@@ -30,6 +30,7 @@ pub fn import(
     file: &Path,
     org_id: &str,
     audience_id: Option<String>,
+    metadata_mode: import::MetadataMode,
 ) -> Result<(), String> {
     let extension = file
         .extension()
@@ -51,6 +52,7 @@ pub fn import(
         rows,
         audience_id,
         webhook_url: None,
+        metadata_mode,
     };
     let queued = db
         .enqueue_import_for_org(org_id, &request)

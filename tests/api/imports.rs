@@ -671,3 +671,83 @@ fn a_csv_header_wider_than_100_columns_is_422_before_anything_is_stored() {
     let status = finished(&app, &accepted);
     assert_eq!(status["created"], 1, "{status}");
 }
+
+#[test]
+fn metadata_mode_merge_keeps_the_keys_a_row_does_not_name() {
+    let app = TestApp::spawn();
+    let stored = r#"{"name": "Priya", "phoneNumber": "+919876543210", "metadata": {"city": "Pune", "tier": "gold", "n": 0.21549671757760558}}"#;
+    let created = app.send(
+        Method::Post,
+        "/v1/contacts",
+        Some(&app.key),
+        Some(stored.to_string()),
+    );
+    assert_eq!(created.status.code, 201);
+    let id = created.body["id"].as_str().unwrap().to_string();
+    let merged = app.post(
+        "/v1/imports/api/bulk",
+        &json!({"metadataMode": "merge", "contacts": [
+            {"name": "Priya", "phoneNumber": "+919876543210", "metadata": {"tier": "silver"}, "visits": 3}]}),
+    );
+    assert_eq!(merged.status.code, 202, "{}", merged.body);
+    assert_eq!(finished(&app, &merged)["updated"], 1);
+    let contact = app.get(&format!("/v1/contacts/{id}")).body;
+    assert_eq!(
+        contact["metadata"].to_string(),
+        r#"{"city":"Pune","tier":"silver","n":0.21549671757760558,"visits":3}"#
+    );
+    // CSV: the query parameter; a row without metadata changes nothing.
+    let csv = csv_import(
+        &app,
+        "?metadataMode=merge",
+        "name,phone,zone\nPriya,+919876543210,west\n",
+    );
+    assert_eq!(csv.status.code, 202, "{}", csv.body);
+    finished(&app, &csv);
+    let contact = app.get(&format!("/v1/contacts/{id}")).body;
+    assert_eq!(contact["metadata"]["zone"], "west");
+    assert_eq!(contact["metadata"]["city"], "Pune");
+    // The default replaces the object whole.
+    let replaced = app.post(
+        "/v1/imports/api/bulk",
+        &json!({"contacts": [{"name": "Priya", "phoneNumber": "+919876543210", "metadata": {"only": true}}]}),
+    );
+    finished(&app, &replaced);
+    let contact = app.get(&format!("/v1/contacts/{id}")).body;
+    assert_eq!(contact["metadata"], json!({"only": true}));
+    // Any other mode is refused, naming the field.
+    let bad = app.post(
+        "/v1/imports/api/bulk",
+        &json!({"metadataMode": "append", "contacts": [{"name": "A", "phoneNumber": "+14155550001"}]}),
+    );
+    bad.assert_error(422, "validation_failed");
+    assert_eq!(bad.body["details"][0]["field"], "metadataMode");
+    csv_import(&app, "?metadataMode=MERGE", "name,phone\nA,+14155550001\n")
+        .assert_error(422, "validation_failed");
+}
+
+#[test]
+fn a_merge_past_the_metadata_limits_fails_that_row_alone() {
+    let app = TestApp::spawn();
+    let keys: serde_json::Map<String, Value> =
+        (0..60).map(|i| (format!("k{i}"), Value::from(i))).collect();
+    app.post(
+        "/v1/contacts",
+        &json!({"name": "Full", "phoneNumber": "+14155550001", "metadata": keys}),
+    );
+    let more: serde_json::Map<String, Value> =
+        (0..10).map(|i| (format!("m{i}"), Value::from(i))).collect();
+    let accepted = app.post(
+        "/v1/imports/api/bulk",
+        &json!({"metadataMode": "merge", "contacts": [
+            {"name": "Full", "phoneNumber": "+14155550001", "metadata": more},
+            {"name": "Other", "phoneNumber": "+14155550002", "metadata": {"a": 1}}]}),
+    );
+    let status = finished(&app, &accepted);
+    assert_eq!(
+        (status["created"].clone(), status["failed"].clone()),
+        (json!(1), json!(1)),
+        "{status}"
+    );
+    assert_eq!(status["errors"][0]["field"], "metadata", "{status}");
+}

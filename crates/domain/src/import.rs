@@ -153,13 +153,43 @@ pub struct ImportRequest {
     pub rows: Rows,
     pub audience_id: Option<String>,
     pub webhook_url: Option<String>,
+    pub metadata_mode: MetadataMode,
+}
+
+/// What a row's metadata does to an existing contact's.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MetadataMode {
+    /// The row's metadata replaces the stored object whole.
+    #[default]
+    Replace,
+    /// The row's top-level keys replace the same keys; the others stay.
+    Merge,
+}
+
+impl MetadataMode {
+    /// `replace` or `merge`, as the API and the CLI spell them.
+    pub fn parse(text: &str) -> Option<MetadataMode> {
+        match text {
+            "replace" => Some(MetadataMode::Replace),
+            "merge" => Some(MetadataMode::Merge),
+            _ => None,
+        }
+    }
+
+    /// The 422 detail for any other spelling.
+    pub fn invalid() -> FieldError {
+        FieldError::new("metadataMode", "metadataMode must be replace or merge")
+    }
 }
 
 /// Reads the body of `POST /v1/imports/api/bulk`: `contacts` (1 to 10,000
 /// rows, not checked one by one here), `audienceId`, `webhookUrl`.
 pub fn json_request(mut body: Value) -> Result<ImportRequest, Rejection> {
     let object = expect_object(&body).map_err(|e| Rejection::validation(vec![e]))?;
-    let mut errors = unknown_fields(object, &["contacts", "audienceId", "webhookUrl"]);
+    let mut errors = unknown_fields(
+        object,
+        &["contacts", "audienceId", "webhookUrl", "metadataMode"],
+    );
     let mut too_many = None;
     match object.get("contacts") {
         Some(Value::Array(rows)) if rows.len() > MAX_JSON_ROWS => too_many = Some(rows.len()),
@@ -172,6 +202,17 @@ pub fn json_request(mut body: Value) -> Result<ImportRequest, Rejection> {
         None => errors.push(FieldError::new("contacts", "contacts is required")),
     }
     let audience_id = optional_string(object, "audienceId", "an audience id", &mut errors);
+    let metadata_mode = match object.get("metadataMode") {
+        None | Some(Value::Null) => MetadataMode::Replace,
+        Some(Value::String(text)) => MetadataMode::parse(text).unwrap_or_else(|| {
+            errors.push(MetadataMode::invalid());
+            MetadataMode::Replace
+        }),
+        Some(_) => {
+            errors.push(MetadataMode::invalid());
+            MetadataMode::Replace
+        }
+    };
     let webhook_url =
         optional_string(object, "webhookUrl", "a URL", &mut errors).and_then(
             |url| match webhook_url(&url) {
@@ -197,6 +238,7 @@ pub fn json_request(mut body: Value) -> Result<ImportRequest, Rejection> {
         rows: json_rows(&rows)?,
         audience_id,
         webhook_url,
+        metadata_mode,
     })
 }
 
@@ -657,6 +699,19 @@ impl utoipa::PartialSchema for ImportRequest {
                 ))
                 .format(Some(SchemaFormat::Custom(String::from("uri"))))
                 .max_length(Some(MAX_URL_BYTES)),
+            )
+            .property(
+                "metadataMode",
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(utoipa::openapi::schema::SchemaType::new(
+                        utoipa::openapi::schema::Type::String,
+                    ))
+                    .enum_values(Some(["replace", "merge"]))
+                    .description(Some(
+                        "`replace` (the default): a row's metadata replaces a known \
+                         contact's whole. `merge`: its top-level keys replace the same keys \
+                         and the others stay.",
+                    )),
             )
             .required("contacts")
             .additional_properties(Some(AdditionalProperties::FreeForm(false)))

@@ -7,8 +7,9 @@ use contactsd_domain::ids::{self, Kind};
 use contactsd_domain::listing::RowKey;
 use contactsd_domain::{clock, search};
 use contactsd_domain::{
-    BulkItem, ContactFields, Language, Metadata, Name, NewContact, PhoneNumber,
+    BulkItem, ContactFields, FieldError, Language, Metadata, Name, NewContact, PhoneNumber,
 };
+use serde_json::Value;
 
 /// A stored contact, its values in the types that parsed them.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -277,6 +278,43 @@ pub(crate) fn upsert(
         None => by_phone(tx, tenant, &item.phone)?
             .map(|contact| (contact, Upserted::Updated))
             .ok_or(Error::NotFound("Contact")),
+    }
+}
+
+/// `item` with its metadata merged into the stored contact's of the same
+/// phone number (an import's `metadataMode: merge`): the item's top-level
+/// keys replace the same keys, the stored object's others stay, in their
+/// order, every number to its last digit. The item alone when no contact
+/// has the number or the item carries no metadata; a field error when the
+/// merged object breaks the metadata limits.
+pub(crate) fn merge_metadata(
+    tx: &Transaction<'_>,
+    tenant: &Tenant,
+    mut item: BulkItem,
+) -> Result<std::result::Result<BulkItem, FieldError>> {
+    let Some(metadata) = &item.metadata else {
+        return Ok(Ok(item));
+    };
+    let stored: Option<String> = tx
+        .prepare_cached("SELECT metadata FROM contacts WHERE org_seq = ?1 AND phone = ?2")?
+        .query_row(params![tenant.org_seq, item.phone.as_str()], |r| r.get(0))
+        .optional()?;
+    let Some(stored) = stored else {
+        return Ok(Ok(item));
+    };
+    let parse = |text: &str| serde_json::from_str::<serde_json::Map<String, Value>>(text);
+    let (Ok(mut merged), Ok(changes)) = (parse(&stored), parse(metadata.as_str())) else {
+        return Ok(Ok(item));
+    };
+    for (key, value) in changes {
+        merged.insert(key, value);
+    }
+    match Metadata::from_json("metadata", &Value::Object(merged)) {
+        Ok(merged) => {
+            item.metadata = Some(merged);
+            Ok(Ok(item))
+        }
+        Err(error) => Ok(Err(error)),
     }
 }
 

@@ -13,7 +13,7 @@ use super::contacts::{self, NewRows, Upserted};
 use super::{audiences, Db, Error, Result, Tenant};
 use contactsd_domain::clock;
 use contactsd_domain::ids::{self, Kind};
-use contactsd_domain::import::{ImportRequest, RowFormat};
+use contactsd_domain::import::{ImportRequest, MetadataMode, RowFormat};
 use contactsd_domain::BulkItem;
 use contactsd_domain::FieldError;
 
@@ -138,8 +138,8 @@ pub(crate) fn enqueue(
     let (source, columns) = request.rows.format.to_stored();
     tx.execute(
         "INSERT INTO imports (id, org_seq, source, columns, status, total, audience_id,
-                              audience_seq, webhook_url, created_at)
-         VALUES (?1, ?2, ?3, ?4, 'PENDING', ?5, ?6, ?7, ?8, ?9)",
+                              audience_seq, webhook_url, created_at, metadata_merge)
+         VALUES (?1, ?2, ?3, ?4, 'PENDING', ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             id,
             tenant.org_seq,
@@ -149,7 +149,8 @@ pub(crate) fn enqueue(
             request.audience_id,
             audience_seq,
             request.webhook_url,
-            now
+            now,
+            request.metadata_mode == MetadataMode::Merge
         ],
     )?;
     let seq = tx.last_insert_rowid();
@@ -318,9 +319,9 @@ fn apply(
     if deleted == 0 {
         return Ok(Applied::Gone);
     }
-    let (tenant, audience_seq, failed_before) = tx
+    let (tenant, audience_seq, failed_before, merge) = tx
         .prepare_cached(
-            "SELECT o.seq, o.id, i.audience_seq, i.failed
+            "SELECT o.seq, o.id, i.audience_seq, i.failed, i.metadata_merge
              FROM imports i JOIN organizations o ON o.seq = i.org_seq WHERE i.seq = ?1",
         )?
         .query_row([import_seq], |r| {
@@ -333,6 +334,7 @@ fn apply(
                 },
                 r.get::<_, Option<i64>>(2)?,
                 r.get::<_, i64>(3)?,
+                r.get::<_, bool>(4)?,
             ))
         })?;
     let now = clock::now_ms();
@@ -347,6 +349,10 @@ fn apply(
     let (mut created, mut updated, mut failed, mut joined) = (0i64, 0i64, 0i64, 0usize);
     let handled = sql_int(items.len())?;
     for (offset, item) in items.into_iter().enumerate() {
+        let item = match item {
+            Ok(item) if merge => contacts::merge_metadata(tx, &tenant, item),
+            other => Ok(other),
+        }?;
         match item {
             Ok(item) => {
                 let (contact, how) = contacts::upsert(tx, &tenant, &mut rows, &item)?;
@@ -684,6 +690,7 @@ mod tests {
             rows,
             audience_id: None,
             webhook_url: None,
+            metadata_mode: MetadataMode::Replace,
         };
         let import = db.enqueue_import_for_org(&org.id, &request).unwrap();
         db.pool
@@ -713,6 +720,7 @@ mod tests {
             rows: json_rows(&rows).unwrap(),
             audience_id: None,
             webhook_url: Some(String::from("https://example.com/hook")),
+            metadata_mode: MetadataMode::Replace,
         };
         let import = db.enqueue_import_for_org(&org.id, &request).unwrap();
         let stop = std::sync::atomic::AtomicBool::new(false);

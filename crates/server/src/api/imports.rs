@@ -261,7 +261,8 @@ async fn import_rows(org: Org, worker: &State<Worker>, body: JsonBody) -> Result
                    column becomes a metadata key (empty cells add nothing).",
     params(
         ("audienceId" = Option<String>, Query, description = "Every imported contact joins this audience"),
-        ("webhookUrl" = Option<String>, Query, description = "POSTed the final status")
+        ("webhookUrl" = Option<String>, Query, description = "POSTed the final status"),
+        ("metadataMode" = Option<String>, Query, description = "`replace` (the default) or `merge`: a row's top-level metadata keys replace the same keys of a known contact, the others stay")
     ),
     request_body(
         content = String,
@@ -298,6 +299,11 @@ async fn import_csv(
 ) -> Result<Reply, ApiError> {
     let audience_id = query.take("audienceId").filter(|id| !id.is_empty());
     let webhook_url = query.take("webhookUrl");
+    let metadata_mode = match query.take("metadataMode") {
+        None => import::MetadataMode::Replace,
+        Some(text) => import::MetadataMode::parse(&text)
+            .ok_or_else(|| ApiError::validation(vec![import::MetadataMode::invalid()]))?,
+    };
     query.0.finish()?;
     let webhook_url = match webhook_url {
         Some(url) => Some(import::webhook_url(&url).map_err(|e| ApiError::validation(vec![e]))?),
@@ -313,6 +319,7 @@ async fn import_csv(
         rows,
         audience_id,
         webhook_url,
+        metadata_mode,
     };
     accept(&org, worker, request).await
 }
