@@ -131,7 +131,13 @@ enum OrgCommand {
     /// List organizations, one JSON object a line
     List,
     /// Print the organization's webhook signing secret (made on first use)
-    WebhookSecret { org_id: String },
+    WebhookSecret {
+        org_id: String,
+        /// Replace the secret with a new one; for 24 hours webhooks carry a
+        /// signature with each
+        #[arg(long)]
+        rotate: bool,
+    },
     /// Rename an organization
     Rename { org_id: String, name: String },
     /// Delete an organization and everything it owns (contacts, audiences,
@@ -410,10 +416,13 @@ fn run_org(db: &Db, command: OrgCommand) -> Result<(), String> {
                 },
             }));
         }
-        OrgCommand::WebhookSecret { org_id } => {
-            let secret = db
-                .webhook_secret(&org_id)
-                .map_err(|e| not_found_as(e, &org_id))?;
+        OrgCommand::WebhookSecret { org_id, rotate } => {
+            let secret = if rotate {
+                db.rotate_webhook_secret(&org_id)
+            } else {
+                db.webhook_secret(&org_id)
+            }
+            .map_err(|e| not_found_as(e, &org_id))?;
             print_line(&json!({ "webhookSecret": secret }));
         }
         OrgCommand::List => {

@@ -498,6 +498,11 @@ fn import_with_an_audience_and_the_webhook_secret() {
     );
     let again = &json_lines(dir.path(), &["org", "webhook-secret", &org_id])[0];
     assert_eq!(again["webhookSecret"], secret);
+    let rotated = &json_lines(dir.path(), &["org", "webhook-secret", &org_id, "--rotate"])[0];
+    assert_eq!(keys_of(rotated), ["webhookSecret"]);
+    assert_ne!(rotated["webhookSecret"], secret);
+    let now = &json_lines(dir.path(), &["org", "webhook-secret", &org_id])[0];
+    assert_eq!(now["webhookSecret"], rotated["webhookSecret"]);
     let refused = run(dir.path(), &["org", "webhook-secret", "org_nope"]);
     assert_eq!(refused.status.code(), Some(1));
 }

@@ -751,3 +751,45 @@ fn a_merge_past_the_metadata_limits_fails_that_row_alone() {
     );
     assert_eq!(status["errors"][0]["field"], "metadata", "{status}");
 }
+
+/// The hex HMAC-SHA256 of `"<t>.<body>"` under `secret`.
+fn hmac_hex(secret: &str, t: &str, body: &str) -> String {
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes()).unwrap();
+    mac.update(format!("{t}.{body}").as_bytes());
+    mac.finalize()
+        .into_bytes()
+        .iter()
+        .fold(String::new(), |mut hex, b| {
+            let _ = write!(hex, "{b:02x}");
+            hex
+        })
+}
+
+#[test]
+fn a_rotated_webhook_secret_signs_beside_the_old_one_for_a_day() {
+    let app = TestApp::spawn_with(|figment| figment.merge(("webhook_allow_private", true)));
+    let db = contactsd_store::Db::open(&app.db_path).unwrap();
+    let first = db.webhook_secret(&app.org_id).unwrap();
+    let second = db.rotate_webhook_secret(&app.org_id).unwrap();
+    let third = db.rotate_webhook_secret(&app.org_id).unwrap();
+    assert!(first != second && second != third && third.starts_with("whsec_"));
+    assert_eq!(db.webhook_secret(&app.org_id).unwrap(), third);
+    let (url, received) = receiver(vec![204]);
+    let accepted = app.post(
+        "/v1/imports/api/bulk",
+        &json!({"webhookUrl": url, "contacts": [{"name": "A", "phoneNumber": "+14155550001"}]}),
+    );
+    let location = accepted.location.clone().unwrap();
+    wait_for(&app, &location, |s| s["webhook"]["state"] == "delivered");
+    let (signature, body) = received.recv_timeout(Duration::from_secs(30)).unwrap();
+    let parts: Vec<&str> = signature.split(',').collect();
+    let t = parts[0].strip_prefix("t=").unwrap();
+    // The new secret first, then the one it replaced; the oldest is gone.
+    assert_eq!(
+        parts[1..],
+        [
+            format!("v1={}", hmac_hex(&third, t, &body)),
+            format!("v1={}", hmac_hex(&second, t, &body)),
+        ]
+    );
+}

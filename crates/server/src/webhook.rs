@@ -30,7 +30,27 @@ pub(crate) const SIGNATURE_HEADER: &str = "X-Contactsd-Signature";
 pub(crate) const TIMEOUT: Duration = Duration::from_secs(10);
 
 /// `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, keyed with the
-/// organization's webhook secret (the whole `whsec_…` text).
+/// organization's webhook secret (the whole `whsec_…` text); during the 24
+/// hours after a rotation, a second `v1=` keyed with the secret it replaced
+/// (as Stripe signs during a rotation).
+pub(crate) fn signatures(
+    secret: &str,
+    previous: Option<&str>,
+    unix_seconds: i64,
+    body: &[u8],
+) -> String {
+    let mut header = signature(secret, unix_seconds, body);
+    if let Some(previous) = previous {
+        let old = signature(previous, unix_seconds, body);
+        if let Some((_, v1)) = old.split_once(',') {
+            header.push(',');
+            header.push_str(v1);
+        }
+    }
+    header
+}
+
+/// One signature: `t=…,v1=…` keyed with `secret`.
 pub(crate) fn signature(secret: &str, unix_seconds: i64, body: &[u8]) -> String {
     let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(secret.as_bytes())
         .unwrap_or_else(|_| unreachable!("HMAC takes keys of any length"));
@@ -287,6 +307,15 @@ mod tests {
             signature("whsec_test", 1_700_000_000, br#"{"a":1}"#),
             "t=1700000000,v1=38877139021993b830af32feea6e18a8da83eb2f6e49ee50bd9e4cf4ca4d3789"
         );
+    }
+
+    #[test]
+    fn during_a_rotation_both_secrets_sign() {
+        let both = signatures("whsec_new", Some("whsec_old"), 1_700_000_000, b"{}");
+        let new = signature("whsec_new", 1_700_000_000, b"{}");
+        let old = signature("whsec_old", 1_700_000_000, b"{}");
+        assert_eq!(both, format!("{new},{}", old.split_once(',').unwrap().1));
+        assert_eq!(signatures("whsec_new", None, 1_700_000_000, b"{}"), new);
     }
 
     #[test]

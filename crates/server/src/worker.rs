@@ -144,7 +144,12 @@ async fn deliver_due(db: &Db, allow_private: bool) {
 async fn deliver_one(db: Db, due: DueWebhook, allow_private: bool) {
     let body = crate::api::imports::webhook_body(&due.import, &due.org_id);
     let at = clock::now_ms();
-    let signature = webhook::signature(&due.secret, at.div_euclid(1000), &body);
+    let signature = webhook::signatures(
+        &due.secret,
+        due.previous_secret.as_deref(),
+        at.div_euclid(1000),
+        &body,
+    );
     let outcome = webhook::deliver(&due.url, body, signature, allow_private).await;
     match &outcome {
         AttemptOutcome::Delivered(code) => {

@@ -427,7 +427,12 @@ pub struct DueWebhook {
     pub org_id: String,
     pub url: String,
     pub secret: String,
+    /// The secret a rotation replaced, for the 24 hours it still signs.
+    pub previous_secret: Option<String>,
 }
+
+/// How long a replaced webhook secret still signs deliveries.
+pub const PREVIOUS_SECRET_MS: i64 = 24 * 60 * 60 * 1000;
 
 /// Leases the webhooks due at `now` (at most `max`): each is held for a
 /// minute, then due again if its attempt was never recorded.
@@ -446,12 +451,21 @@ fn lease_due_webhooks(tx: &Transaction<'_>, now: i64, max: i64) -> Result<Vec<Du
             .execute(params![seq, now + WEBHOOK_LEASE_MS])?;
         let import = get_by_seq(tx, seq)?;
         let (org_id, secret) = secret_of(tx, org_seq)?;
+        let previous_secret = tx
+            .prepare_cached(
+                "SELECT previous_webhook_secret FROM organizations
+                 WHERE seq = ?1 AND previous_webhook_secret_until > ?2",
+            )?
+            .query_row(params![org_seq, now], |r| r.get(0))
+            .optional()?
+            .flatten();
         let url = import.webhook_url.clone().unwrap_or_default();
         due.push(DueWebhook {
             import,
             org_id,
             url,
             secret,
+            previous_secret,
         });
     }
     Ok(due)
@@ -663,6 +677,29 @@ impl Db {
         retry_in_ms: impl Fn(i64) -> i64,
     ) -> Result<()> {
         self.write_now(|tx| record_attempt(tx, import_seq, at, outcome, retry_in_ms))
+    }
+
+    /// Replaces organization `org_id`'s webhook secret with a new one; the
+    /// one it replaces still signs for 24 hours (a second rotation within
+    /// them drops the older one: at most two signatures).
+    pub fn rotate_webhook_secret(&self, org_id: &str) -> Result<String> {
+        self.write_now(|tx| {
+            let tenant = super::operator_tenant(tx, org_id)?;
+            let (_, current) = secret_of(tx, tenant.org_seq)?;
+            let secret = ids::new_webhook_secret();
+            tx.execute(
+                "UPDATE organizations SET webhook_secret = ?2, previous_webhook_secret = ?3,
+                     previous_webhook_secret_until = ?4
+                 WHERE seq = ?1",
+                params![
+                    tenant.org_seq,
+                    secret,
+                    current,
+                    clock::now_ms() + PREVIOUS_SECRET_MS
+                ],
+            )?;
+            Ok(secret)
+        })
     }
 
     /// The webhook secret of organization `org_id`, made on first use.

@@ -139,7 +139,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
 
 /// Every migration's SQL, in order: `PRAGMA user_version` is how many of
 /// them a database has had.
-const MIGRATIONS: [&str; 8] = [
+const MIGRATIONS: [&str; 9] = [
     include_str!("../../../schema.sql"),
     include_str!("../migrations/002-one-clock-bounded-rows.sql"),
     include_str!("../migrations/003-idempotency-keys.sql"),
@@ -148,6 +148,7 @@ const MIGRATIONS: [&str; 8] = [
     include_str!("../migrations/006-index-fills-in-batches.sql"),
     include_str!("../migrations/007-key-scopes.sql"),
     include_str!("../migrations/008-import-metadata-mode.sql"),
+    include_str!("../migrations/009-webhook-secret-rotation.sql"),
 ];
 
 /// The schema version this build writes (and the newest it reads).
