@@ -270,8 +270,13 @@ def main():
                     }""")
                     page.get_by_role("button", name="Import", exact=True).click()
                     expect(bar).to_have_attribute("aria-valuenow", "100", timeout=60_000)
-                    expect(page.get_by_text("COMPLETED_WITH_ERRORS: 1000 created, 0 updated, 1 failed.")).to_be_visible()
+                    expect(page.get_by_text("Done, some rows failed: 1000 created, 0 updated, 1 failed.")).to_be_visible()
                     expect(page.get_by_role("cell", name="phoneNumber", exact=True)).to_be_visible()
+                    # The failed row is numbered as the API numbers it: from 0.
+                    failed = api(base, key, "GET", "/v1/imports?limit=1")["data"][0]
+                    status = api(base, key, "GET", f"/v1/imports/{failed['id']}/status")
+                    expect(page.get_by_role("cell", name=str(status["errors"][0]["index"]), exact=True)).to_be_visible()
+                    assert page.get_by_text("COMPLETED_WITH_ERRORS").count() == 0
                     assert seen and seen[-1] == "100", seen
                     shot("console-import")
                     assert api(base, key, "GET", "/v1/contacts?limit=1")["total"] == 1034

@@ -75,7 +75,7 @@ export function importView(main, { isCurrent }) {
       const status = await request("GET", `/v1/imports/${id}/status`);
       if (!isCurrent()) return;
       setProgress(status.processed, status.total);
-      state.textContent = `${status.status}: ${status.processed} of ${count(status.total, "row", "rows")} processed.`;
+      state.textContent = `${statusWords(status.status)}: ${status.processed} of ${count(status.total, "row", "rows")} processed.`;
       if (!["PENDING", "PROCESSING"].includes(status.status)) {
         showResult(status);
         showRecent();
@@ -89,23 +89,34 @@ export function importView(main, { isCurrent }) {
     const errors = status.errors || [];
     result.replaceChildren(
       h("p", { class: status.failed ? "" : "ok" },
-        `${status.status}: ${status.created} created, ${status.updated} updated, ${status.failed} failed.`),
+        `${statusWords(status.status)}: ${status.created} created, ${status.updated} updated, ${status.failed} failed.`),
       errors.length ? h("div", { class: "table-wrap" }, h("table", {},
         h("caption", {}, status.errorCount > errors.length
           ? `The first ${errors.length} of ${status.errorCount} rows that failed`
           : "Rows that failed"),
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Row"), h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, "Reason"))),
         h("tbody", {}, errors.slice(0, 100).map((e) => h("tr", {},
-          h("td", {}, String(e.index + 1)), h("td", {}, e.field), h("td", {}, e.reason)))))) : null,
-      errors.length ? h("p", { class: "note" }, "Rows are counted from 1, the first line after the header.") : null);
+          h("td", {}, String(e.index)), h("td", {}, e.field), h("td", {}, e.reason)))))) : null,
+      errors.length ? h("p", { class: "note" }, "Rows are counted from 0, the first line after the header, as the API counts them.") : null);
   }
 
   function showRecent() {
     request("GET", "/v1/imports?limit=5").then((page) => {
       if (!isCurrent()) return;
       recent.replaceChildren(...(page.data.length
-        ? page.data.map((i) => h("li", {}, `${when(i.createdAt)} · ${i.status} · ${i.created} created, ${i.updated} updated, ${i.failed} failed of ${i.total}`))
+        ? page.data.map((i) => h("li", {}, `${when(i.createdAt)} · ${statusWords(i.status)} · ${i.created} created, ${i.updated} updated, ${i.failed} failed of ${i.total}`))
         : [h("li", { class: "note" }, "None yet.")]));
     }).catch(() => recent.replaceChildren());
   }
+}
+
+/** An import's status as people say it. */
+function statusWords(status) {
+  return {
+    PENDING: "Waiting",
+    PROCESSING: "Importing",
+    COMPLETED: "Done",
+    COMPLETED_WITH_ERRORS: "Done, some rows failed",
+    FAILED: "Failed",
+  }[status] || status;
 }
