@@ -196,7 +196,16 @@ def main():
                     expect(dialog.get_by_text("completed")).to_be_visible()
                     expect(dialog.get_by_text("In no audience.")).to_be_visible()
                     shot("console-contact")
+                    priya = api(base, key, "GET", "/v1/contacts?search=Priya%20Sharma")["data"][0]
+                    # The open contact has a link of its own.
+                    expect(page).to_have_url(re.compile(re.escape(f"#/contacts/{priya['id']}") + "$"))
                     dialog.get_by_role("button", name="Close").click()
+                    expect(page).to_have_url(re.compile("#/contacts$"))
+                    page.goto(f"{base}/#/contacts/{priya['id']}")
+                    dialog = page.get_by_role("dialog")
+                    expect(dialog.get_by_role("heading", name="Priya Sharma")).to_be_visible()
+                    dialog.get_by_role("button", name="Close").click()
+                    expect(page.get_by_role("dialog")).to_have_count(0)
 
                 def delete():
                     page.get_by_label("Search contacts").fill("Meera")

@@ -102,6 +102,9 @@ export function contactsView(main, { isCurrent }) {
 
   loadAudiences();
   load();
+  // `#/contacts/ct_…` is a contact's own link: its detail opens over the list.
+  const linked = location.hash.match(/^#\/contacts\/([\w-]+)$/);
+  if (linked) showContact(linked[1]);
 
   function listQuery(extra = {}) {
     const f = state.filters;
@@ -279,7 +282,11 @@ export function contactsView(main, { isCurrent }) {
       problem.hidden = false;
       return;
     }
+    // The address names the open contact (without a new view: replaceState
+    // fires no hashchange), so it can be bookmarked or sent.
+    history.replaceState(null, "", `#/contacts/${contact.id}`);
     const action = await openDialog(contact.name, (close) => contactDetail(contact, close));
+    if (isCurrent()) history.replaceState(null, "", "#/contacts");
     if (action === "edit") editContact(contact);
     if (action === "deleted") { state.selected.delete(id); drawSelection(); load(); }
   }
