@@ -18,6 +18,7 @@ import argparse
 import json
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import urllib.request
@@ -25,7 +26,7 @@ from urllib.parse import urlparse
 
 from playwright.sync_api import expect, sync_playwright
 
-from support import CHROMIUM, CHROMIUM_FLAGS, start_server
+from support import BINARY, CHROMIUM, CHROMIUM_FLAGS, start_server
 
 SEED = [
     ("Priya Sharma", "+919876543210", "hi-IN", {"city": "Mumbai"}),
@@ -327,6 +328,35 @@ def main():
                     assert width <= 360, f"the page is {width} px wide at 360"
                     shot("console-narrow")
 
+                def read_only_key():
+                    org_id = api(base, key, "GET", "/v1/contacts?limit=1")["data"][0]["organizationId"]
+                    made = subprocess.run([BINARY, "key", "create", org_id, "--read-only"], cwd=directory,
+                                          capture_output=True, text=True, check=True)
+                    read_only = json.loads(made.stdout)["apiKey"]
+                    page.set_viewport_size({"width": 1280, "height": 860})
+                    page.get_by_role("button", name="Sign out").click()
+                    page.get_by_label("API key").fill(read_only)
+                    page.get_by_role("button", name="Sign in").click()
+                    expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
+                    expect(page.get_by_text("This API key is read-only")).to_be_hidden()
+                    # Reading works; the first write is refused with the API's words...
+                    page.get_by_role("button", name="New contact").click()
+                    dialog = page.get_by_role("dialog")
+                    dialog.get_by_label("Name").fill("Not saved")
+                    dialog.get_by_label("Phone number").fill("+14155550199")
+                    dialog.get_by_role("button", name="Save").click()
+                    expect(dialog.get_by_text("read-only")).to_be_visible()
+                    dialog.get_by_role("button", name="Cancel").click()
+                    # ...and from then on no control offers to write.
+                    expect(page.get_by_text("This API key is read-only: you can look, not change.")).to_be_visible()
+                    expect(page.get_by_role("button", name="New contact")).to_be_hidden()
+                    page.get_by_role("link", name="Audiences").click()
+                    expect(page.get_by_role("button", name="Create audience")).to_be_hidden()
+                    page.get_by_role("link", name="Import").click()
+                    expect(page.get_by_role("button", name="Import", exact=True)).to_be_hidden()
+                    assert api(base, key, "GET", "/v1/contacts?search=Not%20saved")["total"] == 0
+                    shot("console-read-only")
+
                 def nothing_left_the_machine():
                     assert not outside, f"requests left 127.0.0.1: {outside}"
                     assert not problems, f"console errors: {problems}"
@@ -346,6 +376,7 @@ def main():
                     ("export the filtered list", export),
                     ("sign out; sign in by keyboard alone", sign_out_and_keyboard_sign_in),
                     ("360 px wide", narrow_screen),
+                    ("a read-only key: the API's refusal, then no write controls", read_only_key),
                     ("no request to another host, no CSP violation", nothing_left_the_machine),
                 ]:
                     steps.run(name, step)

@@ -2,11 +2,15 @@
 // only: never in a URL, a cookie or a log.
 
 const KEY = "contactsd.key";
+const READ_ONLY = "contactsd.readOnly";
 
 export const session = {
   get key() { return sessionStorage.getItem(KEY); },
-  signIn(key) { sessionStorage.setItem(KEY, key); },
-  signOut() { sessionStorage.removeItem(KEY); },
+  /** Whether the API refused this key a write (403 forbidden). */
+  get readOnly() { return sessionStorage.getItem(READ_ONLY) === "1"; },
+  signIn(key) { sessionStorage.setItem(KEY, key); sessionStorage.removeItem(READ_ONLY); },
+  signOut() { sessionStorage.removeItem(KEY); sessionStorage.removeItem(READ_ONLY); },
+  markReadOnly() { sessionStorage.setItem(READ_ONLY, "1"); },
 };
 
 /** An answer that is not 2xx: the contract's error body, and its status. */
@@ -30,6 +34,10 @@ export class ApiError extends Error {
 let onUnauthorized = () => {};
 export function whenUnauthorized(f) { onUnauthorized = f; }
 
+/** Called when the key turns out to be read-only (a write was refused). */
+let onReadOnly = () => {};
+export function whenReadOnly(f) { onReadOnly = f; }
+
 /**
  * Sends a request; resolves to the parsed JSON answer, or rejects with an
  * ApiError. `body` is an object (sent as JSON) or a string (sent as is).
@@ -50,6 +58,10 @@ export async function request(method, path, { body, key = session.key, signal, t
   try { json = text ? JSON.parse(text) : null; } catch { json = null; }
   if (!answer.ok) {
     if (answer.status === 401 && key === session.key) onUnauthorized();
+    if (answer.status === 403 && json && json.code === "forbidden" && key === session.key) {
+      session.markReadOnly();
+      onReadOnly();
+    }
     throw new ApiError(answer.status, json);
   }
   return json;

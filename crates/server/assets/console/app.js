@@ -1,7 +1,7 @@
 // The console: sign-in, navigation, and the three views. It talks only to
 // the public /v1 API with the key the user signs in with.
 
-import { request, session, whenUnauthorized, ApiError } from "./api.js";
+import { request, session, whenReadOnly, whenUnauthorized, ApiError } from "./api.js";
 import { h } from "./dom.js";
 import { contactsView } from "./contacts.js";
 import { audiencesView } from "./audiences.js";
@@ -53,11 +53,21 @@ function signInView() {
   return form;
 }
 
+const readOnlyNote = document.getElementById("read-only");
+
+/** Hides every write control once the API said the key only reads. */
+function showReadOnly() {
+  const readOnly = Boolean(session.key) && session.readOnly;
+  document.body.classList.toggle("read-only", readOnly);
+  readOnlyNote.hidden = !readOnly;
+}
+
 function route() {
   generation += 1;
   const signedIn = Boolean(session.key);
   nav.hidden = !signedIn;
   signOutButton.hidden = !signedIn;
+  showReadOnly();
   main.replaceChildren();
   if (!signedIn) {
     document.title = "Sign in · contactsd";
@@ -93,5 +103,6 @@ function signOut() {
 
 signOutButton.addEventListener("click", signOut);
 whenUnauthorized(signOut);
+whenReadOnly(showReadOnly);
 window.addEventListener("hashchange", route);
 route();

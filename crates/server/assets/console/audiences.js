@@ -11,7 +11,7 @@ export function audiencesView(main, { isCurrent }) {
   const create = h("form", { class: "card", novalidate: true },
     h("h2", {}, "New audience"),
     h("div", { class: "row" }, title.element, description.element,
-      h("div", { class: "fixed" }, h("button", { type: "submit", class: "primary" }, "Create audience"))));
+      h("div", { class: "fixed" }, h("button", { type: "submit", class: "primary", "data-write": "" }, "Create audience"))));
   const status = h("p", { "aria-live": "polite" });
   const problem = h("p", { class: "alert", role: "alert", hidden: true });
   const body = h("tbody");
@@ -61,8 +61,8 @@ export function audiencesView(main, { isCurrent }) {
         h("td", {}, when(audience.updatedAt)),
         h("td", {}, h("div", { class: "toolbar" },
           h("button", { type: "button", "aria-label": `Members of ${audience.name}`, onclick: () => members(audience) }, "Members"),
-          h("button", { type: "button", "aria-label": `Rename ${audience.name}`, onclick: () => rename(audience) }, "Rename"),
-          h("button", { type: "button", class: "danger", "aria-label": `Delete ${audience.name}`, onclick: () => remove(audience) }, "Delete"))))));
+          h("button", { type: "button", "data-write": "", "aria-label": `Rename ${audience.name}`, onclick: () => rename(audience) }, "Rename"),
+          h("button", { type: "button", class: "danger", "data-write": "", "aria-label": `Delete ${audience.name}`, onclick: () => remove(audience) }, "Delete"))))));
       if (page.data.length === 0) body.append(h("tr", {}, h("td", { colspan: 4, class: "note" }, "No audiences yet.")));
     } catch (error) {
       problem.textContent = error.message;
@@ -132,10 +132,10 @@ function memberEditor(audience, close) {
       summary.textContent = `${count(inside.total, "member", "members")} match.`;
       memberList.replaceChildren(...inside.data.map((c) => h("li", {},
         `${c.name} · ${c.phoneNumber} `,
-        h("button", { type: "button", "aria-label": `Remove ${c.name}`, onclick: () => change("remove", c) }, "Remove"))));
+        h("button", { type: "button", "data-write": "", "aria-label": `Remove ${c.name}`, onclick: () => change("remove", c) }, "Remove"))));
       candidateList.replaceChildren(...outside.data.map((c) => h("li", {},
         `${c.name} · ${c.phoneNumber} `,
-        h("button", { type: "button", "aria-label": `Add ${c.name}`, onclick: () => change("add", c) }, "Add"))));
+        h("button", { type: "button", "data-write": "", "aria-label": `Add ${c.name}`, onclick: () => change("add", c) }, "Add"))));
     } catch (error) {
       alert.textContent = error.message;
       alert.hidden = false;

@@ -44,7 +44,7 @@ export function contactsView(main, { isCurrent }) {
         h("div", {}, h("label", { for: "filter-meta-key" }, "Metadata key"), metaKey),
         h("div", {}, h("label", { for: "filter-meta-value" }, "Metadata value"), metaValue))),
     h("div", { class: "toolbar" },
-      h("button", { type: "button", class: "primary", onclick: () => editContact(null) }, "New contact"),
+      h("button", { type: "button", class: "primary", "data-write": "", onclick: () => editContact(null) }, "New contact"),
       h("button", { type: "button", onclick: exportCsv }, "Export"),
       h("span", { class: "spacer" }), status),
     selection,
@@ -175,8 +175,8 @@ export function contactsView(main, { isCurrent }) {
     }
     selection.replaceChildren(
       h("span", {}, `${count(n, "contact", "contacts")} selected`),
-      h("button", { type: "button", onclick: addSelectedToAudience }, "Add to audience"),
-      h("button", { type: "button", class: "danger", onclick: deleteSelected }, "Delete selected"),
+      h("button", { type: "button", "data-write": "", onclick: addSelectedToAudience }, "Add to audience"),
+      h("button", { type: "button", class: "danger", "data-write": "", onclick: deleteSelected }, "Delete selected"),
       h("button", { type: "button", onclick: () => { state.selected.clear(); drawRows(); drawSelection(); } }, "Clear selection"));
   }
 
@@ -409,7 +409,7 @@ function contactDetail(contact, close) {
     h("h3", {}, "Call records"), calls,
     alert,
     h("div", { class: "actions" },
-      h("button", { type: "button", class: "danger", onclick: remove }, "Delete"),
-      h("button", { type: "button", onclick: () => close("edit") }, "Edit"),
+      h("button", { type: "button", class: "danger", "data-write": "", onclick: remove }, "Delete"),
+      h("button", { type: "button", "data-write": "", onclick: () => close("edit") }, "Edit"),
       h("button", { type: "button", class: "primary", onclick: () => close(null) }, "Close")));
 }

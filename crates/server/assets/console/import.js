@@ -8,7 +8,7 @@ export function importView(main, { isCurrent }) {
   document.title = "Import · contactsd";
   const file = h("input", { id: "csv-file", type: "file", accept: ".csv,text/csv" });
   const audience = h("select", { id: "import-audience" }, h("option", { value: "" }, "None"));
-  const button = h("button", { type: "submit", class: "primary" }, "Import");
+  const button = h("button", { type: "submit", class: "primary", "data-write": "" }, "Import");
   const bar = h("div");
   const progress = h("div", {
     class: "progress", role: "progressbar", "aria-label": "Import progress",
