@@ -168,16 +168,18 @@ pub fn new_partial_file(dest: &Path) -> std::io::Result<std::path::PathBuf> {
     }
 }
 
+/// The file at `path`, opened for reading only.
+fn open_read_only(path: &Path) -> Result<Connection> {
+    Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| Error::Open {
+        path: path.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
 /// Checks, read-only, that the file at `path` is an intact contactsd
 /// database of this version or older: its contacts.
 pub fn verify_file(path: &Path) -> Result<i64> {
-    let conn =
-        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| {
-            Error::Open {
-                path: path.to_path_buf(),
-                reason: e.to_string(),
-            }
-        })?;
+    let conn = open_read_only(path)?;
     check(&conn, path).map_err(|e| match e {
         Error::Sqlite(e) => Error::Open {
             path: path.to_path_buf(),
@@ -191,13 +193,7 @@ pub fn verify_file(path: &Path) -> Result<i64> {
 /// server may be using: the caller checks), after checking the backup is an
 /// intact contactsd database.
 pub fn restore(source: &Path, dest: &Path) -> Result<Copied> {
-    let backup =
-        Connection::open_with_flags(source, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(|e| {
-            Error::Open {
-                path: source.to_path_buf(),
-                reason: e.to_string(),
-            }
-        })?;
+    let backup = open_read_only(source)?;
     let contacts = check(&backup, source)?;
     create_private_file(dest).map_err(|e| Error::Open {
         path: dest.to_path_buf(),
