@@ -285,6 +285,10 @@ async fn announce(rocket: &rocket::Rocket<rocket::Orbit>) {
             .unwrap_or_else(|e| Err(db::Error::Task(e.to_string())));
         announce_default_org(created, &base);
     }
+    if let Some(served) = rocket.state::<contactsd_server::metrics::Served>() {
+        let at = served.apart.map_or(base.clone(), |a| format!("http://{a}"));
+        println!("contactsd: metrics on {at}/metrics");
+    }
     println!("contactsd: listening on {base}");
 }
 

@@ -21,6 +21,7 @@ mod imports;
 mod indexes;
 mod limits;
 mod listing;
+mod metrics;
 mod openapi;
 mod search;
 mod serve;

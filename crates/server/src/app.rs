@@ -9,6 +9,7 @@ use rocket::{Build, Orbit, Rocket};
 
 use crate::config::{self, Settings};
 use crate::db::Db;
+use crate::metrics::{self, Metrics};
 use crate::ratelimit::{RateLimitHeaders, RateLimits};
 use crate::worker::Worker;
 use crate::{api, logging};
@@ -46,12 +47,23 @@ pub fn build(figment: Figment, db: Db) -> Result<Rocket<Build>, String> {
         settings.rate_limit_per_minute,
         settings.bulk_rate_limit_per_minute,
     );
-    let rocket = rocket::custom(figment.merge(("log_level", LogLevel::Off)))
+    let metrics = Metrics::new();
+    // Bound now, so an address in use stops the start with its name.
+    let metrics_listener = settings
+        .metrics_address
+        .map(|address| {
+            std::net::TcpListener::bind(address)
+                .and_then(|l| l.set_nonblocking(true).map(|()| l))
+                .map_err(|e| format!("metrics_address {address}: cannot listen: {e}"))
+        })
+        .transpose()?;
+    let mut rocket = rocket::custom(figment.merge(("log_level", LogLevel::Off)))
         .manage(db)
+        .manage(metrics.clone())
         .manage(api::BodyBudget::new(json_limit))
         .manage(api::BodyTimeouts::new(settings.body_read_timeout))
         .manage(api::FileBudget(api::BodyBudget::new(file_limit)))
-        .manage(Worker::new(settings.webhook_allow_private))
+        .manage(Worker::new(settings.webhook_allow_private, metrics))
         .manage(rate_limits)
         .attach(RateLimitHeaders)
         .attach(AdHoc::on_ignite("unfinished idempotency keys", |rocket| {
@@ -72,6 +84,18 @@ pub fn build(figment: Figment, db: Db) -> Result<Rocket<Build>, String> {
         .mount("/", api::root_routes())
         .mount("/v1", api::routes())
         .register("/", api::catchers());
+    if let Some(listener) = metrics_listener {
+        let apart = listener.local_addr().ok();
+        rocket = rocket
+            .manage(metrics::Served { apart })
+            .attach(AdHoc::on_liftoff("metrics listener", |rocket| {
+                Box::pin(async move { metrics::serve_apart(listener, rocket) })
+            }));
+    } else if settings.metrics {
+        rocket = rocket
+            .manage(metrics::Served { apart: None })
+            .mount("/", api::metrics_routes());
+    }
     Ok(rocket)
 }
 

@@ -15,6 +15,7 @@ use rocket::request::{FromRequest, Outcome, Request};
 use crate::db::{Db, TenantDb};
 use crate::error::{self, ApiError};
 use crate::ids;
+use crate::metrics::{Limit, Metrics};
 use crate::ratelimit::{self, RateLimits};
 
 /// The calling key's organization, as a request guard: storage's
@@ -65,12 +66,20 @@ async fn authenticate(req: &Request<'_>) -> Result<TenantDb, ApiError> {
     }
     let (tenant, verified) = db.authenticate(key).await?.ok_or_else(invalid_key)?;
     if let Some(limits) = limits {
-        match limits.take(verified.key_seq, ratelimit::is_bulk(req)) {
+        let bulk = ratelimit::is_bulk(req);
+        match limits.take(verified.key_seq, bulk) {
             Ok(Some(standing)) => ratelimit::record(req, standing),
             Ok(None) => {}
             Err(limited) => {
                 if let Some(standing) = limited.standing {
                     ratelimit::record(req, standing);
+                }
+                if let Some(metrics) = req.rocket().state::<Metrics>() {
+                    metrics.rate_limited(if limited.bulk {
+                        Limit::Bulk
+                    } else {
+                        Limit::General
+                    });
                 }
                 return Err(ApiError::rate_limited(limited.retry_after));
             }

@@ -48,6 +48,10 @@ pub struct Settings {
     /// Seconds a request body may go without a byte (and half the time it
     /// may take in all) before it is `408`.
     pub body_read_timeout: u32,
+    /// Serve `GET /metrics` on the API's address.
+    pub metrics: bool,
+    /// Serve `GET /metrics` on this address instead (and not on the API's).
+    pub metrics_address: Option<std::net::SocketAddr>,
 }
 
 impl Default for Settings {
@@ -61,6 +65,8 @@ impl Default for Settings {
             log_level: LogLevel::Normal,
             header_read_timeout: 10,
             body_read_timeout: 30,
+            metrics: false,
+            metrics_address: None,
         }
     }
 }
@@ -162,6 +168,8 @@ const KNOWN_KEYS: &[&str] = &[
     "wal_autocheckpoint",
     "header_read_timeout",
     "body_read_timeout",
+    "metrics",
+    "metrics_address",
 ];
 
 /// Checks the configuration file (`Rocket.toml`, or `ROCKET_CONFIG`):

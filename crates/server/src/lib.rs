@@ -16,6 +16,7 @@ pub mod config;
 pub(crate) mod error;
 mod idempotency;
 pub mod logging;
+pub mod metrics;
 mod ratelimit;
 mod webhook;
 mod worker;

@@ -248,7 +248,16 @@ impl Fairing for AccessLog {
         let method = req.method().as_str();
         let request_id = log.id.as_str();
         let status = res.status().code;
-        let latency_ms = (log.started.elapsed().as_secs_f64() * 1e5).round() / 100.0;
+        let took = log.started.elapsed();
+        if let Some(metrics) = req.rocket().state::<crate::metrics::Metrics>() {
+            let template = if req.route().is_some() {
+                route.as_str()
+            } else {
+                "unmatched"
+            };
+            metrics.request(method, template, status, took);
+        }
+        let latency_ms = (took.as_secs_f64() * 1e5).round() / 100.0;
         if status >= 500 {
             let cause = req
                 .local_cache(FailureCause::default)

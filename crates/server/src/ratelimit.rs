@@ -82,12 +82,14 @@ pub(crate) struct RateLimits {
     bulk: Option<Budget>,
 }
 
-/// Why a request was refused: seconds until it may be retried, and the
-/// general budget's standing when that is the one spent.
+/// Why a request was refused: seconds until it may be retried, the
+/// general budget's standing when that is the one spent, and whether the
+/// bulk budget refused it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Limited {
     pub retry_after: u64,
     pub standing: Option<Standing>,
+    pub bulk: bool,
 }
 
 impl RateLimits {
@@ -113,6 +115,7 @@ impl RateLimits {
         let general = self.general.as_ref().map(|budget| {
             budget.take(key).map_err(|retry_after| Limited {
                 retry_after,
+                bulk: false,
                 // Empty; full again a minute after the last request.
                 standing: Some(Standing {
                     limit: budget.per_minute,
@@ -130,6 +133,7 @@ impl RateLimits {
             budget.take(key).map_err(|retry_after| Limited {
                 retry_after,
                 standing,
+                bulk: true,
             })?;
         }
         Ok(standing)

@@ -18,6 +18,7 @@ use rocket::{Orbit, Rocket};
 use crate::db::imports::{AttemptOutcome, DueWebhook};
 use crate::db::jobs::{take_turn, Failing, Turn, GIVE_UP_AFTER};
 use crate::db::Db;
+use crate::metrics::{Attempt, Metrics};
 use crate::{clock, webhook};
 /// How often the worker looks for work nobody told it about (imports
 /// queued by another process, webhooks whose retry is due).
@@ -30,16 +31,18 @@ pub(crate) struct Worker {
     wake: Arc<Notify>,
     stop: Arc<AtomicBool>,
     allow_private: bool,
+    metrics: Metrics,
 }
 
 impl Worker {
     /// `allow_private`: deliver webhooks to loopback, private and
-    /// link-local addresses too.
-    pub(crate) fn new(allow_private: bool) -> Self {
+    /// link-local addresses too; `metrics` counts delivery attempts.
+    pub(crate) fn new(allow_private: bool, metrics: Metrics) -> Self {
         Worker {
             wake: Arc::new(Notify::new()),
             stop: Arc::new(AtomicBool::new(false)),
             allow_private,
+            metrics,
         }
     }
 
@@ -53,10 +56,11 @@ impl Worker {
         let Some(db) = rocket.state::<Db>().cloned() else {
             return;
         };
-        let (wake, stop, allow_private) = (
+        let (wake, stop, allow_private, metrics) = (
             Arc::clone(&self.wake),
             Arc::clone(&self.stop),
             self.allow_private,
+            self.metrics.clone(),
         );
         let shutdown = rocket.shutdown();
         let stopper = (Arc::clone(&wake), Arc::clone(&stop));
@@ -107,7 +111,7 @@ impl Worker {
                         false
                     }
                 };
-                deliver_due(&db, allow_private).await;
+                deliver_due(&db, allow_private, &metrics).await;
                 if !worked {
                     rocket::tokio::select! {
                         () = wake.notified() => {}
@@ -120,7 +124,7 @@ impl Worker {
 }
 
 /// Leases the webhooks due now and delivers each on its own task.
-async fn deliver_due(db: &Db, allow_private: bool) {
+async fn deliver_due(db: &Db, allow_private: bool, metrics: &Metrics) {
     let leased = {
         let db = db.clone();
         rocket::tokio::task::spawn_blocking(move || db.lease_due_webhooks(DELIVERIES_PER_ROUND))
@@ -135,13 +139,13 @@ async fn deliver_due(db: &Db, allow_private: bool) {
         Err(_) => return,
     };
     for webhook in due {
-        let db = db.clone();
-        rocket::tokio::spawn(async move { deliver_one(db, webhook, allow_private).await });
+        let (db, metrics) = (db.clone(), metrics.clone());
+        rocket::tokio::spawn(async move { deliver_one(db, webhook, allow_private, metrics).await });
     }
 }
 
 /// One delivery attempt, recorded.
-async fn deliver_one(db: Db, due: DueWebhook, allow_private: bool) {
+async fn deliver_one(db: Db, due: DueWebhook, allow_private: bool, metrics: Metrics) {
     let body = crate::api::imports::webhook_body(&due.import, &due.org_id);
     let at = clock::now_ms();
     let signature = webhook::signatures(
@@ -153,9 +157,15 @@ async fn deliver_one(db: Db, due: DueWebhook, allow_private: bool) {
     let outcome = webhook::deliver(&due.url, body, signature, allow_private).await;
     match &outcome {
         AttemptOutcome::Delivered(code) => {
+            metrics.webhook_attempt(Attempt::Delivered);
             tracing::info!(target: "contactsd::webhooks", import = %due.import.id, status = code, "webhook delivered");
         }
         AttemptOutcome::Retry { error, .. } | AttemptOutcome::GiveUp(error) => {
+            metrics.webhook_attempt(if matches!(outcome, AttemptOutcome::GiveUp(_)) {
+                Attempt::GaveUp
+            } else {
+                Attempt::Failed
+            });
             tracing::warn!(target: "contactsd::webhooks", import = %due.import.id, "webhook attempt failed: {error}");
         }
     }

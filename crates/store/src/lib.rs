@@ -213,6 +213,22 @@ pub struct Db {
     /// Whether contactsd checkpoints the WAL at all (not when another
     /// process, Litestream, owns checkpoints).
     checkpoints: bool,
+    /// The database file, whose size (and its WAL's) operators watch.
+    path: Arc<Path>,
+}
+
+/// What an operator watches of the database, read when metrics are
+/// scraped.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Gauges {
+    /// The database file's size in bytes.
+    pub database_bytes: u64,
+    /// The write-ahead log's size in bytes (0 when there is none).
+    pub wal_bytes: u64,
+    /// Imports accepted and not yet finished.
+    pub imports_unfinished: u64,
+    /// Rows of those imports still to be applied.
+    pub import_rows_queued: u64,
 }
 
 impl Db {
@@ -269,7 +285,32 @@ impl Db {
             pool,
             cursor_secret: secret.into(),
             checkpoints: options.wal_autocheckpoint > 0,
+            path: path.into(),
         })
+    }
+
+    /// The sizes of the database file and its WAL, and the import queue's
+    /// depth (one indexed read of the unfinished imports).
+    pub async fn gauges(&self) -> Result<Gauges> {
+        let path = Arc::clone(&self.path);
+        self.run(move |conn| {
+            let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+            let mut wal = path.as_os_str().to_owned();
+            wal.push("-wal");
+            let (imports, rows): (i64, i64) = conn.query_row(
+                "SELECT count(*), coalesce(sum(total - processed), 0) FROM imports
+                 WHERE status IN ('PENDING', 'PROCESSING')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )?;
+            Ok(Gauges {
+                database_bytes: size(&path),
+                wal_bytes: size(Path::new(&wal)),
+                imports_unfinished: u64::try_from(imports).unwrap_or(0),
+                import_rows_queued: u64::try_from(rows).unwrap_or(0),
+            })
+        })
+        .await
     }
 
     /// The key listing cursors are signed with (kept in the file, so

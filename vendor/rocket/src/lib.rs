@@ -234,6 +234,10 @@ pub fn custom<T: figment::Provider>(provider: T) -> Rocket<Build> {
 #[doc(inline)]
 pub use async_trait::async_trait;
 
+/// contactsd: connections the servers of this process hold open.
+#[doc(hidden)]
+pub use crate::server::open_connections;
+
 /// WARNING: This is unstable! Do not use this method outside of Rocket!
 #[doc(hidden)]
 pub fn async_run<F, R>(fut: F, workers: usize, sync: usize, force_end: bool, name: &str) -> R

@@ -676,6 +676,8 @@ impl Rocket<Orbit> {
             let (rocket, server) = (self.clone(), server.clone());
             let shutdown = rocket.shutdown();
             tokio::spawn(async move {
+                // contactsd: counted open until this task ends.
+                let _open = OpenConnection::new();
                 let connection = ConnectionMeta {
                     remote: conn.peer_address(),
                     client_certificates: conn.peer_certificates(),
@@ -712,5 +714,29 @@ impl Rocket<Orbit> {
         }
 
         Ok(())
+    }
+}
+
+/// contactsd: connections accepted and not yet closed, for the metrics.
+static OPEN_CONNECTIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// contactsd: how many connections the servers of this process hold open.
+pub fn open_connections() -> usize {
+    OPEN_CONNECTIONS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// contactsd: one open connection, counted in `OPEN_CONNECTIONS`.
+struct OpenConnection;
+
+impl OpenConnection {
+    fn new() -> Self {
+        OPEN_CONNECTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        OpenConnection
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        OPEN_CONNECTIONS.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
     }
 }

@@ -227,7 +227,12 @@ async fn read_bytes(
         let until =
             (rocket::tokio::time::Instant::now() + timeouts.idle).min(started + timeouts.total);
         match rocket::tokio::time::timeout_at(until, stream.read_buf(&mut bytes)).await {
-            Err(_) => return Err(ApiError::request_timeout(timeouts.idle.as_secs())),
+            Err(_) => {
+                if let Some(metrics) = req.rocket().state::<crate::metrics::Metrics>() {
+                    metrics.stalled_body();
+                }
+                return Err(ApiError::request_timeout(timeouts.idle.as_secs()));
+            }
             Ok(Err(_)) => return Err(ApiError::bad_request("The request body could not be read")),
             Ok(Ok(0)) => break,
             Ok(Ok(_)) if bytes.len() as u64 > limit.as_u64() => {

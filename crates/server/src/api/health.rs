@@ -8,6 +8,8 @@ use utoipa::ToSchema;
 use super::{ErrorBody, Reply};
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::metrics::{self, Metrics};
+use rocket::http::ContentType;
 
 pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![get_healthz]
@@ -33,6 +35,13 @@ async fn get_healthz(db: &State<Db>) -> Result<Reply, ApiError> {
         }
     })?;
     Reply::ok(&Health { status: "ok" })
+}
+
+/// Prometheus' text format (see `crate::metrics`); mounted only when the
+/// operator enables it.
+#[rocket::get("/metrics")]
+pub(super) async fn get_metrics(metrics: &State<Metrics>, db: &State<Db>) -> (ContentType, String) {
+    (metrics::content_type(), metrics.render(db).await)
 }
 
 /// A database that answers.

@@ -69,6 +69,11 @@ pub(crate) fn root_routes() -> Vec<Route> {
     routes
 }
 
+/// `GET /metrics`, on the API's address when `metrics = true`.
+pub(crate) fn metrics_routes() -> Vec<Route> {
+    rocket::routes![health::get_metrics]
+}
+
 /// One catcher for every status, so unknown routes, wrong methods, bodies
 /// over the limit and panics all answer in the contract's shape.
 pub(crate) fn catchers() -> Vec<Catcher> {

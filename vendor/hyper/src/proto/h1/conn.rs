@@ -54,6 +54,17 @@ pub fn set_keep_alive_idle_timeout(timeout: Option<Duration>) {
     KEEP_ALIVE_IDLE_MS.store(ms, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// contactsd: connections closed because a request head did not arrive
+/// within the header read timeout (idle kept-alive connections excluded).
+#[cfg(feature = "server")]
+static SLOW_HEADS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// contactsd: how many connections were closed for a slow request head.
+#[cfg(feature = "server")]
+pub fn slow_heads_refused() -> u64 {
+    SLOW_HEADS.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 #[cfg(feature = "server")]
 fn keep_alive_idle_timeout() -> Option<Duration> {
     match KEEP_ALIVE_IDLE_MS.load(std::sync::atomic::Ordering::Relaxed) {
@@ -293,6 +304,11 @@ where
                     {
                         if Pin::new(h1_header_read_timeout_fut).poll(cx).is_ready() {
                             self.state.h1_header_read_timeout_running = false;
+                            // contactsd: an idle kept-alive connection
+                            // timing out is not a slow head.
+                            if !(self.state.h1_served_one && self.io.read_buf().is_empty()) {
+                                SLOW_HEADS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            }
 
                             warn!("read header from client timeout");
                             return Poll::Ready(Some(Err(crate::Error::new_header_timeout())));

@@ -7,7 +7,7 @@ use crate::proto::{BodyLength, MessageHead};
 
 pub(crate) use self::conn::Conn;
 #[cfg(feature = "server")]
-pub use self::conn::set_keep_alive_idle_timeout;
+pub use self::conn::{set_keep_alive_idle_timeout, slow_heads_refused};
 pub(crate) use self::decode::Decoder;
 pub(crate) use self::dispatch::Dispatcher;
 pub(crate) use self::encode::{EncodedBuf, Encoder};

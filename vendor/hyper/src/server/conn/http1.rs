@@ -2,6 +2,8 @@
 
 /// contactsd: the keep-alive idle timeout, one setting for the process.
 pub use crate::proto::h1::set_keep_alive_idle_timeout;
+/// contactsd: connections closed for a slow request head, so far.
+pub use crate::proto::h1::slow_heads_refused;
 use std::error::Error as StdError;
 use std::fmt;
 use std::future::Future;
