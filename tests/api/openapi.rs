@@ -617,3 +617,21 @@ fn every_example_in_the_document_round_trips_through_the_real_routes() {
         "examples no real request or answer checked: {unchecked:#?}"
     );
 }
+
+#[test]
+fn the_bundled_redoc_asks_no_other_host() {
+    let app = TestApp::spawn();
+    let answer = app.client.get("/docs/redoc.standalone.js").dispatch();
+    assert_eq!(answer.status().code, 200);
+    let policy = answer
+        .headers()
+        .get_one("content-security-policy")
+        .unwrap()
+        .to_string();
+    assert!(policy.contains("img-src 'self' data:"), "{policy}");
+    let bundle = answer.into_string().unwrap();
+    assert!(bundle.len() > 100_000);
+    // Its logo came from Redocly's CDN, which the policy refuses with an
+    // error on every load (crates/server/assets/redoc/README.md).
+    assert!(!bundle.contains("cdn.redoc.ly"));
+}

@@ -326,7 +326,28 @@ def main():
                     expect(page.get_by_role("button", name="New contact")).to_be_visible()
                     width = page.evaluate("() => document.documentElement.scrollWidth")
                     assert width <= 360, f"the page is {width} px wide at 360"
+                    # Rows are cards: no table scrolls sideways, and every
+                    # column of a row is on the screen, labelled.
+                    def nothing_scrolls_sideways():
+                        hidden = page.evaluate(
+                            "() => [...document.querySelectorAll('.table-wrap')]"
+                            ".map(w => w.scrollWidth - w.clientWidth)")
+                        assert hidden and max(hidden) <= 0, f"tables scroll by {hidden} px at 360"
+                    nothing_scrolls_sideways()
+                    first = page.locator("tbody tr").first
+                    for cell in ["td.check", "td:nth-child(2)", "td:nth-child(3)", "td.updated"]:
+                        box = first.locator(cell).bounding_box()
+                        assert box and box["x"] >= 0 and box["x"] + box["width"] <= 360, f"{cell}: {box}"
+                    label = first.locator("td.updated").evaluate(
+                        "td => getComputedStyle(td, '::before').content")
+                    assert label == '"Updated: "', label
                     shot("console-narrow")
+                    page.get_by_role("link", name="Audiences").click()
+                    expect(page.get_by_role("heading", name="Audiences")).to_be_visible()
+                    expect(page.locator("tbody tr").first).to_be_visible()
+                    nothing_scrolls_sideways()
+                    page.get_by_role("link", name="Contacts").click()
+                    expect(page.get_by_role("heading", name="Contacts")).to_be_visible()
 
                 def read_only_key():
                     org_id = api(base, key, "GET", "/v1/contacts?limit=1")["data"][0]["organizationId"]

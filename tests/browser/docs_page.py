@@ -20,10 +20,11 @@ from support import CHROMIUM, CHROMIUM_FLAGS, start_server
 
 def check_docs_page(page, base, screenshot):
     # Every request that reaches the network layer passes through here;
-    # one for another host is recorded and aborted. (Redoc's bundle asks
-    # for its logo from its makers' CDN: the page's Content-Security-Policy
-    # blocks that in the renderer, so it never gets this far.)
-    sent, outside = [], []
+    # one for another host is recorded and aborted. A console error (a
+    # Content-Security-Policy refusal among them) fails the check too.
+    sent, outside, problems = [], [], []
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
 
     def route(r):
         url = r.request.url
@@ -44,6 +45,7 @@ def check_docs_page(page, base, screenshot):
     headings = page.locator("h2").all_inner_texts()
     assert len(headings) >= 20, f"only {len(headings)} operations rendered"
     assert not outside, f"requests left 127.0.0.1: {outside}"
+    assert not problems, f"console errors: {problems}"
     assert any(u.endswith("/v1/openapi.json") for u in sent), sent
     if screenshot:
         page.screenshot(path=screenshot)

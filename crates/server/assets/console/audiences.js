@@ -16,7 +16,7 @@ export function audiencesView(main, { isCurrent }) {
   const problem = h("p", { class: "alert", role: "alert", hidden: true });
   const body = h("tbody");
   main.append(h("h1", {}, "Audiences"), create, status, problem,
-    h("div", { class: "table-wrap" }, h("table", {},
+    h("div", { class: "table-wrap" }, h("table", { class: "cards" },
       h("caption", { class: "visually-hidden" }, "Audiences"),
       h("thead", {}, h("tr", {},
         h("th", { scope: "col" }, "Audience"), h("th", { scope: "col" }, "Members"),
@@ -57,8 +57,8 @@ export function audiencesView(main, { isCurrent }) {
       problem.hidden = true;
       body.replaceChildren(...page.data.map((audience) => h("tr", {},
         h("td", {}, audience.name, audience.description ? h("div", { class: "note" }, audience.description) : null),
-        h("td", {}, String(audience.contactCount)),
-        h("td", {}, when(audience.updatedAt)),
+        h("td", { "data-label": "Members" }, String(audience.contactCount)),
+        h("td", { "data-label": "Updated" }, when(audience.updatedAt)),
         h("td", {}, h("div", { class: "toolbar" },
           h("button", { type: "button", "aria-label": `Members of ${audience.name}`, onclick: () => members(audience) }, "Members"),
           h("button", { type: "button", "data-write": "", "aria-label": `Rename ${audience.name}`, onclick: () => rename(audience) }, "Rename"),

@@ -50,7 +50,7 @@ export function contactsView(main, { isCurrent }) {
     selection,
     problem,
     h("div", { class: "table-wrap" },
-      h("table", {},
+      h("table", { class: "cards" },
         h("caption", { class: "visually-hidden" }, "Contacts"),
         h("thead", {}, h("tr", {},
           h("th", { class: "check", scope: "col" }, selectAll),
@@ -153,8 +153,8 @@ export function contactsView(main, { isCurrent }) {
         h("td", { class: "check" }, box),
         h("td", {}, open),
         h("td", {}, contact.phoneNumber),
-        h("td", { class: "language" }, contact.language || ""),
-        h("td", { class: "updated" }, h("time", { datetime: contact.updatedAt }, when(contact.updatedAt))));
+        h("td", { class: "language", "data-label": "Language" }, contact.language || ""),
+        h("td", { class: "updated", "data-label": "Updated" }, h("time", { datetime: contact.updatedAt }, when(contact.updatedAt))));
       row.addEventListener("click", (event) => {
         if (event.target === row || event.target.tagName === "TD") showContact(contact.id);
       });

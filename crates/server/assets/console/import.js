@@ -90,13 +90,14 @@ export function importView(main, { isCurrent }) {
     result.replaceChildren(
       h("p", { class: status.failed ? "" : "ok" },
         `${statusWords(status.status)}: ${status.created} created, ${status.updated} updated, ${status.failed} failed.`),
-      errors.length ? h("div", { class: "table-wrap" }, h("table", {},
+      errors.length ? h("div", { class: "table-wrap" }, h("table", { class: "cards" },
         h("caption", {}, status.errorCount > errors.length
           ? `The first ${errors.length} of ${status.errorCount} rows that failed`
           : "Rows that failed"),
         h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Row"), h("th", { scope: "col" }, "Field"), h("th", { scope: "col" }, "Reason"))),
         h("tbody", {}, errors.slice(0, 100).map((e) => h("tr", {},
-          h("td", {}, String(e.index)), h("td", {}, e.field), h("td", {}, e.reason)))))) : null,
+          h("td", { "data-label": "Row" }, String(e.index)), h("td", { "data-label": "Field" }, e.field),
+          h("td", { "data-label": "Reason" }, e.reason)))))) : null,
       errors.length ? h("p", { class: "note" }, "Rows are counted from 0, the first line after the header, as the API counts them.") : null);
   }
 
