@@ -620,6 +620,12 @@ fn export_output_replaces_a_link_and_is_private_and_backup_leaves_other_files_al
         "mine"
     );
     assert!(dir.path().join("copy.db").exists());
+    // A missing directory is made, private, on the way.
+    let copied = &json_lines(dir.path(), &["backup", "backups/2026/copy.db"])[0];
+    assert_eq!(copied["path"], "backups/2026/copy.db");
+    assert!(dir.path().join("backups/2026/copy.db").exists());
+    let made = std::fs::metadata(dir.path().join("backups")).unwrap();
+    assert_eq!(made.permissions().mode() & 0o777, 0o700);
 }
 
 #[test]

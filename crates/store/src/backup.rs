@@ -121,6 +121,15 @@ impl Db {
             path: dest.to_path_buf(),
             reason: e.to_string(),
         };
+        // `backup backups/2026-12-05.db` on a first run: the directory is
+        // made, readable by its owner alone, like the copy.
+        if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+            let mut builder = std::fs::DirBuilder::new();
+            builder.recursive(true);
+            #[cfg(unix)]
+            std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+            builder.create(dir).map_err(|e| open_error(&e))?;
+        }
         let partial = new_partial_file(dest).map_err(|e| open_error(&e))?;
         let result = (|| {
             let mut target = Connection::open(&partial)?;
