@@ -65,9 +65,24 @@ pub fn import(
         })?;
     let bar = progress_bar(total);
     let stop = AtomicBool::new(false);
-    let finished =
-        crate::db::jobs::run_import(db, queued.seq, None, &stop, |rows| bar.inc(rows as u64))
-            .map_err(|e| format!("import stopped: {e}"))?;
+    // A server on the same file applies the same import's chunks too, and
+    // the two take the write lock in turns: a chunk that waited past the
+    // busy timeout is tried again (it was not applied), until no chunk has
+    // gone in for as long as the server's worker would wait.
+    let last_progress = std::cell::Cell::new(std::time::Instant::now());
+    let finished = loop {
+        let ran = crate::db::jobs::run_import(db, queued.seq, None, &stop, |rows| {
+            last_progress.set(std::time::Instant::now());
+            bar.inc(rows as u64);
+        });
+        match ran {
+            Ok(finished) => break finished,
+            Err(e)
+                if e.fault() == Some(db::Fault::Busy)
+                    && last_progress.get().elapsed() < crate::db::jobs::GIVE_UP_AFTER => {}
+            Err(e) => return Err(format!("import stopped: {e}")),
+        }
+    };
     if !finished {
         // A server's worker took the last chunks: wait for its final status.
         loop {
