@@ -18,7 +18,7 @@ import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DOC = os.path.join(ROOT, "docs", "api.md")
-ID = re.compile(r"\b(?:ct|aud|call|org|key)_[A-Za-z0-9_-]{23}\b")
+ID = re.compile(r"(?<![A-Za-z0-9_-])(?:ct|aud|call|org|key|imp)_[A-Za-z0-9_-]{23}(?![A-Za-z0-9_-])")
 # Headers every answer carries that say nothing about the API.
 DROPPED_HEADERS = ("server:", "permissions-policy:", "content-length:", "date:")
 CURSOR = re.compile(r'"nextCursor":"([^"]+)"')
