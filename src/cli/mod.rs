@@ -15,6 +15,7 @@ use crate::db::{self, keys, Db};
 use crate::{app, clock};
 use contactsd_domain::Name;
 
+mod changes;
 mod transfer;
 
 #[derive(Parser)]
@@ -116,6 +117,21 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
+    /// Print an organization's changes feed, one change a line (NDJSON)
+    Changes {
+        /// The organization's id (org_…)
+        #[arg(long = "org", value_name = "ORG_ID")]
+        org_id: String,
+        /// Changes after this number (a change's seq; 0: everything)
+        #[arg(long, default_value_t = 0)]
+        since: u64,
+        /// Only these types, comma-separated: contact, audience, membership, call
+        #[arg(long)]
+        types: Option<String>,
+        /// Keep printing changes as they are made, until interrupted
+        #[arg(long)]
+        follow: bool,
+    },
 }
 
 #[derive(Clone, Copy, clap::ValueEnum)]
@@ -214,6 +230,13 @@ pub(crate) fn main() -> ExitCode {
                 };
                 open(&path).and_then(|db| transfer::export(&db, &org_id, format, output.as_deref()))
             }
+            Command::Changes {
+                org_id,
+                since,
+                types,
+                follow,
+            } => open(&path)
+                .and_then(|db| changes::print(&db, &org_id, since, types.as_deref(), follow)),
             Command::Openapi => {
                 println!("{}", crate::api::openapi::document());
                 Ok(())

@@ -721,6 +721,12 @@ fn org_rename_and_org_delete_with_everything_it_owns() {
                            "imports": 0, "keys": 1, "webhooks": 0, "doNotCall": 0})
     );
     app.get("/v1/contacts").assert_error(401, "unauthorized");
+    // Nothing of it is left for the changes feed either: no tombstones.
+    let tombstones: i64 = app
+        .sqlite()
+        .query_row("SELECT count(*) FROM change_tombstones", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(tombstones, 0);
     let unknown = run(
         dir,
         &["--database", db, "org", "delete", "org_nope", "--yes"],

@@ -6,6 +6,7 @@ mod audiences;
 mod auth;
 mod bulk;
 mod calls;
+mod changes;
 mod cli;
 mod connections;
 mod console;

@@ -9,6 +9,8 @@
 # accepted (validation is stricter than a JSON schema can say: a phone
 # number must be a real one), that `limit` beyond 64 bits is refused (it is
 # served as 100), and that undeclared methods get 405 (they are 404).
+# The change stream (`/v1/changes/stream`) never ends by design, so it is
+# left out; tests/api/changes.rs drives it over real sockets.
 #
 # Usage: tests/fuzz/schemathesis.sh [MAX_EXAMPLES]   (needs target/debug/contactsd)
 set -euo pipefail
@@ -28,5 +30,6 @@ timeout 600 schemathesis run "http://127.0.0.1:$port/v1/openapi.json" \
   --url "http://127.0.0.1:$port" \
   -H "x-api-key: $key" \
   --max-examples "$max_examples" \
+  --exclude-path /v1/changes/stream \
   --seed 7 \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance

@@ -10,6 +10,7 @@
 //! [`Rejection`], which the server turns into the contract's answer.
 
 pub mod bulk;
+pub mod changes;
 pub mod clock;
 pub mod cursor;
 pub mod error;

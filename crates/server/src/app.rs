@@ -72,6 +72,16 @@ pub fn build(figment: Figment, db: Db) -> Result<Rocket<Build>, String> {
         .attach(AdHoc::on_liftoff("idempotency keys", |rocket| {
             Box::pin(async move { sweep_idempotency_keys(rocket) })
         }))
+        .manage(Retention(settings.changes_retention_days))
+        .attach(AdHoc::on_ignite("expired tombstones", |rocket| {
+            Box::pin(prune_tombstones_at_start(rocket))
+        }))
+        .attach(AdHoc::on_liftoff("tombstones", |rocket| {
+            Box::pin(async move { prune_tombstones(rocket) })
+        }))
+        .attach(AdHoc::on_liftoff("change streams", |rocket| {
+            Box::pin(async move { watch_other_writers(rocket) })
+        }))
         .attach(AdHoc::on_liftoff("import worker", |rocket| {
             Box::pin(async move {
                 if let Some(worker) = rocket.state::<Worker>() {
@@ -108,6 +118,69 @@ async fn release_unfinished_idempotency_keys(rocket: Rocket<Build>) -> Rocket<Bu
         }
     }
     rocket
+}
+
+/// How many days the changes feed keeps tombstones.
+struct Retention(u32);
+
+/// Prunes tombstones past the retention period before the first request
+/// is served, so a feed position they invalidate is refused from the start.
+async fn prune_tombstones_at_start(rocket: Rocket<Build>) -> Rocket<Build> {
+    if let (Some(db), Some(Retention(days))) = (rocket.state::<Db>(), rocket.state::<Retention>()) {
+        if let Err(e) = db.prune_tombstones(*days).await {
+            tracing::warn!(target: "contactsd::changes", "tombstones not pruned: {e}");
+        }
+    }
+    rocket
+}
+
+/// Prunes tombstones past the retention period every ten minutes, a
+/// thousand a transaction, until the server shuts down.
+fn prune_tombstones(rocket: &Rocket<Orbit>) {
+    let (Some(db), Some(&Retention(days))) =
+        (rocket.state::<Db>().cloned(), rocket.state::<Retention>())
+    else {
+        return;
+    };
+    let shutdown = rocket.shutdown();
+    rocket::tokio::spawn(async move {
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            rocket::tokio::select! {
+                () = &mut shutdown => return,
+                () = rocket::tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
+            }
+            match db.prune_tombstones(days).await {
+                Ok(0) => {}
+                Ok(pruned) => {
+                    tracing::info!(target: "contactsd::changes", pruned, "expired tombstones pruned");
+                }
+                Err(e) => tracing::warn!(target: "contactsd::changes", "pruning failed: {e}"),
+            }
+        }
+    });
+}
+
+/// Once a second, wakes the change streams of organizations that another
+/// process wrote to (`contactsd import` on the same file); this process's
+/// own writes wake them as they commit.
+fn watch_other_writers(rocket: &Rocket<Orbit>) {
+    let Some(db) = rocket.state::<Db>().cloned() else {
+        return;
+    };
+    let shutdown = rocket.shutdown();
+    rocket::tokio::spawn(async move {
+        let mut shutdown = std::pin::pin!(shutdown);
+        loop {
+            rocket::tokio::select! {
+                () = &mut shutdown => return,
+                () = rocket::tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+            }
+            if let Err(e) = db.poll_live().await {
+                tracing::warn!(target: "contactsd::changes", "change positions not read: {e}");
+            }
+        }
+    });
 }
 
 /// Sweeps keys older than 24 hours every ten minutes, off the request

@@ -48,6 +48,8 @@ pub struct Settings {
     /// Seconds a request body may go without a byte (and half the time it
     /// may take in all) before it is `408`.
     pub body_read_timeout: u32,
+    /// Days the changes feed keeps deleted objects' tombstones.
+    pub changes_retention_days: u32,
     /// Serve `GET /metrics` on the API's address.
     pub metrics: bool,
     /// Serve `GET /metrics` on this address instead (and not on the API's).
@@ -65,6 +67,7 @@ impl Default for Settings {
             log_level: LogLevel::Normal,
             header_read_timeout: 10,
             body_read_timeout: 30,
+            changes_retention_days: 30,
             metrics: false,
             metrics_address: None,
         }
@@ -170,6 +173,7 @@ const KNOWN_KEYS: &[&str] = &[
     "body_read_timeout",
     "metrics",
     "metrics_address",
+    "changes_retention_days",
 ];
 
 /// Checks the configuration file (`Rocket.toml`, or `ROCKET_CONFIG`):

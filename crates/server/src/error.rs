@@ -71,6 +71,23 @@ impl ApiError {
         )
     }
 
+    /// 410: a changes feed position the feed cannot continue from; the
+    /// consumer starts again from `since=0`.
+    pub(crate) fn changes_expired(since: i64, latest: i64, pruned: i64) -> Self {
+        let message = if since > latest {
+            format!(
+                "since={since} is after this organization's latest change ({latest}): the database \
+                 was restored from an older copy. Start again from since=0"
+            )
+        } else {
+            format!(
+                "Deletions up to change {pruned} were pruned after the retention period: \
+                 start again from since=0"
+            )
+        };
+        Self::new(Status::Gone, "changes_expired", message).with("latestSeq", Value::from(latest))
+    }
+
     pub(crate) fn not_found(message: impl Into<String>) -> Self {
         Self::new(Status::NotFound, "not_found", message)
     }
@@ -254,6 +271,7 @@ impl ApiError {
             contact_id: named("contactId"),
             missing_contact_ids: named("missingContactIds"),
             line: named("line"),
+            latest_seq: named("latestSeq"),
         }
     }
 }
@@ -279,6 +297,11 @@ impl From<db::Error> for ApiError {
             }
             db::Error::Unauthorized => ApiError::unauthorized("Invalid or revoked API key"),
             db::Error::ReadOnlyKey => ApiError::forbidden(),
+            db::Error::ChangesExpired {
+                since,
+                latest,
+                pruned,
+            } => ApiError::changes_expired(since, latest, pruned),
             db::Error::BadCursor(error) => ApiError::bad_parameter(
                 "cursor",
                 match error {

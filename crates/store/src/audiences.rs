@@ -22,9 +22,10 @@ pub struct Audience {
     pub updated_at: i64,
 }
 
-const COLUMNS: &str = "seq, id, name, description, contact_count, created_at, updated_at";
+pub(super) const COLUMNS: &str =
+    "seq, id, name, description, contact_count, created_at, updated_at";
 
-fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Audience> {
+pub(super) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Audience> {
     Ok(Audience {
         seq: row.get(0)?,
         id: row.get(1)?,
@@ -44,8 +45,9 @@ pub(crate) fn insert(
 ) -> Result<Audience> {
     let (now, id) = super::next_created(tx, "audiences", Kind::Audience, tenant)?;
     tx.execute(
-        "INSERT INTO audiences (id, org_seq, name, name_key, description, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        "INSERT INTO audiences (id, org_seq, name, name_key, description, created_at, updated_at,
+                                change_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, (SELECT change_seq + 1 FROM organizations WHERE seq = ?2))",
         params![
             id,
             tenant.org_seq,
@@ -95,7 +97,8 @@ pub(crate) fn update(
     }
     let updated_at = clock::now_ms().max(current.updated_at + 1);
     tx.execute(
-        "UPDATE audiences SET name = ?1, name_key = ?2, description = ?3, updated_at = ?4
+        "UPDATE audiences SET name = ?1, name_key = ?2, description = ?3, updated_at = ?4,
+                              change_seq = (SELECT change_seq + 1 FROM organizations WHERE seq = ?6)
          WHERE seq = ?5 AND org_seq = ?6",
         params![
             next.name.as_str(),
@@ -109,15 +112,33 @@ pub(crate) fn update(
     Ok(Audience { updated_at, ..next })
 }
 
-/// Deletes the audience and its memberships; the contacts stay.
+/// Deletes the audience and its memberships; the contacts stay. The
+/// memberships go first, so each leaves a tombstone naming both ids.
 pub(crate) fn delete(tx: &Transaction<'_>, tenant: &Tenant, id: &str) -> Result<()> {
-    let deleted = tx.execute(
-        "DELETE FROM audiences WHERE id = ?1 AND org_seq = ?2",
-        params![id, tenant.org_seq],
+    let audience = get(tx, tenant, id)?;
+    tx.execute(
+        "DELETE FROM audience_members WHERE audience_seq = ?1",
+        [audience.seq],
     )?;
-    if deleted == 0 {
-        return Err(Error::NotFound("Audience"));
-    }
+    tx.execute("DELETE FROM audiences WHERE seq = ?1", [audience.seq])?;
+    Ok(())
+}
+
+/// Records that audience `audience_seq` changed at `now` through its
+/// members (its count is part of it): `updated_at` moves forward and it
+/// takes the organization's next change number.
+pub(crate) fn changed(
+    tx: &Transaction<'_>,
+    tenant: &Tenant,
+    audience_seq: i64,
+    now: i64,
+) -> Result<()> {
+    tx.prepare_cached(
+        "UPDATE audiences SET updated_at = max(updated_at + 1, ?1),
+             change_seq = (SELECT change_seq + 1 FROM organizations WHERE seq = ?3)
+         WHERE seq = ?2 AND org_seq = ?3",
+    )?
+    .execute(params![now, audience_seq, tenant.org_seq])?;
     Ok(())
 }
 
@@ -220,11 +241,12 @@ fn change_members(
     match change {
         Change::Add => {
             let mut stmt = tx.prepare_cached(
-                "INSERT OR IGNORE INTO audience_members (audience_seq, contact_seq, added_at)
-                 VALUES (?1, ?2, ?3)",
+                "INSERT OR IGNORE INTO audience_members
+                     (audience_seq, contact_seq, added_at, org_seq, change_seq)
+                 VALUES (?1, ?2, ?3, ?4, (SELECT change_seq + 1 FROM organizations WHERE seq = ?4))",
             )?;
             for seq in seqs {
-                changed += stmt.execute(params![audience.seq, seq, now])?;
+                changed += stmt.execute(params![audience.seq, seq, now, tenant.org_seq])?;
             }
         }
         Change::Remove => {
@@ -237,12 +259,7 @@ fn change_members(
         }
     }
     if changed > 0 {
-        // The count is part of the audience: its updatedAt moves forward.
-        tx.execute(
-            "UPDATE audiences SET updated_at = max(updated_at + 1, ?1)
-             WHERE seq = ?2 AND org_seq = ?3",
-            params![now, audience.seq, tenant.org_seq],
-        )?;
+        self::changed(tx, tenant, audience.seq, now)?;
     }
     let contact_count = tx.query_row(
         "SELECT contact_count FROM audiences WHERE seq = ?1 AND org_seq = ?2",

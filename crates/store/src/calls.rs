@@ -22,10 +22,11 @@ pub struct Call {
     pub created_at: i64,
 }
 
-const COLUMNS: &str = "id, contact_id, contact_name, phone, status, direction, started_at, \
+pub(super) const COLUMNS: &str =
+    "id, contact_id, contact_name, phone, status, direction, started_at, \
                        duration_seconds, metadata, created_at";
 
-fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Call> {
+pub(super) fn from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Call> {
     let status: String = row.get(4)?;
     let direction: String = row.get(5)?;
     Ok(Call {
@@ -70,7 +71,9 @@ pub(crate) fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewCall) -> Res
     };
     tx.execute(
         &format!(
-            "INSERT INTO calls ({COLUMNS}, org_seq) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)"
+            "INSERT INTO calls ({COLUMNS}, org_seq, change_seq)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,
+                     (SELECT change_seq + 1 FROM organizations WHERE seq = ?11))"
         ),
         params![
             call.id,

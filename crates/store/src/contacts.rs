@@ -106,8 +106,9 @@ pub(crate) fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewContact) -> 
     };
     let mut stmt = tx.prepare_cached(
         "INSERT INTO contacts (seq, id, org_seq, name, name_key, initials, phone, language,
-                               metadata, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                               metadata, created_at, updated_at, change_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10,
+                 (SELECT change_seq + 1 FROM organizations WHERE seq = ?3))",
     )?;
     let inserted = stmt.execute(params![
         contact.seq,
@@ -191,7 +192,8 @@ pub(crate) fn update(
     let updated_at = clock::now_ms().max(current.updated_at + 1);
     let mut stmt = tx.prepare_cached(
         "UPDATE contacts SET name = ?1, name_key = ?2, initials = ?3, phone = ?4, language = ?5,
-                             metadata = ?6, updated_at = ?7
+                             metadata = ?6, updated_at = ?7,
+                             change_seq = (SELECT change_seq + 1 FROM organizations WHERE seq = ?9)
          WHERE seq = ?8 AND org_seq = ?9",
     )?;
     stmt.execute(params![
@@ -238,9 +240,11 @@ pub(crate) fn upsert(
     };
     let mut stmt = tx.prepare_cached(
         "INSERT INTO contacts (id, org_seq, name, phone, language, metadata, created_at, updated_at,
-                               name_key, initials, seq)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?10, ?11, ?12)
+                               name_key, initials, seq, change_seq)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?10, ?11, ?12,
+                 (SELECT change_seq + 1 FROM organizations WHERE seq = ?2))
          ON CONFLICT (org_seq, phone) DO UPDATE SET
+             change_seq = excluded.change_seq,
              name = excluded.name,
              name_key = excluded.name_key,
              initials = excluded.initials,
@@ -328,21 +332,34 @@ pub(crate) fn delete(tx: &Transaction<'_>, tenant: &Tenant, id: &str) -> Result<
 }
 
 /// Deletes the tenant's contacts among `ids`, ignoring the rest; how many
-/// rows went. Each audience that loses a member has its `updated_at` moved
-/// forward (its count is part of it).
+/// rows went. Its memberships go first (each leaves a tombstone in the
+/// changes feed, which needs the contact's id), and each audience that
+/// loses a member changes: its count and `updated_at`.
 pub(crate) fn delete_many(tx: &Transaction<'_>, tenant: &Tenant, ids: &[String]) -> Result<usize> {
     let now = clock::now_ms();
-    let mut touch_audiences = tx.prepare_cached(
-        "UPDATE audiences SET updated_at = max(updated_at + 1, ?1)
-         WHERE org_seq = ?3 AND seq IN (
-             SELECT m.audience_seq FROM audience_members m JOIN contacts c ON c.seq = m.contact_seq
-             WHERE c.id = ?2 AND c.org_seq = ?3)",
-    )?;
-    let mut delete = tx.prepare_cached("DELETE FROM contacts WHERE id = ?1 AND org_seq = ?2")?;
+    let mut find = tx.prepare_cached("SELECT seq FROM contacts WHERE id = ?1 AND org_seq = ?2")?;
+    let mut audiences_of =
+        tx.prepare_cached("SELECT audience_seq FROM audience_members WHERE contact_seq = ?1")?;
+    let mut leave = tx.prepare_cached("DELETE FROM audience_members WHERE contact_seq = ?1")?;
+    let mut delete = tx.prepare_cached("DELETE FROM contacts WHERE seq = ?1")?;
     let mut deleted = 0;
     for id in ids {
-        touch_audiences.execute(params![now, id, tenant.org_seq])?;
-        deleted += delete.execute(params![id, tenant.org_seq])?;
+        let Some(seq) = find
+            .query_row(params![id, tenant.org_seq], |r| r.get::<_, i64>(0))
+            .optional()?
+        else {
+            continue;
+        };
+        let audiences = audiences_of
+            .query_map([seq], |r| r.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        if !audiences.is_empty() {
+            leave.execute([seq])?;
+            for audience in audiences {
+                super::audiences::changed(tx, tenant, audience, now)?;
+            }
+        }
+        deleted += delete.execute([seq])?;
     }
     Ok(deleted)
 }

@@ -297,8 +297,9 @@ fn chunk_after(
 /// What applying a chunk did.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Applied {
-    /// The chunk was applied; the import is final when `finished`.
-    Chunk { finished: bool },
+    /// The chunk was applied for organization `org_id`; the import is
+    /// final when `finished`.
+    Chunk { finished: bool, org_id: String },
     /// Another worker applied it first.
     Gone,
 }
@@ -340,8 +341,9 @@ fn apply(
     let now = clock::now_ms();
     let mut rows = NewRows::start(tx, &tenant)?;
     let mut join = tx.prepare_cached(
-        "INSERT OR IGNORE INTO audience_members (audience_seq, contact_seq, added_at)
-         VALUES (?1, ?2, ?3)",
+        "INSERT OR IGNORE INTO audience_members
+             (audience_seq, contact_seq, added_at, org_seq, change_seq)
+         VALUES (?1, ?2, ?3, ?4, (SELECT change_seq + 1 FROM organizations WHERE seq = ?4))",
     )?;
     let mut keep_error = tx.prepare_cached(
         "INSERT INTO import_errors (import_seq, row_index, field, reason) VALUES (?1, ?2, ?3, ?4)",
@@ -361,7 +363,8 @@ fn apply(
                     Upserted::Updated => updated += 1,
                 }
                 if let Some(audience_seq) = audience_seq {
-                    joined += join.execute(params![audience_seq, contact.seq, now])?;
+                    joined +=
+                        join.execute(params![audience_seq, contact.seq, now, tenant.org_seq])?;
                 }
             }
             Err(error) => {
@@ -378,11 +381,8 @@ fn apply(
         }
     }
     if let (true, Some(audience_seq)) = (joined > 0, audience_seq) {
-        // The count is part of the audience: its updatedAt moves forward.
-        tx.execute(
-            "UPDATE audiences SET updated_at = max(updated_at + 1, ?1) WHERE seq = ?2",
-            params![now, audience_seq],
-        )?;
+        // The count is part of the audience: it changed.
+        audiences::changed(tx, &tenant, audience_seq, now)?;
     }
     tx.prepare_cached(
         "UPDATE imports SET status = 'PROCESSING', processed = processed + ?2,
@@ -399,6 +399,7 @@ fn apply(
     }
     Ok(Applied::Chunk {
         finished: !remaining,
+        org_id: tenant.org_id,
     })
 }
 
@@ -643,7 +644,11 @@ impl Db {
         first_row: i64,
         items: Vec<std::result::Result<BulkItem, FieldError>>,
     ) -> Result<Applied> {
-        self.write_now(|tx| apply(tx, import_seq, first_row, items))
+        let applied = self.write_now(|tx| apply(tx, import_seq, first_row, items))?;
+        if let Applied::Chunk { org_id, .. } = &applied {
+            self.live.signal(org_id);
+        }
+        Ok(applied)
     }
 
     /// An import by row number (progress for the CLI).

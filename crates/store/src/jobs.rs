@@ -110,11 +110,13 @@ pub fn run_import(
             (outcome, next.map(std::thread::ScopedJoinHandle::join))
         });
         match outcome? {
-            Applied::Chunk { finished: true } => {
+            Applied::Chunk { finished: true, .. } => {
                 progress(rows);
                 return Ok(true);
             }
-            Applied::Chunk { finished: false } => progress(rows),
+            Applied::Chunk {
+                finished: false, ..
+            } => progress(rows),
             Applied::Gone => {}
         }
         current = match next {

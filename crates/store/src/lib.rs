@@ -14,6 +14,7 @@
 pub mod audiences;
 pub mod backup;
 pub mod calls;
+pub mod changes;
 pub mod contacts;
 pub mod idempotency;
 pub mod imports;
@@ -21,6 +22,7 @@ pub mod indexes;
 pub mod jobs;
 pub mod keys;
 pub(crate) mod listing;
+pub mod live;
 pub mod orgs;
 mod tenant;
 
@@ -56,6 +58,14 @@ pub enum Error {
     ReadOnlyKey,
     #[error("cursor refused: {0:?}")]
     BadCursor(contactsd_domain::cursor::CursorError),
+    /// A changes feed position the feed cannot continue from: after the
+    /// latest change, or before the last pruned tombstone.
+    #[error("changes feed position {since} refused (latest {latest}, pruned through {pruned})")]
+    ChangesExpired {
+        since: i64,
+        latest: i64,
+        pruned: i64,
+    },
     #[error("cannot open {path}: {reason}")]
     Open { path: PathBuf, reason: String },
     #[error("sqlite: {0}")]
@@ -70,9 +80,6 @@ pub enum Error {
 
 pub type Result<T> = std::result::Result<T, Error>;
 
-/// A failure that is the machine's state, not a bug: another writer, a
-/// full disk, a read-only or failing file, no free connection. A retry (or
-/// the operator) can fix it; the server answers `503`.
 /// What a verified key is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Verified {
@@ -82,6 +89,9 @@ pub struct Verified {
     pub read_only: bool,
 }
 
+/// A failure that is the machine's state, not a bug: another writer, a
+/// full disk, a read-only or failing file, no free connection. A retry (or
+/// the operator) can fix it; the server answers `503`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fault {
     Busy,
@@ -139,7 +149,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
 
 /// Every migration's SQL, in order: `PRAGMA user_version` is how many of
 /// them a database has had.
-const MIGRATIONS: [&str; 9] = [
+const MIGRATIONS: [&str; 10] = [
     include_str!("../../../schema.sql"),
     include_str!("../migrations/002-one-clock-bounded-rows.sql"),
     include_str!("../migrations/003-idempotency-keys.sql"),
@@ -149,6 +159,7 @@ const MIGRATIONS: [&str; 9] = [
     include_str!("../migrations/007-key-scopes.sql"),
     include_str!("../migrations/008-import-metadata-mode.sql"),
     include_str!("../migrations/009-webhook-secret-rotation.sql"),
+    include_str!("../migrations/010-changes-feed.sql"),
 ];
 
 /// The schema version this build writes (and the newest it reads).
@@ -215,6 +226,8 @@ pub struct Db {
     checkpoints: bool,
     /// The database file, whose size (and its WAL's) operators watch.
     path: Arc<Path>,
+    /// Open change streams, told of each commit.
+    live: Arc<live::Live>,
 }
 
 /// What an operator watches of the database, read when metrics are
@@ -286,6 +299,7 @@ impl Db {
             cursor_secret: secret.into(),
             checkpoints: options.wal_autocheckpoint > 0,
             path: path.into(),
+            live: Arc::default(),
         })
     }
 
@@ -442,6 +456,57 @@ impl Db {
         .await
     }
 
+    /// The registry of open change streams.
+    pub fn live(&self) -> &live::Live {
+        &self.live
+    }
+
+    /// Reads the latest change number of every organization with a
+    /// stream open and wakes those that moved: writes by another process
+    /// on the same file reach the streams this way (the server calls it
+    /// once a second).
+    pub async fn poll_live(&self) -> Result<()> {
+        let watched = self.live.watched();
+        if watched.is_empty() {
+            return Ok(());
+        }
+        let live = Arc::clone(&self.live);
+        self.run(move |conn| {
+            let mut stmt =
+                conn.prepare_cached("SELECT change_seq FROM organizations WHERE id = ?1")?;
+            let mut positions = Vec::with_capacity(watched.len());
+            for org_id in watched {
+                if let Some(latest) = stmt
+                    .query_row([&org_id], |r| r.get::<_, i64>(0))
+                    .optional()?
+                {
+                    positions.push((org_id, latest));
+                }
+            }
+            live.moved(&positions);
+            Ok(())
+        })
+        .await
+    }
+
+    /// Deletes the changes feed's tombstones older than `retention_days`,
+    /// a thousand at a time, each batch its own short transaction. How
+    /// many went.
+    pub async fn prune_tombstones(&self, retention_days: u32) -> Result<usize> {
+        self.run(move |conn| {
+            let cutoff = changes::retention_cutoff(retention_days);
+            let mut pruned = 0;
+            loop {
+                let batch = write(conn, |tx| changes::prune(tx, cutoff, 1000))?;
+                pruned += batch;
+                if batch < 1000 {
+                    return Ok(pruned);
+                }
+            }
+        })
+        .await
+    }
+
     /// Feeds every contact of organization `org_id` that `listing` matches
     /// to `sink`, from one read snapshot, on this thread (`contactsd
     /// export`).
@@ -463,6 +528,21 @@ impl Db {
         sink.finish();
         tx.finish()?;
         Ok(())
+    }
+
+    /// A page of organization `org_id`'s changes feed, from one snapshot,
+    /// on this thread (`contactsd changes`).
+    pub fn changes_for_org(
+        &self,
+        org_id: &str,
+        request: contactsd_domain::changes::ChangesRequest,
+    ) -> Result<changes::ChangePage> {
+        let mut conn = self.pool.get()?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Deferred)?;
+        let tenant = operator_tenant(&tx, org_id)?;
+        let page = changes::page(&tx, &tenant, request.since, request.limit, request.types)?;
+        tx.finish()?;
+        Ok(page)
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on this thread.
@@ -629,8 +709,8 @@ mod tests {
         let insert = |seq: i64| {
             conn.execute(
                 "INSERT INTO contacts (seq, id, org_seq, name, name_key, initials, phone,
-                                       created_at, updated_at)
-                 VALUES (?1, ?2, ?3, 'A', 'a', '^^A', ?2, 0, 0)",
+                                       created_at, updated_at, change_seq)
+                 VALUES (?1, ?2, ?3, 'A', 'a', '^^A', ?2, 0, 0, ?1)",
                 rusqlite::params![seq, format!("ct_{seq}"), org.seq],
             )
         };

@@ -139,6 +139,7 @@ impl TenantDb {
         T: Send + 'static,
     {
         let key = self.key.clone();
+        let live = std::sync::Arc::clone(&self.db.live);
         self.db
             .run(move |conn| {
                 let tenant = keys::authenticate(conn, &key)?.ok_or(Error::Unauthorized)?;
@@ -148,6 +149,8 @@ impl TenantDb {
                     return Err(Error::ReadOnlyKey);
                 }
                 let value = write(conn, |tx| f(tx, &tenant))?;
+                // Open change streams learn of it now it is committed.
+                live.signal(&tenant.org_id);
                 Ok(Scoped {
                     org_id: tenant.org_id,
                     value,
@@ -324,7 +327,6 @@ impl TenantDb {
             .await
     }
 
-    /// A page of audiences whose names contain every term, and the total.
     /// A page of the audiences `filter` keeps, and their total.
     pub async fn list_audiences(
         &self,
@@ -334,6 +336,18 @@ impl TenantDb {
     ) -> Result<Scoped<(Vec<Audience>, i64)>> {
         self.read(move |tx, tenant| audiences::list(tx, tenant, &filter, limit, offset))
             .await
+    }
+
+    /// A page of the changes feed, from one snapshot; `ChangesExpired`
+    /// when `since` cannot be continued from.
+    pub async fn changes(
+        &self,
+        request: contactsd_domain::changes::ChangesRequest,
+    ) -> Result<Scoped<crate::changes::ChangePage>> {
+        self.read(move |conn, tenant| {
+            crate::changes::page(conn, tenant, request.since, request.limit, request.types)
+        })
+        .await
     }
 
     pub async fn add_members(

@@ -49,7 +49,7 @@ pub(crate) fn routes() -> Vec<Route> {
     "description": "Customers in Mumbai who asked for a callback", "contactCount": 12,
     "organizationId": "org_P7MTQv28TC14NLYvtcAHiWw", "createdAt": "2026-03-01T10:00:00.000Z",
     "updatedAt": "2026-03-15T08:30:00.000Z"}))]
-struct AudienceView<'a> {
+pub(crate) struct AudienceView<'a> {
     id: &'a str,
     name: &'a str,
     /// `null` when none.
@@ -103,7 +103,7 @@ impl ToSchema for NewAudience {
 }
 
 impl<'a> AudienceView<'a> {
-    fn new(audience: &'a Audience, org_id: &'a str) -> Self {
+    pub(crate) fn new(audience: &'a Audience, org_id: &'a str) -> Self {
         AudienceView {
             id: &audience.id,
             name: audience.name.as_str(),

@@ -27,7 +27,7 @@ pub(crate) fn routes() -> Vec<Route> {
     "phoneNumber": "+919876543210", "status": "completed", "direction": "outbound",
     "startedAt": "2026-03-01T10:00:00.000Z", "durationSeconds": 94, "metadata": {},
     "organizationId": "org_P7MTQv28TC14NLYvtcAHiWw", "createdAt": "2026-03-01T10:02:00.000Z"}))]
-struct CallView<'a> {
+pub(crate) struct CallView<'a> {
     id: &'a str,
     /// The contact called, kept when that contact is deleted.
     contact_id: &'a str,
@@ -50,7 +50,7 @@ struct CallView<'a> {
 }
 
 impl<'a> CallView<'a> {
-    fn new(call: &'a Call, org_id: &'a str) -> Self {
+    pub(crate) fn new(call: &'a Call, org_id: &'a str) -> Self {
         CallView {
             id: &call.id,
             contact_id: &call.contact_id,

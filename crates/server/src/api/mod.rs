@@ -4,6 +4,7 @@
 mod audiences;
 mod body;
 mod calls;
+pub mod changes;
 mod console;
 mod contacts;
 mod docs;
@@ -55,6 +56,7 @@ pub(crate) fn routes() -> Vec<Route> {
     routes.extend(export::routes());
     routes.extend(audiences::routes());
     routes.extend(calls::routes());
+    routes.extend(changes::routes());
     routes.extend(imports::routes());
     routes.extend(indexes::routes());
     routes.extend(openapi::routes());

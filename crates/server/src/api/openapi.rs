@@ -77,6 +77,8 @@ pub fn document() -> String {
         super::calls::get_calls,
         super::calls::post_call,
         super::calls::get_call,
+        super::changes::get_changes,
+        super::changes::get_changes_stream,
         super::imports::post_imports_api_bulk,
         super::imports::post_imports_csv,
         super::imports::get_import_status,
@@ -94,6 +96,7 @@ pub fn document() -> String {
         (name = "contacts", description = "The people you call, unique by phone number"),
         (name = "audiences", description = "Named groups of contacts"),
         (name = "calls", description = "Call records, kept when their contact is deleted"),
+        (name = "changes", description = "Every change, deletions included, in order: keep a copy in sync and resume after any restart"),
         (name = "indexes", description = "Indexes an organization declares, so sort=name and chosen metadata filters stay fast at any size"),
         (name = "imports", description = "Background imports of JSON rows or CSV files, with a signed webhook when done"),
         (name = "service", description = "Health and this description"),
@@ -223,6 +226,32 @@ pub enum PageErrors {
     #[response(status = 401, description = UNAUTHORIZED)]
     Unauthorized(ErrorBody<'static>),
     #[response(status = 422, description = OUT_OF_RANGE)]
+    Invalid(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
+}
+
+/// The changes feed and its stream: `since`, `limit`, `types`, and `410`.
+#[derive(IntoResponses)]
+pub enum ChangesErrors {
+    #[response(
+        status = 400,
+        description = "`since` is not a whole number, or an unknown parameter (`bad_request`)"
+    )]
+    BadRequest(ErrorBody<'static>),
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(
+        status = 410,
+        description = "`since` is before tombstones pruned after the retention period, or after the latest change (the database was restored from an older copy): start again from `since=0` (`changes_expired`)"
+    )]
+    Gone(ErrorBody<'static>),
+    #[response(
+        status = 422,
+        description = "`limit` outside 1 to 1,000, or an unknown type in `types` (`validation_failed`)"
+    )]
     Invalid(ErrorBody<'static>),
     #[response(status = 429, description = RATE_LIMITED)]
     RateLimited(ErrorBody<'static>),

@@ -152,9 +152,10 @@ pub struct ErrorBody<'a> {
     pub(crate) status_code: u16,
     /// The status's reason phrase (`Unprocessable Entity`).
     pub(crate) error: &'a str,
-    /// `bad_request`, `unauthorized`, `not_found`, `conflict`,
-    /// `payload_too_large`, `validation_failed`, `idempotency_key_reused`,
-    /// `rate_limited`, `internal` or `unavailable`.
+    /// `bad_request`, `unauthorized`, `forbidden`, `not_found`, `conflict`,
+    /// `changes_expired`, `payload_too_large`, `validation_failed`,
+    /// `idempotency_key_reused`, `rate_limited`, `internal` or
+    /// `unavailable`.
     pub(crate) code: &'a str,
     pub(crate) message: &'a str,
     /// Each broken rule (at most 100), when the error names fields.
@@ -173,9 +174,14 @@ pub struct ErrorBody<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = u64)]
     pub(crate) line: Option<&'a Value>,
+    /// On a `410` of the changes feed: the organization's latest change.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = i64)]
+    pub(crate) latest_seq: Option<&'a Value>,
 }
 
 impl ErrorBody<'_> {
     /// The names of the optional named fields above, as errors set them.
-    pub(crate) const NAMED_FIELDS: [&'static str; 3] = ["contactId", "missingContactIds", "line"];
+    pub(crate) const NAMED_FIELDS: [&'static str; 4] =
+        ["contactId", "missingContactIds", "line", "latestSeq"];
 }
