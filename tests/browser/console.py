@@ -129,6 +129,18 @@ def main():
                     assert not context.cookies()
                     assert page.evaluate("() => sessionStorage.getItem('contactsd.key')") == key
 
+                def live_updates():
+                    # Once the list follows the changes stream, a contact
+                    # made or deleted elsewhere shows up without a reload.
+                    expect(page.locator("tbody[data-live=on]")).to_have_count(1)
+                    made = api(base, key, "POST", "/v1/contacts",
+                               {"name": "Live Arrival", "phoneNumber": "+14155550299"})
+                    expect(page.get_by_role("button", name="Live Arrival")).to_be_visible()
+                    expect(page.get_by_text("35 contacts")).to_be_visible()
+                    api(base, key, "DELETE", f"/v1/contacts/{made['id']}")
+                    expect(page.get_by_role("button", name="Live Arrival")).to_have_count(0)
+                    expect(page.get_by_text("34 contacts")).to_be_visible()
+
                 def search_and_page():
                     page.get_by_role("button", name="Next page").click()
                     expect(page.get_by_role("button", name="Previous page")).to_be_enabled()
@@ -386,6 +398,7 @@ def main():
 
                 for name, step in [
                     ("sign in with a wrong key, then the right one", sign_in),
+                    ("a contact made elsewhere shows up without a reload", live_updates),
                     ("search, filters and paging", search_and_page),
                     ("create with a bad phone number, fix it, save", create_with_a_bad_number_then_fix),
                     ("edit", edit),

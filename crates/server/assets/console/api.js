@@ -94,3 +94,67 @@ export function query(params) {
   const text = search.toString();
   return text ? `?${text}` : "";
 }
+
+/**
+ * Follows the changes feed of `types` from now on: `/v1/changes/stream`,
+ * read with fetch so the key travels in a header as everywhere else
+ * (EventSource cannot send one). Calls `onChange(change)` for each change;
+ * after a drop it reconnects with the last id seen, so nothing is missed.
+ * `onLive(true)` when the stream is open, `onLive(false)` when it drops.
+ * Returns a function that stops it.
+ */
+export function followChanges(types, onChange, onLive = () => {}) {
+  const controller = new AbortController();
+  const signal = controller.signal;
+  const headers = () => ({ "x-api-key": session.key || "" });
+  let last = null;
+  (async () => {
+    while (!signal.aborted) {
+      try {
+        if (last === null) {
+          // Where "now" is: the organization's latest change number.
+          const start = await fetch(`/v1/changes?limit=1&types=${types}`, { headers: headers(), signal });
+          if (!start.ok) return;
+          last = start.headers.get("x-latest-seq") || "0";
+        }
+        const answer = await fetch(`/v1/changes/stream?types=${types}`,
+          { headers: { ...headers(), "Last-Event-ID": last }, signal });
+        if (answer.status === 410) { last = null; continue; }
+        if (!answer.ok) return;
+        onLive(true);
+        const reader = answer.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buffer = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buffer += value;
+          let end;
+          while ((end = buffer.indexOf("\n\n")) >= 0) {
+            const block = buffer.slice(0, end);
+            buffer = buffer.slice(end + 2);
+            const event = { type: "message", id: null, data: "" };
+            for (const line of block.split("\n")) {
+              const colon = line.indexOf(":");
+              if (colon <= 0) continue;
+              const name = line.slice(0, colon);
+              const text = line.slice(colon + 1).replace(/^ /, "");
+              if (name === "event") event.type = text;
+              else if (name === "id") event.id = text;
+              else if (name === "data") event.data += text;
+            }
+            if (event.type === "change" && event.data) {
+              last = event.id ?? last;
+              onChange(JSON.parse(event.data));
+            }
+          }
+        }
+      } catch {
+        if (signal.aborted) return;
+      }
+      onLive(false);
+      // Dropped: try again shortly, from the last id seen.
+      await new Promise((resolve) => setTimeout(resolve, 2000));
+    }
+  })();
+  return () => controller.abort();
+}

@@ -1,7 +1,7 @@
 // Contacts: search as you type, filters, cursor paging, the contact form,
 // a contact's detail, selection and bulk actions, export.
 
-import { request, download, query, ApiError } from "./api.js";
+import { request, download, query, followChanges, ApiError } from "./api.js";
 import { h, field, setFieldError, openDialog, when, debounce, count } from "./dom.js";
 
 const PAGE_SIZE = 25;
@@ -102,6 +102,16 @@ export function contactsView(main, { isCurrent }) {
 
   loadAudiences();
   load();
+  // Contacts changed elsewhere (another tab, an import, another program)
+  // show up without a reload: the page is read again, at most every
+  // 300 ms, while this view is the one shown.
+  const refresh = debounce(() => { if (isCurrent()) load(); }, 300);
+  const stopFollowing = followChanges("contact,membership", () => {
+    if (isCurrent()) refresh();
+    else stopFollowing();
+  }, (live) => { body.dataset.live = live ? "on" : "off"; });
+  // Views change with the address: leaving this one closes its stream.
+  window.addEventListener("hashchange", () => { if (!isCurrent()) stopFollowing(); });
   // `#/contacts/ct_…` is a contact's own link: its detail opens over the list.
   const linked = location.hash.match(/^#\/contacts\/([\w-]+)$/);
   if (linked) showContact(linked[1]);
