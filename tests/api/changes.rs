@@ -969,3 +969,42 @@ fn the_documented_python_consumer_keeps_an_exact_copy_and_resumes() {
     assert_eq!(resumed, server_state());
     assert_eq!(resumed.len(), 5, "{resumed:?}");
 }
+
+#[test]
+fn deleting_the_organization_ends_its_open_streams() {
+    use crate::helpers::{contactsd, serve};
+    use std::io::Read;
+    let dir = tempfile::tempdir().unwrap();
+    let org = contactsd(dir.path(), &["org", "create", "A"])
+        .output()
+        .unwrap();
+    let org: Value = serde_json::from_slice(&org.stdout).unwrap();
+    let key = org["apiKey"].as_str().unwrap().to_string();
+    let org_id = org["id"].as_str().unwrap().to_string();
+    let server = serve(dir.path(), &["serve"]);
+    let stream = Stream::open(server.port, "/v1/changes/stream", &key, &[]);
+    assert_eq!(stream.status, 200);
+    let deleted = contactsd(dir.path(), &["org", "delete", &org_id, "--yes"])
+        .output()
+        .unwrap();
+    assert!(
+        deleted.status.success(),
+        "{}",
+        String::from_utf8_lossy(&deleted.stderr)
+    );
+    // The server ends the stream (within about a second: it looks for
+    // other processes' writes once a second). Heartbeats keep each read
+    // short, so the bound is on the whole wait.
+    let (ended, end) = std::sync::mpsc::channel();
+    let mut reader = stream.reader;
+    std::thread::spawn(move || {
+        let mut rest = Vec::new();
+        let read = reader.read_to_end(&mut rest);
+        let _ = ended.send((read.is_ok(), String::from_utf8_lossy(&rest).into_owned()));
+    });
+    let (closed, text) = end
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the stream ends");
+    assert!(closed, "{text}");
+    assert!(!text.contains("event: change"), "{text}");
+}

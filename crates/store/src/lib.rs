@@ -476,11 +476,14 @@ impl Db {
                 conn.prepare_cached("SELECT change_seq FROM organizations WHERE id = ?1")?;
             let mut positions = Vec::with_capacity(watched.len());
             for org_id in watched {
-                if let Some(latest) = stmt
+                match stmt
                     .query_row([&org_id], |r| r.get::<_, i64>(0))
                     .optional()?
                 {
-                    positions.push((org_id, latest));
+                    Some(latest) => positions.push((org_id, latest)),
+                    // Deleted (`org delete`): its streams wake, find their
+                    // key refused, and end.
+                    None => live.signal(&org_id),
                 }
             }
             live.moved(&positions);

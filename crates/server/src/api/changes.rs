@@ -31,6 +31,9 @@ pub(crate) fn routes() -> Vec<Route> {
 const HEARTBEAT: Duration = Duration::from_secs(10);
 /// Changes a stream reads from the database at a time.
 const STREAM_BATCH: i64 = 1000;
+/// How often an idle stream checks that its key still works: a revoked
+/// or expired key's stream ends within this time.
+const KEY_RECHECK: Duration = Duration::from_secs(15);
 
 /// The `Last-Event-ID` header, when present.
 pub(crate) struct LastEventId(Option<String>);
@@ -246,6 +249,11 @@ async fn get_changes_stream(
             rocket::tokio::select! {
                 changed = woken.changed() => if changed.is_err() { break },
                 () = &mut shutdown => break,
+                () = rocket::tokio::time::sleep(KEY_RECHECK) => {
+                    if tenant.verify().await.is_err() {
+                        break;
+                    }
+                }
             }
         }
     }
