@@ -436,9 +436,8 @@ fn run_org(db: &Db, command: OrgCommand) -> Result<(), String> {
                     "calls": removed.calls,
                     "imports": removed.imports,
                     "keys": removed.keys,
-                    // Webhook subscriptions and do-not-call lists are
-                    // not stored yet (issues 19 and 20): none to delete.
-                    "webhooks": 0,
+                    "webhooks": removed.webhooks,
+                    // Do-not-call lists are not stored yet (issue 20).
                     "doNotCall": 0,
                 },
             }));

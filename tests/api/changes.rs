@@ -1008,3 +1008,124 @@ fn deleting_the_organization_ends_its_open_streams() {
     assert!(closed, "{text}");
     assert!(!text.contains("event: change"), "{text}");
 }
+
+/// `POST path` with `body` over a real socket; `None` when the server is
+/// gone (killed mid-request).
+fn try_post(port: u16, key: &str, path: &str, body: &Value) -> Option<(u16, Value)> {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).ok()?;
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(30)))
+        .ok()?;
+    let body = body.to_string();
+    write!(
+        stream,
+        "POST {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nx-api-key: {key}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    )
+    .ok()?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).ok()?;
+    let status = answer.get(9..12)?.parse().ok()?;
+    let json = answer.split_once("\r\n\r\n")?.1;
+    Some((status, serde_json::from_str(json).ok()?))
+}
+
+#[test]
+fn a_follower_converges_across_a_sigkill_and_no_acknowledged_write_is_missing() {
+    use crate::helpers::{contactsd, serve};
+    use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir().unwrap();
+    let org = contactsd(dir.path(), &["org", "create", "A"])
+        .output()
+        .unwrap();
+    let key = serde_json::from_slice::<Value>(&org.stdout).unwrap()["apiKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let mut server = serve(dir.path(), &["serve"]);
+    let port = Arc::new(AtomicU16::new(server.port));
+    let acked: Arc<Mutex<Vec<String>>> = Arc::default();
+    let sent = Arc::new(AtomicUsize::new(0));
+    // A writer that keeps sending bulk upserts of 20 new contacts, through
+    // the kill and after the restart, and keeps what was acknowledged.
+    let writer = {
+        let (port, acked, sent, key) = (
+            Arc::clone(&port),
+            Arc::clone(&acked),
+            Arc::clone(&sent),
+            key.clone(),
+        );
+        std::thread::spawn(move || {
+            for batch in 0..60 {
+                let rows: Vec<Value> = (0..20)
+                    .map(|i| json!({"name": format!("W{batch}-{i}"), "phoneNumber": format!("+1415{:07}", 3_000_000 + batch * 20 + i)}))
+                    .collect();
+                sent.fetch_add(1, Ordering::SeqCst);
+                loop {
+                    match try_post(
+                        port.load(Ordering::SeqCst),
+                        &key,
+                        "/v1/contacts/bulk",
+                        &json!({"contacts": rows}),
+                    ) {
+                        Some((200, answer)) => {
+                            let mut acked = acked.lock().unwrap();
+                            for contact in answer["contacts"].as_array().unwrap() {
+                                acked.push(contact["id"].as_str().unwrap().to_string());
+                            }
+                            break;
+                        }
+                        // The server is down: try again once it is back
+                        // (an upsert by phone number is safe to repeat).
+                        _ => std::thread::yield_now(),
+                    }
+                }
+            }
+        })
+    };
+    let mut copy = Copy::default();
+    let mut since = 0;
+    let read_page = |port: u16, copy: &mut Copy, since: &mut i64| -> bool {
+        let (status, page) = crate::helpers::http(
+            port,
+            "GET",
+            &format!("/v1/changes?since={since}&limit=7"),
+            Some(&key),
+            "",
+        );
+        assert_eq!(status, 200, "{page}");
+        copy.apply(page["data"].as_array().unwrap());
+        *since = page["lastSeq"].as_i64().unwrap();
+        page["hasMore"].as_bool().unwrap()
+    };
+    // Follow while the writer runs, then kill the server mid-write.
+    while sent.load(Ordering::SeqCst) < 20 {
+        read_page(server.port, &mut copy, &mut since);
+    }
+    server.child.kill().unwrap();
+    server.child.wait().unwrap();
+    let restarted = serve(dir.path(), &["serve"]);
+    port.store(restarted.port, Ordering::SeqCst);
+    writer.join().unwrap();
+    while read_page(restarted.port, &mut copy, &mut since) {}
+    // Every acknowledged contact is in the copy, and the copy is the
+    // server's state.
+    let ids: std::collections::BTreeSet<&str> = copy.0.keys().map(|(_, id)| id.as_str()).collect();
+    let acked = acked.lock().unwrap();
+    assert_eq!(acked.len(), 1200);
+    for id in acked.iter() {
+        assert!(ids.contains(id.as_str()), "acknowledged {id} is missing");
+    }
+    let (_, listed) = crate::helpers::http(
+        restarted.port,
+        "GET",
+        "/v1/contacts?limit=1",
+        Some(&key),
+        "",
+    );
+    assert_eq!(listed["total"].as_u64().unwrap() as usize, copy.0.len());
+    drop(server);
+}

@@ -27,3 +27,4 @@ mod openapi;
 mod search;
 mod serve;
 mod trust;
+mod webhooks;

@@ -114,13 +114,15 @@ struct Fixtures {
     audience: String,
     call: String,
     import: Option<String>,
+    webhook: String,
     /// An example's id → the real id used in its place.
     substitutes: BTreeMap<String, String>,
 }
 
 impl Fixtures {
     /// Two contacts (the first a member of the audience), an audience, a
-    /// call, a declared index and, for the import routes, a finished import
+    /// call, a declared index, a webhook subscription and, for the import
+    /// routes, a finished import
     /// with a failed row and a refused webhook.
     fn new(with_import: bool) -> Fixtures {
         let app = TestApp::spawn();
@@ -149,12 +151,16 @@ impl Fixtures {
         let answer = app.send(Method::Put, "/v1/indexes/name", Some(&app.key), None);
         assert_eq!(answer.status, Status::Created, "{}", answer.body);
         let import = with_import.then(|| finished_import(&app));
+        let answer = app.post("/v1/webhooks", &json!({"url": "https://example.com/hooks"}));
+        assert_eq!(answer.status, Status::Created, "{}", answer.body);
+        let webhook = answer.body["id"].as_str().unwrap().to_string();
         Fixtures {
             app,
             contacts,
             audience,
             call,
             import,
+            webhook,
             substitutes: BTreeMap::new(),
         }
     }
@@ -178,6 +184,8 @@ impl Fixtures {
             self.call.clone()
         } else if id.starts_with("imp_") {
             self.import.clone().expect("an import fixture")
+        } else if id.starts_with("wh_") {
+            self.webhook.clone()
         } else {
             return None;
         };
@@ -218,6 +226,7 @@ impl Fixtures {
                 None if path.starts_with("/v1/audiences/") => self.audience.clone(),
                 None if path.starts_with("/v1/calls/") => self.call.clone(),
                 None if path.starts_with("/v1/imports/") => self.import.clone().unwrap(),
+                None if path.starts_with("/v1/webhooks/") => self.webhook.clone(),
                 None => panic!("no value for {{{name}}} of {path}"),
             };
             uri = uri.replace(&format!("{{{name}}}"), &value);

@@ -37,6 +37,7 @@ pub enum Kind {
     Audience,
     Call,
     Import,
+    Webhook,
 }
 
 impl Kind {
@@ -48,6 +49,7 @@ impl Kind {
             Kind::Audience => "aud_",
             Kind::Call => "call_",
             Kind::Import => "imp_",
+            Kind::Webhook => "wh_",
         }
     }
 }

@@ -283,16 +283,24 @@ pub fn json_rows(rows: &[Value]) -> Result<Rows, Rejection> {
 
 /// A webhook target: an absolute `http` or `https` URL with a host.
 pub fn webhook_url(text: &str) -> Result<String, FieldError> {
+    http_url("webhookUrl", text)
+}
+
+/// The body field `field`: an absolute `http` or `https` URL with a host,
+/// at most 2,048 bytes.
+pub fn http_url(field: &str, text: &str) -> Result<String, FieldError> {
     let refuse = || {
         FieldError::new(
-            "webhookUrl",
-            "webhookUrl must be an absolute http or https URL, e.g. https://example.com/hooks",
+            field,
+            format!(
+                "{field} must be an absolute http or https URL, e.g. https://example.com/hooks"
+            ),
         )
     };
     if text.len() > MAX_URL_BYTES {
         return Err(FieldError::new(
-            "webhookUrl",
-            format!("webhookUrl must be at most {MAX_URL_BYTES} bytes"),
+            field,
+            format!("{field} must be at most {MAX_URL_BYTES} bytes"),
         ));
     }
     let url: http::Uri = text.parse().map_err(|_| refuse())?;

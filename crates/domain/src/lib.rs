@@ -20,6 +20,7 @@ pub mod listing;
 pub mod query;
 pub mod schema;
 pub mod search;
+pub mod webhook;
 
 mod audience;
 mod call;

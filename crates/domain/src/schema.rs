@@ -521,3 +521,87 @@ impl IntoParams for ExportFormat {
         params
     }
 }
+
+/// The kinds the changes feed carries, as `types` lists them.
+fn change_types() -> RefOr<Schema> {
+    utoipa::openapi::schema::ArrayBuilder::new()
+        .items(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["contact", "audience", "membership", "call"])),
+        )
+        .min_items(Some(1))
+        .description(Some("The kinds delivered (default all)."))
+        .into()
+}
+
+impl PartialSchema for crate::webhook::WebhookFields {
+    fn schema() -> RefOr<Schema> {
+        body_object("A webhook subscription's fields (`status`: `PATCH` only).")
+            .property(
+                "url",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(2048))
+                    .description(Some("An absolute http or https URL, at most 2,048 bytes.")),
+            )
+            .property("types", change_types())
+            .property(
+                "description",
+                ObjectBuilder::new()
+                    .schema_type(or_null(Type::String))
+                    .max_length(Some(500))
+                    .description(Some("At most 500 characters; `null` clears it.")),
+            )
+            .property(
+                "status",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .enum_values(Some(["active", "paused"]))
+                    .description(Some(
+                        "`paused` stops deliveries; `active` resumes them (also after `disabled`).",
+                    )),
+            )
+            .examples([json!({"status": "paused"})])
+            .into()
+    }
+}
+
+impl ToSchema for crate::webhook::WebhookFields {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("WebhookFields")
+    }
+}
+
+/// A subscription to create: the body of `POST /v1/webhooks`.
+pub struct NewWebhook;
+
+impl PartialSchema for NewWebhook {
+    fn schema() -> RefOr<Schema> {
+        body_object("A webhook subscription to create.")
+            .property(
+                "url",
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .max_length(Some(2048))
+                    .description(Some("An absolute http or https URL, at most 2,048 bytes.")),
+            )
+            .property("types", change_types())
+            .property(
+                "description",
+                ObjectBuilder::new()
+                    .schema_type(or_null(Type::String))
+                    .max_length(Some(500)),
+            )
+            .required("url")
+            .examples([json!({"url": "https://crm.example.com/hooks/contactsd",
+                "types": ["contact", "membership"], "description": "CRM sync"})])
+            .into()
+    }
+}
+
+impl ToSchema for NewWebhook {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("NewWebhook")
+    }
+}

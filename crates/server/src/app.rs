@@ -48,6 +48,7 @@ pub fn build(figment: Figment, db: Db) -> Result<Rocket<Build>, String> {
         settings.bulk_rate_limit_per_minute,
     );
     let metrics = Metrics::new();
+    let allow_private = settings.webhook_allow_private;
     // Bound now, so an address in use stops the start with its name.
     let metrics_listener = settings
         .metrics_address
@@ -78,6 +79,13 @@ pub fn build(figment: Figment, db: Db) -> Result<Rocket<Build>, String> {
         }))
         .attach(AdHoc::on_liftoff("tombstones", |rocket| {
             Box::pin(async move { prune_tombstones(rocket) })
+        }))
+        .attach(AdHoc::on_liftoff("webhook subscriptions", move |rocket| {
+            Box::pin(async move {
+                if let Some(metrics) = rocket.state::<Metrics>().cloned() {
+                    crate::subscriptions::start(rocket, allow_private, metrics);
+                }
+            })
         }))
         .attach(AdHoc::on_liftoff("change streams", |rocket| {
             Box::pin(async move { watch_other_writers(rocket) })

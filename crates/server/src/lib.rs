@@ -18,6 +18,7 @@ mod idempotency;
 pub mod logging;
 pub mod metrics;
 mod ratelimit;
+mod subscriptions;
 mod webhook;
 mod worker;
 

@@ -45,6 +45,7 @@ struct Series {
     stalled_bodies: IntCounter,
     rate_limited: IntCounterVec,
     webhook_attempts: IntCounterVec,
+    subscription_deliveries: IntCounterVec,
     database_bytes: IntGauge,
     wal_bytes: IntGauge,
     imports_unfinished: IntGauge,
@@ -66,6 +67,15 @@ pub(crate) enum Limit {
     General,
     /// The per-key budget of bulk requests.
     Bulk,
+}
+
+/// How a delivery to a webhook subscription ended.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Subscription {
+    /// The receiver answered 2xx.
+    Delivered,
+    /// It did not; the batch is retried.
+    Failed,
 }
 
 /// How a webhook delivery attempt ended.
@@ -137,6 +147,14 @@ impl Metrics {
             &["outcome"],
         )
         .expect("valid series");
+        let subscription_deliveries = IntCounterVec::new(
+            Opts::new(
+                "subscription_deliveries_total",
+                "Deliveries of the changes feed to webhook subscriptions, by outcome (delivered, failed).",
+            ),
+            &["outcome"],
+        )
+        .expect("valid series");
         let database_bytes = gauge("database_bytes", "Size of the SQLite database file.");
         let wal_bytes = gauge("wal_bytes", "Size of the database's write-ahead log.");
         let imports_unfinished = gauge(
@@ -161,6 +179,7 @@ impl Metrics {
             Box::new(stalled_bodies.clone()),
             Box::new(rate_limited.clone()),
             Box::new(webhook_attempts.clone()),
+            Box::new(subscription_deliveries.clone()),
             Box::new(database_bytes.clone()),
             Box::new(wal_bytes.clone()),
             Box::new(imports_unfinished.clone()),
@@ -177,6 +196,9 @@ impl Metrics {
         for outcome in ["delivered", "failed", "gave_up"] {
             webhook_attempts.with_label_values(&[outcome]);
         }
+        for outcome in ["delivered", "failed"] {
+            subscription_deliveries.with_label_values(&[outcome]);
+        }
         Metrics(Arc::new(Series {
             registry,
             requests,
@@ -186,6 +208,7 @@ impl Metrics {
             stalled_bodies,
             rate_limited,
             webhook_attempts,
+            subscription_deliveries,
             database_bytes,
             wal_bytes,
             imports_unfinished,
@@ -227,6 +250,18 @@ impl Metrics {
             Attempt::GaveUp => "gave_up",
         };
         self.0.webhook_attempts.with_label_values(&[label]).inc();
+    }
+
+    /// A delivery to a webhook subscription.
+    pub(crate) fn subscription_delivery(&self, outcome: Subscription) {
+        let label = match outcome {
+            Subscription::Delivered => "delivered",
+            Subscription::Failed => "failed",
+        };
+        self.0
+            .subscription_deliveries
+            .with_label_values(&[label])
+            .inc();
     }
 
     /// The text Prometheus scrapes: values read now (the database's files,

@@ -4,8 +4,10 @@
 //! addresses it accepts, so a name that resolves to a loopback, private or
 //! link-local address (or changes its answer between a check and the
 //! connection) cannot make contactsd reach inside its own network, unless
-//! the operator sets `webhook_allow_private`. One connection per attempt,
-//! hyper's HTTP/1 client over it (with rustls for `https`).
+//! the operator sets `webhook_allow_private`. hyper's HTTP/1 client (with
+//! rustls for `https`): an import webhook's attempt opens a connection of
+//! its own; subscription deliveries share the kept connections of a
+//! [`Pool`].
 
 use std::fmt::Write as _;
 use std::net::{IpAddr, SocketAddr};
@@ -159,94 +161,17 @@ async fn attempt(
     signature: String,
     allow_private: bool,
 ) -> AttemptOutcome {
-    let retry = |error: String| AttemptOutcome::Retry {
-        status_code: None,
-        error,
+    let target = match Target::parse(url) {
+        Ok(target) => target,
+        Err(error) => return AttemptOutcome::GiveUp(error),
     };
-    let Ok(parsed) = Absolute::parse(url) else {
-        return AttemptOutcome::GiveUp(String::from("the webhook URL does not parse"));
-    };
-    let https = parsed.scheme().eq_ignore_ascii_case("https");
-    let Some(authority) = parsed.authority() else {
-        return AttemptOutcome::GiveUp(String::from("the webhook URL has no host"));
-    };
-    let host = authority
-        .host()
-        .trim_start_matches('[')
-        .trim_end_matches(']')
-        .to_string();
-    let port = authority.port().unwrap_or(if https { 443 } else { 80 });
-    let host_header = match authority.port() {
-        Some(port) => format!("{}:{port}", authority.host()),
-        None => authority.host().to_string(),
-    };
-    let mut target = parsed.path().to_string();
-    if target.is_empty() {
-        target.push('/');
-    }
-    if let Some(query) = parsed.query() {
-        target.push('?');
-        target.push_str(query.as_str());
-    }
-    // A name that does not resolve and a name that resolves only to
-    // refused addresses get the same answer and the same retries: an
-    // attempt's outcome must not tell a tenant which internal names exist.
-    let addresses: Vec<SocketAddr> = rocket::tokio::net::lookup_host((host.as_str(), port))
-        .await
-        .map(Iterator::collect)
-        .unwrap_or_default();
-    let allowed: Vec<SocketAddr> = addresses
-        .iter()
-        .copied()
-        .filter(|a| allow_private || is_public(a.ip()))
-        .collect();
-    if allowed.is_empty() {
-        return retry(format!(
-            "{host} has no address to deliver to (it does not resolve, or only to \
-             loopback, private or link-local addresses, which need webhook_allow_private)"
-        ));
-    }
-    let mut last_error = String::new();
-    let mut stream = None;
-    for address in &allowed {
-        match TcpStream::connect(address).await {
-            Ok(s) => {
-                stream = Some(s);
-                break;
-            }
-            Err(e) => last_error = format!("cannot connect to {address}: {e}"),
-        }
-    }
-    let Some(stream) = stream else {
-        return retry(last_error);
-    };
-    let _ = stream.set_nodelay(true);
-    let request = hyper::Request::post(target)
-        .header(hyper::header::HOST, host_header)
-        .header(hyper::header::CONTENT_TYPE, "application/json")
-        .header(
-            hyper::header::USER_AGENT,
-            concat!("contactsd/", env!("CARGO_PKG_VERSION")),
-        )
-        .header(SIGNATURE_HEADER, signature)
-        .body(Full::new(Bytes::from(body)));
-    let request = match request {
+    let request = match target.request(body, signature) {
         Ok(request) => request,
-        Err(e) => return AttemptOutcome::GiveUp(format!("the request cannot be built: {e}")),
+        Err(error) => return AttemptOutcome::GiveUp(error),
     };
-    let status = if https {
-        let Ok(name) = rustls::pki_types::ServerName::try_from(host.clone()) else {
-            return AttemptOutcome::GiveUp(format!("{host} is not a valid TLS server name"));
-        };
-        match tokio_rustls::TlsConnector::from(tls_config())
-            .connect(name, stream)
-            .await
-        {
-            Ok(tls) => send(tls, request).await,
-            Err(e) => Err(format!("TLS with {host} failed: {e}")),
-        }
-    } else {
-        send(stream, request).await
+    let status = match target.connect(allow_private).await {
+        Ok(mut sender) => send(&mut sender, request).await,
+        Err(error) => Err(error),
     };
     match status {
         Ok(code) if (200..300).contains(&code) => AttemptOutcome::Delivered(code),
@@ -254,26 +179,260 @@ async fn attempt(
             status_code: Some(code),
             error: format!("the receiver answered {code}"),
         },
-        Err(error) => retry(error),
+        Err(error) => AttemptOutcome::Retry {
+            status_code: None,
+            error,
+        },
     }
 }
 
-/// Sends `request` over `io` and reads the answer's status.
-async fn send<IO>(io: IO, request: hyper::Request<Full<Bytes>>) -> Result<u16, String>
+/// Where a webhook goes: its URL, taken apart once.
+struct Target {
+    https: bool,
+    host: String,
+    port: u16,
+    host_header: String,
+    path: String,
+}
+
+/// An HTTP/1 connection to a receiver, ready for requests.
+type Sender = hyper::client::conn::http1::SendRequest<Full<Bytes>>;
+
+impl Target {
+    /// `url` taken apart; `Err` (never worth a retry) when it cannot be.
+    fn parse(url: &str) -> Result<Target, String> {
+        let Ok(parsed) = Absolute::parse(url) else {
+            return Err(String::from("the webhook URL does not parse"));
+        };
+        let https = parsed.scheme().eq_ignore_ascii_case("https");
+        let Some(authority) = parsed.authority() else {
+            return Err(String::from("the webhook URL has no host"));
+        };
+        let host = authority
+            .host()
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        let port = authority.port().unwrap_or(if https { 443 } else { 80 });
+        let host_header = match authority.port() {
+            Some(port) => format!("{}:{port}", authority.host()),
+            None => authority.host().to_string(),
+        };
+        let mut path = parsed.path().to_string();
+        if path.is_empty() {
+            path.push('/');
+        }
+        if let Some(query) = parsed.query() {
+            path.push('?');
+            path.push_str(query.as_str());
+        }
+        Ok(Target {
+            https,
+            host,
+            port,
+            host_header,
+            path,
+        })
+    }
+
+    /// Where connections to this target can be shared: scheme, host, port.
+    fn origin(&self) -> String {
+        format!(
+            "{}://{}:{}",
+            if self.https { "https" } else { "http" },
+            self.host,
+            self.port
+        )
+    }
+
+    /// The signed `POST` of `body`.
+    fn request(
+        &self,
+        body: Vec<u8>,
+        signature: String,
+    ) -> Result<hyper::Request<Full<Bytes>>, String> {
+        self.request_of(Bytes::from(body), signature)
+    }
+
+    fn request_of(
+        &self,
+        body: Bytes,
+        signature: String,
+    ) -> Result<hyper::Request<Full<Bytes>>, String> {
+        hyper::Request::post(self.path.as_str())
+            .header(hyper::header::HOST, self.host_header.as_str())
+            .header(hyper::header::CONTENT_TYPE, "application/json")
+            .header(
+                hyper::header::USER_AGENT,
+                concat!("contactsd/", env!("CARGO_PKG_VERSION")),
+            )
+            .header(SIGNATURE_HEADER, signature)
+            .body(Full::new(body))
+            .map_err(|e| format!("the request cannot be built: {e}"))
+    }
+
+    /// A new connection, to an address the policy accepts (resolved here,
+    /// so the address checked is the address connected to).
+    async fn connect(&self, allow_private: bool) -> Result<Sender, String> {
+        let host = &self.host;
+        // A name that does not resolve and a name that resolves only to
+        // refused addresses get the same answer and the same retries: an
+        // attempt's outcome must not tell a tenant which internal names
+        // exist.
+        let addresses: Vec<SocketAddr> =
+            rocket::tokio::net::lookup_host((host.as_str(), self.port))
+                .await
+                .map(Iterator::collect)
+                .unwrap_or_default();
+        let allowed: Vec<SocketAddr> = addresses
+            .iter()
+            .copied()
+            .filter(|a| allow_private || is_public(a.ip()))
+            .collect();
+        if allowed.is_empty() {
+            return Err(format!(
+                "{host} has no address to deliver to (it does not resolve, or only to \
+                 loopback, private or link-local addresses, which need webhook_allow_private)"
+            ));
+        }
+        let mut last_error = String::new();
+        let mut stream = None;
+        for address in &allowed {
+            match TcpStream::connect(address).await {
+                Ok(s) => {
+                    stream = Some(s);
+                    break;
+                }
+                Err(e) => last_error = format!("cannot connect to {address}: {e}"),
+            }
+        }
+        let Some(stream) = stream else {
+            return Err(last_error);
+        };
+        let _ = stream.set_nodelay(true);
+        if self.https {
+            let Ok(name) = rustls::pki_types::ServerName::try_from(host.clone()) else {
+                return Err(format!("{host} is not a valid TLS server name"));
+            };
+            match tokio_rustls::TlsConnector::from(tls_config())
+                .connect(name, stream)
+                .await
+            {
+                Ok(tls) => handshake(tls).await,
+                Err(e) => Err(format!("TLS with {host} failed: {e}")),
+            }
+        } else {
+            handshake(stream).await
+        }
+    }
+}
+
+/// HTTP/1 over `io`, its connection driven by a task of its own.
+async fn handshake<IO>(io: IO) -> Result<Sender, String>
 where
     IO: AsyncRead + AsyncWrite + Send + Unpin + 'static,
 {
-    let (mut sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
+    let (sender, connection) = hyper::client::conn::http1::handshake(TokioIo::new(io))
         .await
         .map_err(|e| format!("HTTP handshake failed: {e}"))?;
     rocket::tokio::spawn(async move {
         let _ = connection.await;
     });
+    Ok(sender)
+}
+
+/// The most of an answer's body read (and thrown away), so the connection
+/// can carry the next request.
+const MAX_ANSWER_BYTES: usize = 64 * 1024;
+
+/// Sends `request` and reads the answer: its status.
+async fn send(sender: &mut Sender, request: hyper::Request<Full<Bytes>>) -> Result<u16, String> {
+    use http_body_util::BodyExt;
+    sender
+        .ready()
+        .await
+        .map_err(|e| format!("the connection closed: {e}"))?;
     let answer = sender
         .send_request(request)
         .await
         .map_err(|e| format!("the request failed: {e}"))?;
-    Ok(answer.status().as_u16())
+    let status = answer.status().as_u16();
+    // Read to its end (within bounds) so the connection may be reused; a
+    // body that is too long only costs the connection.
+    let _ = http_body_util::Limited::new(answer.into_body(), MAX_ANSWER_BYTES)
+        .collect()
+        .await;
+    Ok(status)
+}
+
+/// Connections kept open to webhook receivers, shared by every delivery:
+/// a subscription's batches reuse one connection instead of opening one
+/// each.
+#[derive(Default)]
+pub(crate) struct Pool {
+    idle: std::sync::Mutex<std::collections::HashMap<String, Vec<Sender>>>,
+}
+
+/// Idle connections kept per receiver.
+const IDLE_PER_ORIGIN: usize = 4;
+
+impl Pool {
+    /// POSTs `body` to `url` with `signature`, on a kept connection when
+    /// one is free, within [`TIMEOUT`]: the answer's status, or why there
+    /// is none.
+    pub(crate) async fn post(
+        &self,
+        url: &str,
+        body: Vec<u8>,
+        signature: String,
+        allow_private: bool,
+    ) -> Result<u16, String> {
+        let target = Target::parse(url)?;
+        let origin = target.origin();
+        let body = Bytes::from(body);
+        let attempt = async {
+            // A kept connection the receiver has closed meanwhile fails
+            // at once: the request goes again on a new one.
+            if let Some(mut sender) = self.take(&origin) {
+                let request = target.request_of(body.clone(), signature.clone())?;
+                if let Ok(status) = send(&mut sender, request).await {
+                    self.give_back(origin, sender);
+                    return Ok(status);
+                }
+            }
+            let mut sender = target.connect(allow_private).await?;
+            let status = send(&mut sender, target.request_of(body, signature)?).await?;
+            self.give_back(origin, sender);
+            Ok(status)
+        };
+        match rocket::tokio::time::timeout(TIMEOUT, attempt).await {
+            Ok(answer) => answer,
+            Err(_) => Err(format!("no answer within {} s", TIMEOUT.as_secs())),
+        }
+    }
+
+    fn take(&self, origin: &str) -> Option<Sender> {
+        let mut idle = self.idle.lock().ok()?;
+        let senders = idle.get_mut(origin)?;
+        while let Some(sender) = senders.pop() {
+            if !sender.is_closed() {
+                return Some(sender);
+            }
+        }
+        None
+    }
+
+    fn give_back(&self, origin: String, sender: Sender) {
+        if sender.is_closed() {
+            return;
+        }
+        if let Ok(mut idle) = self.idle.lock() {
+            let senders = idle.entry(origin).or_default();
+            if senders.len() < IDLE_PER_ORIGIN {
+                senders.push(sender);
+            }
+        }
+    }
 }
 
 /// Mozilla's roots, TLS 1.2 and 1.3, ring's primitives (as Rocket's TLS).

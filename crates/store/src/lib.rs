@@ -25,6 +25,7 @@ pub(crate) mod listing;
 pub mod live;
 pub mod orgs;
 mod tenant;
+pub mod webhooks;
 
 pub use tenant::{ContactPage, ItemOutcome, RowSink, Scoped, TenantDb};
 
@@ -149,7 +150,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
 
 /// Every migration's SQL, in order: `PRAGMA user_version` is how many of
 /// them a database has had.
-const MIGRATIONS: [&str; 10] = [
+const MIGRATIONS: [&str; 11] = [
     include_str!("../../../schema.sql"),
     include_str!("../migrations/002-one-clock-bounded-rows.sql"),
     include_str!("../migrations/003-idempotency-keys.sql"),
@@ -160,6 +161,7 @@ const MIGRATIONS: [&str; 10] = [
     include_str!("../migrations/008-import-metadata-mode.sql"),
     include_str!("../migrations/009-webhook-secret-rotation.sql"),
     include_str!("../migrations/010-changes-feed.sql"),
+    include_str!("../migrations/011-webhook-subscriptions.sql"),
 ];
 
 /// The schema version this build writes (and the newest it reads).
@@ -546,6 +548,34 @@ impl Db {
         let page = changes::page(&tx, &tenant, request.since, request.limit, request.types)?;
         tx.finish()?;
         Ok(page)
+    }
+
+    /// Active subscriptions with changes to deliver whose next attempt is
+    /// due now (at most `max`).
+    pub async fn due_subscriptions(&self, max: i64) -> Result<Vec<webhooks::DueWebhook>> {
+        self.run(move |conn| webhooks::due(conn, contactsd_domain::clock::now_ms(), max))
+            .await
+    }
+
+    /// The next batch of changes for a due subscription (at most `max`).
+    pub async fn subscription_batch(
+        &self,
+        due: webhooks::DueWebhook,
+        max: i64,
+    ) -> Result<changes::ChangePage> {
+        self.run(move |conn| webhooks::batch(conn, &due, max)).await
+    }
+
+    /// Records a delivery attempt made at `at` for subscription `due`.
+    pub async fn record_subscription_delivery(
+        &self,
+        due: &webhooks::DueWebhook,
+        at: i64,
+        delivery: webhooks::Delivery,
+    ) -> Result<()> {
+        let seq = due.seq;
+        self.run(move |conn| write(conn, |tx| webhooks::record(tx, seq, at, &delivery)))
+            .await
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on this thread.

@@ -85,6 +85,7 @@ pub struct Removed {
     pub calls: i64,
     pub imports: i64,
     pub keys: i64,
+    pub webhooks: i64,
 }
 
 /// Deletes the organization with public id `id` and everything it owns,
@@ -102,6 +103,7 @@ pub(crate) fn delete(tx: &Transaction<'_>, id: &str) -> Result<Removed> {
         calls: count("SELECT count(*) FROM calls WHERE org_seq = ?1")?,
         imports: count("SELECT count(*) FROM imports WHERE org_seq = ?1")?,
         keys: count("SELECT count(*) FROM api_keys WHERE org_seq = ?1")?,
+        webhooks: count("SELECT count(*) FROM webhooks WHERE org_seq = ?1")?,
     };
     // The declared indexes' rows carry no foreign key: their triggers could
     // fire after the declarations themselves are gone.

@@ -350,6 +350,45 @@ impl TenantDb {
         .await
     }
 
+    /// Creates a webhook subscription; its secret is returned this once.
+    pub async fn create_webhook(
+        &self,
+        url: String,
+        fields: contactsd_domain::webhook::WebhookFields,
+    ) -> Result<Scoped<(crate::webhooks::Webhook, String)>> {
+        self.write(move |tx, tenant| crate::webhooks::insert(tx, tenant, url, fields))
+            .await
+    }
+
+    pub async fn webhook(&self, id: String) -> Result<Scoped<crate::webhooks::Webhook>> {
+        self.read(move |conn, tenant| crate::webhooks::get(conn, tenant, &id))
+            .await
+    }
+
+    pub async fn update_webhook(
+        &self,
+        id: String,
+        fields: contactsd_domain::webhook::WebhookFields,
+    ) -> Result<Scoped<crate::webhooks::Webhook>> {
+        self.write(move |tx, tenant| crate::webhooks::update(tx, tenant, &id, fields))
+            .await
+    }
+
+    pub async fn delete_webhook(&self, id: String) -> Result<Scoped<()>> {
+        self.write(move |tx, tenant| crate::webhooks::delete(tx, tenant, &id))
+            .await
+    }
+
+    /// A page of the organization's subscriptions, newest first, and their total.
+    pub async fn list_webhooks(
+        &self,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Scoped<(Vec<crate::webhooks::Webhook>, i64)>> {
+        self.read(move |conn, tenant| crate::webhooks::list(conn, tenant, limit, offset))
+            .await
+    }
+
     pub async fn add_members(
         &self,
         audience_id: String,

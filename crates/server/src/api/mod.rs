@@ -16,6 +16,7 @@ mod listing;
 pub mod openapi;
 mod query;
 mod reply;
+mod webhooks;
 
 use rocket::data::Data;
 use rocket::fairing::{Fairing, Info, Kind};
@@ -57,6 +58,7 @@ pub(crate) fn routes() -> Vec<Route> {
     routes.extend(audiences::routes());
     routes.extend(calls::routes());
     routes.extend(changes::routes());
+    routes.extend(webhooks::routes());
     routes.extend(imports::routes());
     routes.extend(indexes::routes());
     routes.extend(openapi::routes());
