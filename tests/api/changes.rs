@@ -1129,3 +1129,61 @@ fn a_follower_converges_across_a_sigkill_and_no_acknowledged_write_is_missing() 
     assert_eq!(listed["total"].as_u64().unwrap() as usize, copy.0.len());
     drop(server);
 }
+
+#[test]
+fn a_consumer_ahead_of_a_restored_older_copy_is_told_to_start_again() {
+    use crate::helpers::{contactsd, http, serve};
+    let dir = tempfile::tempdir().unwrap();
+    let org = contactsd(dir.path(), &["org", "create", "A"])
+        .output()
+        .unwrap();
+    let key = serde_json::from_slice::<Value>(&org.stdout).unwrap()["apiKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let create = |port: u16, phone: &str| {
+        let body = json!({"name": "A", "phoneNumber": phone}).to_string();
+        assert_eq!(http(port, "POST", "/v1/contacts", Some(&key), &body).0, 201);
+    };
+    let ahead = {
+        let server = serve(dir.path(), &["serve"]);
+        create(server.port, "+14155550341");
+        let backup = contactsd(dir.path(), &["backup", "older.db"])
+            .output()
+            .unwrap();
+        assert!(
+            backup.status.success(),
+            "{}",
+            String::from_utf8_lossy(&backup.stderr)
+        );
+        create(server.port, "+14155550342");
+        create(server.port, "+14155550343");
+        let (_, page) = http(server.port, "GET", "/v1/changes", Some(&key), "");
+        page["lastSeq"].as_i64().unwrap()
+    };
+    let restored = contactsd(dir.path(), &["restore", "older.db"])
+        .output()
+        .unwrap();
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let server = serve(dir.path(), &["serve"]);
+    let (status, body) = http(
+        server.port,
+        "GET",
+        &format!("/v1/changes?since={ahead}"),
+        Some(&key),
+        "",
+    );
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (410, Some("changes_expired")),
+        "{body}"
+    );
+    assert_eq!(body["latestSeq"], 1);
+    let (status, body) = http(server.port, "GET", "/v1/changes?since=0", Some(&key), "");
+    assert_eq!(status, 200);
+    assert_eq!(body["data"].as_array().unwrap().len(), 1);
+}

@@ -143,6 +143,15 @@ def writer(port, key, log, stop, seed):
 CHECKPOINTS = ["0", "100", "25000"]
 
 
+def db_latest(path):
+    """The organization's latest change number in the database at `path`."""
+    db = sqlite3.connect(path)
+    try:
+        return db.execute("SELECT max(change_seq) FROM organizations").fetchone()[0]
+    finally:
+        db.close()
+
+
 def one_run(run, rng):
     pages = CHECKPOINTS[(run - 1) % len(CHECKPOINTS)]
     with tempfile.TemporaryDirectory() as primary, tempfile.TemporaryDirectory() as other:
@@ -163,6 +172,9 @@ def one_run(run, rng):
         time.sleep(rng.uniform(1.0, 3.0))
         accepted = call(port, key, "POST", "/v1/imports/csv", csv.encode(), "text/csv")
         time.sleep(rng.uniform(2.0, 8.0))
+        # A changes-feed consumer that has read everything up to now.
+        ahead = int(urllib.request.urlopen(urllib.request.Request(
+            f"http://127.0.0.1:{port}/v1/changes?limit=1", headers={"x-api-key": key})).headers["X-Latest-Seq"])
         killed_at = time.time()
         for process in (server, litestream):
             process.send_signal(signal.SIGKILL)
@@ -233,12 +245,31 @@ def one_run(run, rng):
                 assert [c["phoneNumber"] for c in by_name["data"]] == [phone], (word, by_name)
             total = call(port, key, "GET", "/v1/contacts?limit=1")["total"]
             assert total == len(rows), (total, len(rows))
+            # The consumer that was ahead of the restored copy is told to
+            # start again (410); from 0 it gets every restored contact.
+            restored_latest = db_latest(restored)
+            try:
+                call(port, key, "GET", f"/v1/changes?since={ahead}")
+                assert restored_latest >= ahead, (restored_latest, ahead)
+                feed = "consumer not ahead"
+            except urllib.error.HTTPError as error:
+                assert error.code == 410 and restored_latest < ahead, (error.code, restored_latest, ahead)
+                assert json.loads(error.read())["code"] == "changes_expired"
+                feed = f"consumer {ahead - restored_latest} changes ahead: 410"
+            seen, since = 0, 0
+            while True:
+                page = call(port, key, "GET", f"/v1/changes?since={since}&limit=1000&types=contact")
+                seen += sum(1 for c in page["data"] if not c["deleted"])
+                since = page["lastSeq"]
+                if not page["hasMore"]:
+                    break
+            assert seen == len(rows), (seen, len(rows))
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait(timeout=30)
         lag = killed_at - newest
         print(f"run {run} (wal_autocheckpoint {pages}): {len(log.entries)} writes acknowledged, {len(rows)} contacts restored "
-              f"({imported} imported), replication lag {lag:.2f} s, restore {restore_s:.2f} s: ok")
+              f"({imported} imported), replication lag {lag:.2f} s, restore {restore_s:.2f} s, {feed}: ok")
         return lag
 
 
