@@ -81,8 +81,9 @@ fn build(path: &Path) -> String {
             let mut stmt = tx
                 .prepare_cached(
                     "INSERT INTO contacts (seq, id, org_seq, name, name_key, initials, phone,
-                                           language, metadata, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10)",
+                                           language, metadata, created_at, updated_at, change_seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10,
+                             (SELECT change_seq + 1 FROM organizations WHERE seq = ?3))",
                 )
                 .unwrap();
             for j in i..i + CHUNK {

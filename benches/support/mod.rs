@@ -301,8 +301,9 @@ impl Raw {
             let mut stmt = tx
                 .prepare_cached(
                     "INSERT INTO contacts (id, org_seq, name, name_key, initials, phone, language,
-                                           metadata, created_at, updated_at)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9)",
+                                           metadata, created_at, updated_at, change_seq)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?9,
+                             (SELECT change_seq + 1 FROM organizations WHERE seq = ?2))",
                 )
                 .unwrap();
             let now = contactsd_domain::clock::now_ms();
@@ -332,7 +333,8 @@ impl Raw {
         {
             let mut stmt = tx
                 .prepare_cached(
-                    "UPDATE contacts SET name = ?1, name_key = ?2, initials = ?3, updated_at = ?4
+                    "UPDATE contacts SET name = ?1, name_key = ?2, initials = ?3, updated_at = ?4,
+                         change_seq = (SELECT change_seq + 1 FROM organizations WHERE seq = ?5)
                      WHERE org_seq = ?5 AND phone = ?6",
                 )
                 .unwrap();

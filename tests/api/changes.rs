@@ -1187,3 +1187,50 @@ fn a_consumer_ahead_of_a_restored_older_copy_is_told_to_start_again() {
     assert_eq!(status, 200);
     assert_eq!(body["data"].as_array().unwrap().len(), 1);
 }
+
+#[test]
+fn many_streams_of_one_organization_each_get_every_change_once() {
+    use crate::helpers::{contactsd, http, serve};
+    let dir = tempfile::tempdir().unwrap();
+    let org = contactsd(dir.path(), &["org", "create", "A"])
+        .output()
+        .unwrap();
+    let key = serde_json::from_slice::<Value>(&org.stdout).unwrap()["apiKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let server = serve(dir.path(), &["serve"]);
+    let create = |phone: &str| -> String {
+        let body = json!({"name": "A", "phoneNumber": phone}).to_string();
+        let (status, answer) = http(server.port, "POST", "/v1/contacts", Some(&key), &body);
+        assert_eq!(status, 201);
+        answer["id"].as_str().unwrap().to_string()
+    };
+    let mut streams: Vec<Stream> = (0..5)
+        .map(|_| Stream::open(server.port, "/v1/changes/stream", &key, &[]))
+        .collect();
+    let first = create("+14155550351");
+    for stream in &mut streams {
+        assert_eq!(stream.next_change().1["id"], first.as_str());
+    }
+    // One more joins later, from the start; one takes calls only.
+    streams.push(Stream::open(
+        server.port,
+        "/v1/changes/stream?since=0",
+        &key,
+        &[],
+    ));
+    let mut calls = Stream::open(server.port, "/v1/changes/stream?types=call", &key, &[]);
+    assert_eq!(streams[5].next_change().1["id"], first.as_str());
+    let second = create("+14155550352");
+    let body = json!({"contactId": second, "status": "completed"}).to_string();
+    let (_, call) = http(server.port, "POST", "/v1/calls", Some(&key), &body);
+    for stream in &mut streams {
+        let (seq, change) = stream.next_change();
+        assert_eq!(change["id"], second.as_str());
+        let (next, change) = stream.next_change();
+        assert!(next > seq);
+        assert_eq!(change["id"], call["id"]);
+    }
+    assert_eq!(calls.next_change().1["id"], call["id"]);
+}

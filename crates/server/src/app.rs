@@ -61,6 +61,7 @@ pub fn build(figment: Figment, db: Db) -> Result<Rocket<Build>, String> {
     let mut rocket = rocket::custom(figment.merge(("log_level", LogLevel::Off)))
         .manage(db)
         .manage(metrics.clone())
+        .manage(std::sync::Arc::new(crate::fanout::Fanout::default()))
         .manage(api::BodyBudget::new(json_limit))
         .manage(api::BodyTimeouts::new(settings.body_read_timeout))
         .manage(api::FileBudget(api::BodyBudget::new(file_limit)))

@@ -14,6 +14,7 @@ mod auth;
 mod bulk;
 pub mod config;
 pub(crate) mod error;
+mod fanout;
 mod idempotency;
 pub mod logging;
 pub mod metrics;

@@ -21,6 +21,8 @@ use crate::db::changes::{Change, ChangePage, Object};
 use crate::db::Db;
 use crate::domain::changes::{whole_number, ChangesRequest};
 use crate::error::ApiError;
+use crate::fanout::Fanout;
+use std::sync::Arc;
 
 pub(crate) fn routes() -> Vec<Route> {
     rocket::routes![get_changes, get_changes_stream]
@@ -203,6 +205,7 @@ async fn get_changes_stream(
     query: Query,
     last_event_id: LastEventId,
     db: &State<Db>,
+    fanout: &State<Arc<Fanout>>,
     mut shutdown: Shutdown,
 ) -> Result<EventStream![Event + 'static], ApiError> {
     let parsed = ChangesRequest::parse_stream(query.0).and_then(|(since, types)| {
@@ -213,8 +216,9 @@ async fn get_changes_stream(
         };
         Ok((since, types))
     });
-    let (mut since, types) = for_verified(&org, parsed).await?;
-    // Subscribed before the first read: a commit after it wakes the stream.
+    let (since, types) = for_verified(&org, parsed).await?;
+    // The first page is read before the answer starts, so a refused
+    // position is an ordinary 410 (and it names the organization).
     let first = org
         .changes(ChangesRequest {
             since,
@@ -222,32 +226,54 @@ async fn get_changes_stream(
             types,
         })
         .await?;
-    let mut woken = db.live().subscribe(&first.org_id);
+    let mut feed = fanout.subscribe(db, &first.org_id);
     let tenant = (*org).clone();
-    let mut page = Some(first);
     Ok(EventStream! {
+        let mut position = since;
+        let mut page = Some(first);
+        // Catching up with reads of its own, from its position; the
+        // feeder's batches are taken once caught up.
+        let mut caught_up = false;
         loop {
-            let scoped = match page.take() {
-                Some(scoped) => scoped,
-                None => match tenant.changes(ChangesRequest { since, limit: STREAM_BATCH, types }).await {
-                    Ok(scoped) => scoped,
-                    // The key was revoked, its organization deleted, the
-                    // position pruned away: the stream ends; reconnecting
-                    // says why.
-                    Err(_) => break,
-                },
-            };
-            for change in &scoped.value.changes {
-                let view = ChangeView::new(change, &scoped.org_id);
-                let Ok(json) = serde_json::to_string(&view) else { break };
-                yield Event::data(json).event("change").id(change.seq.to_string());
-            }
-            since = scoped.value.last_seq;
-            if scoped.value.has_more {
+            if !caught_up {
+                let scoped = match page.take() {
+                    Some(scoped) => scoped,
+                    None => match tenant.changes(ChangesRequest { since: position, limit: STREAM_BATCH, types }).await {
+                        Ok(scoped) => scoped,
+                        // The key was revoked, the organization deleted, the
+                        // position pruned away: the stream ends; reconnecting
+                        // says why.
+                        Err(_) => break,
+                    },
+                };
+                for change in &scoped.value.changes {
+                    let view = ChangeView::new(change, &scoped.org_id);
+                    let Ok(json) = serde_json::to_string(&view) else { continue };
+                    yield Event::data(json).event("change").id(change.seq.to_string());
+                }
+                position = scoped.value.last_seq;
+                caught_up = !scoped.value.has_more;
                 continue;
             }
             rocket::tokio::select! {
-                changed = woken.changed() => if changed.is_err() { break },
+                batch = feed.recv() => match batch {
+                    Ok(batch) => {
+                        if batch.from > position {
+                            // Read from its own position first; this batch
+                            // is then taken from where that read ended.
+                            caught_up = false;
+                            continue;
+                        }
+                        for event in &batch.events {
+                            if event.seq > position && types.has(event.kind) {
+                                yield Event::data(event.json.clone()).event("change").id(event.seq.to_string());
+                            }
+                        }
+                        position = position.max(batch.through);
+                    }
+                    Err(rocket::tokio::sync::broadcast::error::RecvError::Lagged(_)) => caught_up = false,
+                    Err(rocket::tokio::sync::broadcast::error::RecvError::Closed) => break,
+                },
                 () = &mut shutdown => break,
                 () = rocket::tokio::time::sleep(KEY_RECHECK) => {
                     if tenant.verify().await.is_err() {
