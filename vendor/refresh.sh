@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Re-creates vendor/rocket and vendor/hyper: the crates as crates.io ships
-# them, with contactsd's patches (vendor/patches/*.diff) applied. Run it to
+# Re-creates vendor/rocket, vendor/hyper and vendor/regex-cache: the crates
+# as crates.io ships them, with contactsd's patches (vendor/patches/*.diff)
+# applied. Run it to
 # check the patched copies, or, with another version, to move the patches
 # to a new release:
 #
@@ -12,6 +13,7 @@ set -euo pipefail
 cd "$(dirname "$0")"
 ROCKET="${ROCKET:-0.5.2}"
 HYPER="${HYPER:-1.12.0}"
+REGEX_CACHE="${REGEX_CACHE:-0.2.1}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fetch() { # name version: unpack the crate from crates.io into $work/name
@@ -38,4 +40,6 @@ fetch rocket "$ROCKET"
 (cd rocket && patch -p1 --no-backup-if-mismatch < "../patches/rocket-0.5.2.diff")
 fetch hyper "$HYPER"
 (cd hyper && patch -p1 --no-backup-if-mismatch < "../patches/hyper-1.12.0.diff")
-echo "vendor/rocket ($ROCKET) and vendor/hyper ($HYPER) re-created with their patches"
+fetch regex-cache "$REGEX_CACHE"
+(cd regex-cache && patch -p1 --no-backup-if-mismatch < "../patches/regex-cache-0.2.1.diff")
+echo "vendor/rocket ($ROCKET), vendor/hyper ($HYPER) and vendor/regex-cache ($REGEX_CACHE) re-created with their patches"
