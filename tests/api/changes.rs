@@ -488,13 +488,9 @@ fn a_follower_reading_small_pages_among_random_writes_ends_with_the_servers_stat
 
 #[test]
 fn pruned_tombstones_make_older_positions_expire_and_zero_still_works() {
-    use crate::helpers::{contactsd, http, serve_with};
+    use crate::helpers::{http, serve_with};
     let dir = tempfile::tempdir().unwrap();
-    let org = contactsd(dir.path(), &["org", "create", "A"])
-        .output()
-        .unwrap();
-    let key: Value = serde_json::from_slice(&org.stdout).unwrap();
-    let key = key["apiKey"].as_str().unwrap().to_string();
+    let (_, key) = new_org(dir.path());
     let env = [("ROCKET_CHANGES_RETENTION_DAYS", "0")];
     let (kept, deleted_seq) = {
         let server = serve_with(dir.path(), &["serve"], &env);
@@ -628,13 +624,9 @@ impl Stream {
 
 #[test]
 fn a_stream_sends_what_commits_and_a_reconnect_with_last_event_id_misses_nothing() {
-    use crate::helpers::{contactsd, http, serve};
+    use crate::helpers::{http, serve};
     let dir = tempfile::tempdir().unwrap();
-    let org = contactsd(dir.path(), &["org", "create", "A"])
-        .output()
-        .unwrap();
-    let key: Value = serde_json::from_slice(&org.stdout).unwrap();
-    let key = key["apiKey"].as_str().unwrap().to_string();
+    let (_, key) = new_org(dir.path());
     let server = serve(dir.path(), &["serve"]);
     let create = |name: &str, phone: &str| -> String {
         let body = json!({"name": name, "phoneNumber": phone}).to_string();
@@ -724,12 +716,7 @@ fn a_stream_sends_what_commits_and_a_reconnect_with_last_event_id_misses_nothing
 fn a_stream_hears_of_writes_by_another_process() {
     use crate::helpers::{contactsd, serve};
     let dir = tempfile::tempdir().unwrap();
-    let org = contactsd(dir.path(), &["org", "create", "A"])
-        .output()
-        .unwrap();
-    let org: Value = serde_json::from_slice(&org.stdout).unwrap();
-    let key = org["apiKey"].as_str().unwrap().to_string();
-    let org_id = org["id"].as_str().unwrap().to_string();
+    let (org_id, key) = new_org(dir.path());
     let server = serve(dir.path(), &["serve"]);
     let mut stream = Stream::open(server.port, "/v1/changes/stream", &key, &[]);
     assert_eq!(stream.status, 200);
@@ -836,7 +823,7 @@ fn the_cli_prints_the_feed_as_ndjson_and_follows_it() {
 
 #[test]
 fn the_documented_python_consumer_keeps_an_exact_copy_and_resumes() {
-    use crate::helpers::{contactsd, http, serve};
+    use crate::helpers::{http, serve};
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let script = root.join("docs/examples/follow_changes.py");
     let doc = std::fs::read_to_string(root.join("docs/changes.md")).unwrap();
@@ -845,13 +832,7 @@ fn the_documented_python_consumer_keeps_an_exact_copy_and_resumes() {
         "docs/changes.md shows docs/examples/follow_changes.py as it is"
     );
     let dir = tempfile::tempdir().unwrap();
-    let org = contactsd(dir.path(), &["org", "create", "A"])
-        .output()
-        .unwrap();
-    let key = serde_json::from_slice::<Value>(&org.stdout).unwrap()["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_, key) = new_org(dir.path());
     let server = serve(dir.path(), &["serve"]);
     let port = server.port;
     let call = |method: &str, path: &str, body: Value| {
@@ -975,12 +956,7 @@ fn deleting_the_organization_ends_its_open_streams() {
     use crate::helpers::{contactsd, serve};
     use std::io::Read;
     let dir = tempfile::tempdir().unwrap();
-    let org = contactsd(dir.path(), &["org", "create", "A"])
-        .output()
-        .unwrap();
-    let org: Value = serde_json::from_slice(&org.stdout).unwrap();
-    let key = org["apiKey"].as_str().unwrap().to_string();
-    let org_id = org["id"].as_str().unwrap().to_string();
+    let (org_id, key) = new_org(dir.path());
     let server = serve(dir.path(), &["serve"]);
     let stream = Stream::open(server.port, "/v1/changes/stream", &key, &[]);
     assert_eq!(stream.status, 200);
@@ -1034,17 +1010,11 @@ fn try_post(port: u16, key: &str, path: &str, body: &Value) -> Option<(u16, Valu
 
 #[test]
 fn a_follower_converges_across_a_sigkill_and_no_acknowledged_write_is_missing() {
-    use crate::helpers::{contactsd, serve};
+    use crate::helpers::serve;
     use std::sync::atomic::{AtomicU16, AtomicUsize, Ordering};
     use std::sync::{Arc, Mutex};
     let dir = tempfile::tempdir().unwrap();
-    let org = contactsd(dir.path(), &["org", "create", "A"])
-        .output()
-        .unwrap();
-    let key = serde_json::from_slice::<Value>(&org.stdout).unwrap()["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_, key) = new_org(dir.path());
     let mut server = serve(dir.path(), &["serve"]);
     let port = Arc::new(AtomicU16::new(server.port));
     let acked: Arc<Mutex<Vec<String>>> = Arc::default();
@@ -1134,13 +1104,7 @@ fn a_follower_converges_across_a_sigkill_and_no_acknowledged_write_is_missing() 
 fn a_consumer_ahead_of_a_restored_older_copy_is_told_to_start_again() {
     use crate::helpers::{contactsd, http, serve};
     let dir = tempfile::tempdir().unwrap();
-    let org = contactsd(dir.path(), &["org", "create", "A"])
-        .output()
-        .unwrap();
-    let key = serde_json::from_slice::<Value>(&org.stdout).unwrap()["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_, key) = new_org(dir.path());
     let create = |port: u16, phone: &str| {
         let body = json!({"name": "A", "phoneNumber": phone}).to_string();
         assert_eq!(http(port, "POST", "/v1/contacts", Some(&key), &body).0, 201);
@@ -1190,15 +1154,9 @@ fn a_consumer_ahead_of_a_restored_older_copy_is_told_to_start_again() {
 
 #[test]
 fn many_streams_of_one_organization_each_get_every_change_once() {
-    use crate::helpers::{contactsd, http, serve};
+    use crate::helpers::{http, serve};
     let dir = tempfile::tempdir().unwrap();
-    let org = contactsd(dir.path(), &["org", "create", "A"])
-        .output()
-        .unwrap();
-    let key = serde_json::from_slice::<Value>(&org.stdout).unwrap()["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (_, key) = new_org(dir.path());
     let server = serve(dir.path(), &["serve"]);
     let create = |phone: &str| -> String {
         let body = json!({"name": "A", "phoneNumber": phone}).to_string();
@@ -1233,4 +1191,17 @@ fn many_streams_of_one_organization_each_get_every_change_once() {
         assert_eq!(change["id"], call["id"]);
     }
     assert_eq!(calls.next_change().1["id"], call["id"]);
+}
+
+/// A new organization on the database in `dir`, made with the CLI: its id
+/// and key.
+fn new_org(dir: &std::path::Path) -> (String, String) {
+    let made = crate::helpers::contactsd(dir, &["org", "create", "A"])
+        .output()
+        .unwrap();
+    let org: Value = serde_json::from_slice(&made.stdout).unwrap();
+    (
+        org["id"].as_str().unwrap().to_string(),
+        org["apiKey"].as_str().unwrap().to_string(),
+    )
 }

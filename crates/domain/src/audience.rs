@@ -53,18 +53,5 @@ impl AudienceFields {
 }
 
 fn parse_description(value: &Value) -> Result<Option<String>, FieldError> {
-    match value {
-        Value::Null => Ok(None),
-        Value::String(text) if text.chars().count() <= MAX_DESCRIPTION_CHARS => {
-            Ok(Some(text.clone()))
-        }
-        Value::String(_) => Err(FieldError::new(
-            "description",
-            format!("description must be at most {MAX_DESCRIPTION_CHARS} characters"),
-        )),
-        _ => Err(FieldError::new(
-            "description",
-            "description must be a string or null",
-        )),
-    }
+    super::optional_text("description", value, MAX_DESCRIPTION_CHARS)
 }

@@ -79,6 +79,27 @@ pub(crate) fn unknown_fields(object: &Map<String, Value>, known: &[&str]) -> Vec
         .collect()
 }
 
+/// An optional text field of at most `max_chars` characters: a string, or
+/// `null` to clear it.
+pub(crate) fn optional_text(
+    field: &str,
+    value: &Value,
+    max_chars: usize,
+) -> Result<Option<String>, FieldError> {
+    match value {
+        Value::Null => Ok(None),
+        Value::String(text) if text.chars().count() <= max_chars => Ok(Some(text.clone())),
+        Value::String(_) => Err(FieldError::new(
+            field,
+            format!("{field} must be at most {max_chars} characters"),
+        )),
+        _ => Err(FieldError::new(
+            field,
+            format!("{field} must be a string or null"),
+        )),
+    }
+}
+
 /// The detail for a field this endpoint does not accept.
 pub(crate) fn unknown_field(field: &str) -> FieldError {
     if READ_ONLY_FIELDS.contains(&field) {

@@ -535,24 +535,29 @@ fn change_types() -> RefOr<Schema> {
         .into()
 }
 
+/// A subscription body's `url`, `types` and `description`.
+fn webhook_body(description: &str) -> ObjectBuilder {
+    body_object(description)
+        .property(
+            "url",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .max_length(Some(2048))
+                .description(Some("An absolute http or https URL, at most 2,048 bytes.")),
+        )
+        .property("types", change_types())
+        .property(
+            "description",
+            ObjectBuilder::new()
+                .schema_type(or_null(Type::String))
+                .max_length(Some(500))
+                .description(Some("At most 500 characters; `null` clears it.")),
+        )
+}
+
 impl PartialSchema for crate::webhook::WebhookFields {
     fn schema() -> RefOr<Schema> {
-        body_object("A webhook subscription's fields (`status`: `PATCH` only).")
-            .property(
-                "url",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .max_length(Some(2048))
-                    .description(Some("An absolute http or https URL, at most 2,048 bytes.")),
-            )
-            .property("types", change_types())
-            .property(
-                "description",
-                ObjectBuilder::new()
-                    .schema_type(or_null(Type::String))
-                    .max_length(Some(500))
-                    .description(Some("At most 500 characters; `null` clears it.")),
-            )
+        webhook_body("A webhook subscription's fields (`status`: `PATCH` only).")
             .property(
                 "status",
                 ObjectBuilder::new()
@@ -578,21 +583,7 @@ pub struct NewWebhook;
 
 impl PartialSchema for NewWebhook {
     fn schema() -> RefOr<Schema> {
-        body_object("A webhook subscription to create.")
-            .property(
-                "url",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .max_length(Some(2048))
-                    .description(Some("An absolute http or https URL, at most 2,048 bytes.")),
-            )
-            .property("types", change_types())
-            .property(
-                "description",
-                ObjectBuilder::new()
-                    .schema_type(or_null(Type::String))
-                    .max_length(Some(500)),
-            )
+        webhook_body("A webhook subscription to create.")
             .required("url")
             .examples([json!({"url": "https://crm.example.com/hooks/contactsd",
                 "types": ["contact", "membership"], "description": "CRM sync"})])

@@ -129,20 +129,7 @@ fn parse_types(value: &Value) -> Result<TypeSet, FieldError> {
 }
 
 fn parse_description(value: &Value) -> Result<Option<String>, FieldError> {
-    match value {
-        Value::Null => Ok(None),
-        Value::String(text) if text.chars().count() <= MAX_DESCRIPTION_CHARS => {
-            Ok(Some(text.clone()))
-        }
-        Value::String(_) => Err(FieldError::new(
-            "description",
-            format!("description must be at most {MAX_DESCRIPTION_CHARS} characters"),
-        )),
-        _ => Err(FieldError::new(
-            "description",
-            "description must be a string or null",
-        )),
-    }
+    super::optional_text("description", value, MAX_DESCRIPTION_CHARS)
 }
 
 #[cfg(test)]

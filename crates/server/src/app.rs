@@ -143,29 +143,47 @@ async fn prune_tombstones_at_start(rocket: Rocket<Build>) -> Rocket<Build> {
     rocket
 }
 
-/// Prunes tombstones past the retention period every ten minutes, a
-/// thousand a transaction, until the server shuts down.
-fn prune_tombstones(rocket: &Rocket<Orbit>) {
-    let (Some(db), Some(&Retention(days))) =
-        (rocket.state::<Db>().cloned(), rocket.state::<Retention>())
-    else {
+/// Runs `task` on `rocket`'s database every `period` (the first time after
+/// one period, or at once when `first_now`), off the request path, until
+/// the server shuts down.
+fn every<F, Fut>(rocket: &Rocket<Orbit>, period: std::time::Duration, first_now: bool, task: F)
+where
+    F: Fn(Db) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let Some(db) = rocket.state::<Db>().cloned() else {
         return;
     };
     let shutdown = rocket.shutdown();
     rocket::tokio::spawn(async move {
         let mut shutdown = std::pin::pin!(shutdown);
+        let mut wait = !first_now;
         loop {
-            rocket::tokio::select! {
-                () = &mut shutdown => return,
-                () = rocket::tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
-            }
-            match db.prune_tombstones(days).await {
-                Ok(0) => {}
-                Ok(pruned) => {
-                    tracing::info!(target: "contactsd::changes", pruned, "expired tombstones pruned");
+            if wait {
+                rocket::tokio::select! {
+                    () = &mut shutdown => return,
+                    () = rocket::tokio::time::sleep(period) => {}
                 }
-                Err(e) => tracing::warn!(target: "contactsd::changes", "pruning failed: {e}"),
             }
+            wait = true;
+            task(db.clone()).await;
+        }
+    });
+}
+
+/// Prunes tombstones past the retention period every ten minutes, a
+/// thousand a transaction (the first time is at start, before serving).
+fn prune_tombstones(rocket: &Rocket<Orbit>) {
+    let Some(&Retention(days)) = rocket.state::<Retention>() else {
+        return;
+    };
+    every(rocket, TEN_MINUTES, false, move |db| async move {
+        match db.prune_tombstones(days).await {
+            Ok(0) => {}
+            Ok(pruned) => {
+                tracing::info!(target: "contactsd::changes", pruned, "expired tombstones pruned");
+            }
+            Err(e) => tracing::warn!(target: "contactsd::changes", "pruning failed: {e}"),
         }
     });
 }
@@ -174,45 +192,30 @@ fn prune_tombstones(rocket: &Rocket<Orbit>) {
 /// process wrote to (`contactsd import` on the same file); this process's
 /// own writes wake them as they commit.
 fn watch_other_writers(rocket: &Rocket<Orbit>) {
-    let Some(db) = rocket.state::<Db>().cloned() else {
-        return;
-    };
-    let shutdown = rocket.shutdown();
-    rocket::tokio::spawn(async move {
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            rocket::tokio::select! {
-                () = &mut shutdown => return,
-                () = rocket::tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-            }
+    every(
+        rocket,
+        std::time::Duration::from_secs(1),
+        false,
+        |db| async move {
             if let Err(e) = db.poll_live().await {
                 tracing::warn!(target: "contactsd::changes", "change positions not read: {e}");
             }
+        },
+    );
+}
+
+/// Sweeps idempotency keys older than 24 hours at start and every ten
+/// minutes.
+fn sweep_idempotency_keys(rocket: &Rocket<Orbit>) {
+    every(rocket, TEN_MINUTES, true, |db| async move {
+        match db.sweep_idempotency_keys().await {
+            Ok(0) => {}
+            Ok(swept) => {
+                tracing::info!(target: "contactsd::idempotency", swept, "expired keys swept");
+            }
+            Err(e) => tracing::warn!(target: "contactsd::idempotency", "sweep failed: {e}"),
         }
     });
 }
 
-/// Sweeps keys older than 24 hours every ten minutes, off the request
-/// path, until the server shuts down.
-fn sweep_idempotency_keys(rocket: &Rocket<Orbit>) {
-    let Some(db) = rocket.state::<Db>().cloned() else {
-        return;
-    };
-    let shutdown = rocket.shutdown();
-    rocket::tokio::spawn(async move {
-        let mut shutdown = std::pin::pin!(shutdown);
-        loop {
-            match db.sweep_idempotency_keys().await {
-                Ok(0) => {}
-                Ok(swept) => {
-                    tracing::info!(target: "contactsd::idempotency", swept, "expired keys swept");
-                }
-                Err(e) => tracing::warn!(target: "contactsd::idempotency", "sweep failed: {e}"),
-            }
-            rocket::tokio::select! {
-                () = &mut shutdown => return,
-                () = rocket::tokio::time::sleep(std::time::Duration::from_secs(600)) => {}
-            }
-        }
-    });
-}
+const TEN_MINUTES: std::time::Duration = std::time::Duration::from_secs(600);
