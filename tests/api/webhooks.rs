@@ -319,3 +319,41 @@ fn changes_of_other_kinds_move_the_position_without_a_call() {
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+#[test]
+fn delivery_state_survives_a_restart_of_the_server() {
+    use crate::helpers::{contactsd, http, serve_with};
+    let dir = tempfile::tempdir().unwrap();
+    let made = contactsd(dir.path(), &["org", "create", "A"])
+        .output()
+        .unwrap();
+    let key = serde_json::from_slice::<Value>(&made.stdout).unwrap()["apiKey"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let env = [("ROCKET_WEBHOOK_ALLOW_PRIVATE", "true")];
+    let (url, received) = receiver(vec![500]);
+    let first = {
+        let server = serve_with(dir.path(), &["serve"], &env);
+        let body = json!({"url": url}).to_string();
+        assert_eq!(
+            http(server.port, "POST", "/v1/webhooks", Some(&key), &body).0,
+            201
+        );
+        let body = json!({"name": "A", "phoneNumber": "+14155550341"}).to_string();
+        let (_, contact) = http(server.port, "POST", "/v1/contacts", Some(&key), &body);
+        // The first attempt is refused (500); the server is killed before
+        // its retry is due.
+        let (_, refused) = next(&received);
+        assert_eq!(refused["changes"][0]["id"], contact["id"]);
+        contact
+    };
+    // Started again, it retries the same change from the stored position.
+    let server = serve_with(dir.path(), &["serve"], &env);
+    let (_, again) = next(&received);
+    assert_eq!(again["changes"][0]["id"], first["id"]);
+    let body = json!({"name": "B", "phoneNumber": "+14155550342"}).to_string();
+    let (_, second) = http(server.port, "POST", "/v1/contacts", Some(&key), &body);
+    let (_, then) = next(&received);
+    assert_eq!(then["changes"][0]["id"], second["id"]);
+}
