@@ -47,11 +47,15 @@ pub(crate) struct Fanout {
 
 impl Fanout {
     /// A receiver of organization `org_id`'s batches, starting a feeder
-    /// for it when there is none.
+    /// for it when there is none. `start` is a change number the caller
+    /// read before subscribing (the organization's latest then): a new
+    /// feeder reads from there, so a commit between that read and the
+    /// feeder's first look is not passed over.
     pub(crate) fn subscribe(
         self: &Arc<Self>,
         db: &Db,
         org_id: &str,
+        start: i64,
     ) -> broadcast::Receiver<Arc<Batch>> {
         let mut feeders = self
             .feeders
@@ -65,7 +69,7 @@ impl Fanout {
         // Woken from now on: a commit after this point is read.
         let woken = db.live().subscribe(org_id);
         let (fanout, db, org_id) = (Arc::clone(self), db.clone(), org_id.to_string());
-        rocket::tokio::spawn(async move { fanout.feed(db, org_id, sender, woken).await });
+        rocket::tokio::spawn(async move { fanout.feed(db, org_id, start, sender, woken).await });
         receiver
     }
 
@@ -75,20 +79,13 @@ impl Fanout {
         self: Arc<Self>,
         db: Db,
         org_id: String,
+        start: i64,
         sender: broadcast::Sender<Arc<Batch>>,
         mut woken: rocket::tokio::sync::watch::Receiver<()>,
     ) {
-        let mut position = None;
+        let mut position = start;
         loop {
-            let since = match position {
-                Some(since) => since,
-                // Starting now: the organization's latest change.
-                None => match read(&db, &org_id, 0, 1).await {
-                    Some(page) => page.latest,
-                    None => break,
-                },
-            };
-            position = Some(since);
+            let since = position;
             let Some(page) = read(&db, &org_id, since, MAX_CHANGES_LIMIT).await else {
                 break;
             };
@@ -110,7 +107,7 @@ impl Fanout {
                     from: since,
                     through: page.last_seq,
                 }));
-                position = Some(page.last_seq);
+                position = page.last_seq;
                 if page.has_more {
                     continue;
                 }

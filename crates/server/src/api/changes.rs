@@ -226,14 +226,18 @@ async fn get_changes_stream(
             types,
         })
         .await?;
-    let mut feed = fanout.subscribe(db, &first.org_id);
+    let mut feed = fanout.subscribe(db, &first.org_id, first.value.latest);
     let tenant = (*org).clone();
     Ok(EventStream! {
         let mut position = since;
         let mut page = Some(first);
         // Catching up with reads of its own, from its position; the
-        // feeder's batches are taken once caught up.
+        // feeder's batches are taken once caught up. The first page was
+        // read before the stream subscribed to the feeder, so at least one
+        // more read follows it: a batch sent between that page and the
+        // subscription would otherwise be missed until the next commit.
         let mut caught_up = false;
+        let mut subscribed_read = false;
         loop {
             if !caught_up {
                 let scoped = match page.take() {
@@ -252,7 +256,8 @@ async fn get_changes_stream(
                     yield Event::data(json).event("change").id(change.seq.to_string());
                 }
                 position = scoped.value.last_seq;
-                caught_up = !scoped.value.has_more;
+                caught_up = !scoped.value.has_more && subscribed_read;
+                subscribed_read = true;
                 continue;
             }
             rocket::tokio::select! {
