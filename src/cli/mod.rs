@@ -16,6 +16,7 @@ use crate::{app, clock};
 use contactsd_domain::Name;
 
 mod changes;
+mod dnc;
 mod transfer;
 
 #[derive(Parser)]
@@ -75,6 +76,9 @@ enum Command {
     /// Manage organizations
     #[command(subcommand)]
     Org(OrgCommand),
+    /// Manage an organization's do-not-call list
+    #[command(subcommand)]
+    Dnc(DncCommand),
     /// Manage API keys
     #[command(subcommand)]
     Key(KeyCommand),
@@ -141,6 +145,17 @@ enum ExportFormatArg {
 }
 
 #[derive(Subcommand)]
+enum DncCommand {
+    /// Add the numbers of FILE (one a line, or a CSV with a phone column)
+    Import {
+        file: PathBuf,
+        /// The organization's id (org_…)
+        #[arg(long = "org", value_name = "ORG_ID")]
+        org_id: String,
+    },
+}
+
+#[derive(Subcommand)]
 enum OrgCommand {
     /// Create an organization and its first API key
     Create { name: String },
@@ -198,6 +213,9 @@ pub(crate) fn main() -> ExitCode {
         match cli.command.unwrap_or(Command::Serve) {
             Command::Serve => serve(figment, &settings, &path, cli.log_format.into()),
             Command::Org(command) => open(&path).and_then(|db| run_org(&db, command)),
+            Command::Dnc(DncCommand::Import { file, org_id }) => {
+                open(&path).and_then(|db| dnc::import(&db, &file, &org_id))
+            }
             Command::Key(command) => open(&path).and_then(|db| run_key(&db, command)),
             Command::Backup { dest } => open(&path).and_then(|db| backup(&db, &path, &dest)),
             Command::Restore { src } => restore(&src, &path),
@@ -437,8 +455,7 @@ fn run_org(db: &Db, command: OrgCommand) -> Result<(), String> {
                     "imports": removed.imports,
                     "keys": removed.keys,
                     "webhooks": removed.webhooks,
-                    // Do-not-call lists are not stored yet (issue 20).
-                    "doNotCall": 0,
+                    "doNotCall": removed.do_not_call,
                 },
             }));
         }

@@ -104,7 +104,7 @@ pub fn import(
 }
 
 /// A bar on standard error when it is a terminal, nothing otherwise.
-fn progress_bar(total: u64) -> ProgressBar {
+pub(crate) fn progress_bar(total: u64) -> ProgressBar {
     if !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }

@@ -11,6 +11,7 @@ mod cli;
 mod connections;
 mod console;
 mod contacts;
+mod dnc;
 mod errors;
 mod export;
 mod fields;

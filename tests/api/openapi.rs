@@ -154,6 +154,12 @@ impl Fixtures {
         let answer = app.post("/v1/webhooks", &json!({"url": "https://example.com/hooks"}));
         assert_eq!(answer.status, Status::Created, "{}", answer.body);
         let webhook = answer.body["id"].as_str().unwrap().to_string();
+        // The number the do-not-call examples name.
+        let answer = app.post(
+            "/v1/do-not-call",
+            &json!({"phoneNumbers": ["+919876543210"]}),
+        );
+        assert_eq!(answer.status, Status::Ok, "{}", answer.body);
         Fixtures {
             app,
             contacts,

@@ -405,7 +405,7 @@ fn csv_chunk(body: &[u8], from: usize, to: usize, first_row: usize) -> Result<Ch
 
 /// The normalized form of a header name: lower case, without spaces, `_`
 /// and `-` (`Phone Number`, `phone_number` and `PHONENUMBER` are one).
-fn normalized(name: &str) -> String {
+pub(crate) fn normalized(name: &str) -> String {
     name.chars()
         .filter(|c| !matches!(c, ' ' | '_' | '-'))
         .flat_map(char::to_lowercase)

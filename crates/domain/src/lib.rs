@@ -13,6 +13,7 @@ pub mod bulk;
 pub mod changes;
 pub mod clock;
 pub mod cursor;
+pub mod dnc;
 pub mod error;
 pub mod ids;
 pub mod import;

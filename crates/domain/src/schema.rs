@@ -596,3 +596,47 @@ impl ToSchema for NewWebhook {
         Cow::Borrowed("NewWebhook")
     }
 }
+
+/// Numbers to add to the do-not-call list: the body of `POST /v1/do-not-call`.
+pub struct NewDoNotCall;
+
+impl PartialSchema for NewDoNotCall {
+    fn schema() -> RefOr<Schema> {
+        body_object(
+            "Numbers to add to the do-not-call list; each is read as a contact's phoneNumber.",
+        )
+        .property(
+            "phoneNumbers",
+            utoipa::openapi::schema::ArrayBuilder::new()
+                .items(reference::<PhoneNumber>())
+                .min_items(Some(1))
+                .max_items(Some(crate::dnc::MAX_NUMBERS)),
+        )
+        .property(
+            "reason",
+            ObjectBuilder::new()
+                .schema_type(or_null(Type::String))
+                .max_length(Some(200)),
+        )
+        .property(
+            "source",
+            ObjectBuilder::new()
+                .schema_type(or_null(Type::String))
+                .max_length(Some(100)),
+        )
+        .required("phoneNumbers")
+        .examples([json!({"phoneNumbers": ["+919876543210", "+14155552671"],
+                "reason": "Asked not to be called", "source": "agent"})])
+        .into()
+    }
+}
+
+impl ToSchema for NewDoNotCall {
+    fn name() -> Cow<'static, str> {
+        Cow::Borrowed("NewDoNotCall")
+    }
+
+    fn schemas(schemas: &mut Schemas) {
+        register::<PhoneNumber>(schemas);
+    }
+}

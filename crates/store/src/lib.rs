@@ -16,6 +16,7 @@ pub mod backup;
 pub mod calls;
 pub mod changes;
 pub mod contacts;
+pub mod dnc;
 pub mod idempotency;
 pub mod imports;
 pub mod indexes;
@@ -150,7 +151,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
 
 /// Every migration's SQL, in order: `PRAGMA user_version` is how many of
 /// them a database has had.
-const MIGRATIONS: [&str; 11] = [
+const MIGRATIONS: [&str; 12] = [
     include_str!("../../../schema.sql"),
     include_str!("../migrations/002-one-clock-bounded-rows.sql"),
     include_str!("../migrations/003-idempotency-keys.sql"),
@@ -162,6 +163,7 @@ const MIGRATIONS: [&str; 11] = [
     include_str!("../migrations/009-webhook-secret-rotation.sql"),
     include_str!("../migrations/010-changes-feed.sql"),
     include_str!("../migrations/011-webhook-subscriptions.sql"),
+    include_str!("../migrations/012-do-not-call.sql"),
 ];
 
 /// The schema version this build writes (and the newest it reads).
@@ -576,6 +578,20 @@ impl Db {
         let seq = due.seq;
         self.run(move |conn| write(conn, |tx| webhooks::record(tx, seq, at, &delivery)))
             .await
+    }
+
+    /// Lists `numbers` on organization `org_id`'s do-not-call list, in one
+    /// transaction, on this thread (`contactsd dnc import`).
+    pub fn add_do_not_call_for_org(
+        &self,
+        org_id: &str,
+        numbers: &[contactsd_domain::PhoneNumber],
+        source: Option<&str>,
+    ) -> Result<dnc::Added> {
+        self.write_now(|tx| {
+            let tenant = operator_tenant(tx, org_id)?;
+            dnc::add(tx, &tenant, numbers, None, source)
+        })
     }
 
     /// Runs `f` in one `BEGIN IMMEDIATE` transaction on this thread.

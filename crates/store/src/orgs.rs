@@ -86,6 +86,7 @@ pub struct Removed {
     pub imports: i64,
     pub keys: i64,
     pub webhooks: i64,
+    pub do_not_call: i64,
 }
 
 /// Deletes the organization with public id `id` and everything it owns,
@@ -104,6 +105,7 @@ pub(crate) fn delete(tx: &Transaction<'_>, id: &str) -> Result<Removed> {
         imports: count("SELECT count(*) FROM imports WHERE org_seq = ?1")?,
         keys: count("SELECT count(*) FROM api_keys WHERE org_seq = ?1")?,
         webhooks: count("SELECT count(*) FROM webhooks WHERE org_seq = ?1")?,
+        do_not_call: count("SELECT count(*) FROM do_not_call WHERE org_seq = ?1")?,
     };
     // The declared indexes' rows carry no foreign key: their triggers could
     // fire after the declarations themselves are gone.

@@ -389,6 +389,48 @@ impl TenantDb {
             .await
     }
 
+    /// Lists `numbers` on the do-not-call list.
+    pub async fn add_do_not_call(
+        &self,
+        numbers: Vec<contactsd_domain::PhoneNumber>,
+        reason: Option<String>,
+        source: Option<String>,
+    ) -> Result<Scoped<crate::dnc::Added>> {
+        self.write(move |tx, tenant| {
+            crate::dnc::add(tx, tenant, &numbers, reason.as_deref(), source.as_deref())
+        })
+        .await
+    }
+
+    pub async fn do_not_call_entry(
+        &self,
+        number: contactsd_domain::PhoneNumber,
+    ) -> Result<Scoped<crate::dnc::Entry>> {
+        self.read(move |conn, tenant| crate::dnc::get(conn, tenant, &number))
+            .await
+    }
+
+    pub async fn remove_do_not_call(
+        &self,
+        number: contactsd_domain::PhoneNumber,
+    ) -> Result<Scoped<()>> {
+        self.write(move |tx, tenant| crate::dnc::remove(tx, tenant, &number))
+            .await
+    }
+
+    /// A page of the do-not-call list, newest first, and its total.
+    pub async fn list_do_not_call(
+        &self,
+        digits: Option<String>,
+        limit: i64,
+        offset: i64,
+    ) -> Result<Scoped<(Vec<crate::dnc::Entry>, i64)>> {
+        self.read(move |conn, tenant| {
+            crate::dnc::list(conn, tenant, digits.as_deref(), limit, offset)
+        })
+        .await
+    }
+
     pub async fn add_members(
         &self,
         audience_id: String,

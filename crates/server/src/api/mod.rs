@@ -7,6 +7,7 @@ mod calls;
 pub mod changes;
 mod console;
 mod contacts;
+mod dnc;
 mod docs;
 pub mod export;
 mod health;
@@ -59,6 +60,7 @@ pub(crate) fn routes() -> Vec<Route> {
     routes.extend(calls::routes());
     routes.extend(changes::routes());
     routes.extend(webhooks::routes());
+    routes.extend(dnc::routes());
     routes.extend(imports::routes());
     routes.extend(indexes::routes());
     routes.extend(openapi::routes());
