@@ -182,3 +182,61 @@ fn the_cli_imports_a_list_from_a_file() {
     .unwrap();
     assert_eq!(unknown.status.code(), Some(1));
 }
+
+#[test]
+fn calling_hours_default_to_nine_to_nine_and_are_set_strictly() {
+    let app = TestApp::spawn();
+    assert_eq!(
+        app.get("/v1/settings/calling-hours").body,
+        json!({"start": "09:00", "end": "21:00", "days": [1, 2, 3, 4, 5, 6, 7]})
+    );
+    let set = json!({"start": "08:30", "end": "24:00", "days": [6, 1, 2]});
+    let put = app.send(
+        Method::Put,
+        "/v1/settings/calling-hours",
+        Some(&app.key),
+        Some(set.to_string()),
+    );
+    assert_eq!(put.status.code, 200, "{}", put.body);
+    let stored = json!({"start": "08:30", "end": "24:00", "days": [1, 2, 6]});
+    assert_eq!(put.body, stored);
+    assert_eq!(app.get("/v1/settings/calling-hours").body, stored);
+    for (body, field) in [
+        (
+            json!({"start": "21:00", "end": "09:00", "days": [1]}),
+            "end",
+        ),
+        (
+            json!({"start": "9am", "end": "21:00", "days": [1]}),
+            "start",
+        ),
+        (
+            json!({"start": "09:00", "end": "21:00", "days": [8]}),
+            "days",
+        ),
+        (json!({"start": "09:00", "end": "21:00"}), "days"),
+    ] {
+        let refused = app.send(
+            Method::Put,
+            "/v1/settings/calling-hours",
+            Some(&app.key),
+            Some(body.to_string()),
+        );
+        refused.assert_error(422, "validation_failed");
+        assert!(
+            refused.detail_fields().contains(&field.to_string()),
+            "{body}: {}",
+            refused.body
+        );
+    }
+    assert_eq!(app.get("/v1/settings/calling-hours").body, stored);
+    // Another organization keeps its own.
+    let (_, other) = app.other_org();
+    let theirs = app.send(
+        Method::Get,
+        "/v1/settings/calling-hours",
+        Some(&other),
+        None,
+    );
+    assert_eq!(theirs.body["days"], json!([1, 2, 3, 4, 5, 6, 7]));
+}

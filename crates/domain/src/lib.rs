@@ -15,6 +15,7 @@ pub mod clock;
 pub mod cursor;
 pub mod dnc;
 pub mod error;
+pub mod hours;
 pub mod ids;
 pub mod import;
 pub mod listing;

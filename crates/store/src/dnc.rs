@@ -1,8 +1,10 @@
-//! Each organization's do-not-call list (migration 12).
+//! Each organization's do-not-call list (migration 12) and calling hours
+//! (migration 13).
 
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 
 use super::{Error, Result, Tenant};
+use contactsd_domain::hours::CallingHours;
 use contactsd_domain::{clock, PhoneNumber};
 
 /// One listed number.
@@ -108,4 +110,32 @@ pub(crate) fn list(
         .query_map(params![tenant.org_seq, pattern, limit, offset], from_row)?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok((rows, total))
+}
+
+/// The organization's calling hours.
+pub(crate) fn calling_hours(conn: &Connection, tenant: &Tenant) -> Result<CallingHours> {
+    Ok(conn
+        .prepare_cached(
+            "SELECT calling_start, calling_end, calling_days FROM organizations WHERE seq = ?1",
+        )?
+        .query_row([tenant.org_seq], |r| {
+            Ok(CallingHours {
+                start: r.get(0)?,
+                end: r.get(1)?,
+                days: r.get(2)?,
+            })
+        })?)
+}
+
+/// Stores the organization's calling hours.
+pub(crate) fn set_calling_hours(
+    tx: &Transaction<'_>,
+    tenant: &Tenant,
+    hours: CallingHours,
+) -> Result<CallingHours> {
+    tx.prepare_cached(
+        "UPDATE organizations SET calling_start = ?2, calling_end = ?3, calling_days = ?4 WHERE seq = ?1",
+    )?
+    .execute(params![tenant.org_seq, hours.start, hours.end, hours.days])?;
+    calling_hours(tx, tenant)
 }

@@ -151,7 +151,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
 
 /// Every migration's SQL, in order: `PRAGMA user_version` is how many of
 /// them a database has had.
-const MIGRATIONS: [&str; 12] = [
+const MIGRATIONS: [&str; 13] = [
     include_str!("../../../schema.sql"),
     include_str!("../migrations/002-one-clock-bounded-rows.sql"),
     include_str!("../migrations/003-idempotency-keys.sql"),
@@ -164,6 +164,7 @@ const MIGRATIONS: [&str; 12] = [
     include_str!("../migrations/010-changes-feed.sql"),
     include_str!("../migrations/011-webhook-subscriptions.sql"),
     include_str!("../migrations/012-do-not-call.sql"),
+    include_str!("../migrations/013-calling-hours.sql"),
 ];
 
 /// The schema version this build writes (and the newest it reads).

@@ -431,6 +431,18 @@ impl TenantDb {
         .await
     }
 
+    pub async fn calling_hours(&self) -> Result<Scoped<contactsd_domain::hours::CallingHours>> {
+        self.read(crate::dnc::calling_hours).await
+    }
+
+    pub async fn set_calling_hours(
+        &self,
+        hours: contactsd_domain::hours::CallingHours,
+    ) -> Result<Scoped<contactsd_domain::hours::CallingHours>> {
+        self.write(move |tx, tenant| crate::dnc::set_calling_hours(tx, tenant, hours))
+            .await
+    }
+
     pub async fn add_members(
         &self,
         audience_id: String,

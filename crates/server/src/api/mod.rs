@@ -17,6 +17,7 @@ mod listing;
 pub mod openapi;
 mod query;
 mod reply;
+mod settings;
 mod webhooks;
 
 use rocket::data::Data;
@@ -61,6 +62,7 @@ pub(crate) fn routes() -> Vec<Route> {
     routes.extend(changes::routes());
     routes.extend(webhooks::routes());
     routes.extend(dnc::routes());
+    routes.extend(settings::routes());
     routes.extend(imports::routes());
     routes.extend(indexes::routes());
     routes.extend(openapi::routes());

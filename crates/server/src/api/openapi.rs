@@ -88,6 +88,8 @@ pub fn document() -> String {
         super::dnc::post_numbers,
         super::dnc::get_entry,
         super::dnc::delete_entry,
+        super::settings::get_calling_hours,
+        super::settings::put_calling_hours,
         super::imports::post_imports_api_bulk,
         super::imports::post_imports_csv,
         super::imports::get_import_status,
@@ -194,6 +196,25 @@ const RUNNING: &str = "The `Idempotency-Key`'s first request is still running (`
 pub enum KeyErrors {
     #[response(status = 401, description = UNAUTHORIZED)]
     Unauthorized(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
+}
+
+/// A `PUT` of a setting: its body, no id.
+#[derive(IntoResponses)]
+pub enum PutErrors {
+    #[response(status = 400, description = BAD_BODY)]
+    BadRequest(ErrorBody<'static>),
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 403, description = FORBIDDEN)]
+    Forbidden(ErrorBody<'static>),
+    #[response(status = 413, description = TOO_LARGE)]
+    TooLarge(ErrorBody<'static>),
+    #[response(status = 422, description = INVALID)]
+    Invalid(ErrorBody<'static>),
     #[response(status = 429, description = RATE_LIMITED)]
     RateLimited(ErrorBody<'static>),
     #[response(status = 503, description = UNAVAILABLE)]
