@@ -303,9 +303,12 @@ impl Default for Metrics {
 }
 
 /// The type Prometheus' text format is served as.
+const TEXT_FORMAT: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// [`TEXT_FORMAT`], for Rocket.
 pub(crate) fn content_type() -> rocket::http::ContentType {
-    rocket::http::ContentType::new("text", "plain")
-        .with_params([("version", "0.0.4"), ("charset", "utf-8")])
+    rocket::http::ContentType::parse_flexible(TEXT_FORMAT)
+        .unwrap_or(rocket::http::ContentType::Plain)
 }
 
 /// Serves `GET /metrics` on `listener` (the `metrics_address`) until the
@@ -380,11 +383,7 @@ async fn answer<B>(
             "Only GET /metrics is served on this address",
         )
     } else {
-        (
-            StatusCode::OK,
-            "text/plain; version=0.0.4; charset=utf-8",
-            metrics.render(db).await,
-        )
+        (StatusCode::OK, TEXT_FORMAT, metrics.render(db).await)
     };
     let mut response = hyper::Response::new(http_body_util::Full::new(hyper::body::Bytes::from(
         if req.method() == Method::HEAD {

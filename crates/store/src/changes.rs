@@ -83,85 +83,88 @@ pub(crate) fn page(
     let latest = check_since(conn, tenant, since)?;
     let take = limit.saturating_add(1);
     let mut changes = Vec::new();
+    // Each kind: its index range from `since`, at most `take` rows.
+    let mut range =
+        |sql: &str, row: fn(&rusqlite::Row<'_>) -> rusqlite::Result<Change>| -> Result<()> {
+            let mut stmt = conn.prepare_cached(sql)?;
+            for change in stmt.query_map(params![tenant.org_seq, since, take], row)? {
+                changes.push(change?);
+            }
+            Ok(())
+        };
     if types.has(ChangeType::Contact) {
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {}, c.change_seq FROM contacts c
-             WHERE c.org_seq = ?1 AND c.change_seq > ?2 ORDER BY c.change_seq LIMIT ?3",
-            contacts::COLUMNS
-        ))?;
-        let rows = stmt.query_map(params![tenant.org_seq, since, take], |r| {
-            let contact = contacts::from_row(r)?;
-            Ok(Change {
-                seq: r.get(8)?,
-                kind: ChangeType::Contact,
-                id: contact.id.clone(),
-                object: Object::Contact(contact),
-            })
-        })?;
-        for row in rows {
-            changes.push(row?);
-        }
+        range(
+            &format!(
+                "SELECT {}, c.change_seq FROM contacts c
+                 WHERE c.org_seq = ?1 AND c.change_seq > ?2 ORDER BY c.change_seq LIMIT ?3",
+                contacts::COLUMNS
+            ),
+            |r| {
+                let contact = contacts::from_row(r)?;
+                Ok(Change {
+                    seq: r.get(8)?,
+                    kind: ChangeType::Contact,
+                    id: contact.id.clone(),
+                    object: Object::Contact(contact),
+                })
+            },
+        )?;
     }
     if types.has(ChangeType::Audience) {
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {}, change_seq FROM audiences
-             WHERE org_seq = ?1 AND change_seq > ?2 ORDER BY change_seq LIMIT ?3",
-            audiences::COLUMNS
-        ))?;
-        let rows = stmt.query_map(params![tenant.org_seq, since, take], |r| {
-            let audience = audiences::from_row(r)?;
-            Ok(Change {
-                seq: r.get(7)?,
-                kind: ChangeType::Audience,
-                id: audience.id.clone(),
-                object: Object::Audience(audience),
-            })
-        })?;
-        for row in rows {
-            changes.push(row?);
-        }
+        range(
+            &format!(
+                "SELECT {}, change_seq FROM audiences
+                 WHERE org_seq = ?1 AND change_seq > ?2 ORDER BY change_seq LIMIT ?3",
+                audiences::COLUMNS
+            ),
+            |r| {
+                let audience = audiences::from_row(r)?;
+                Ok(Change {
+                    seq: r.get(7)?,
+                    kind: ChangeType::Audience,
+                    id: audience.id.clone(),
+                    object: Object::Audience(audience),
+                })
+            },
+        )?;
     }
     if types.has(ChangeType::Membership) {
-        let mut stmt = conn.prepare_cached(
+        range(
             "SELECT m.change_seq, a.id, c.id FROM audience_members m
              JOIN audiences a ON a.seq = m.audience_seq
              JOIN contacts c ON c.seq = m.contact_seq
              WHERE m.org_seq = ?1 AND m.change_seq > ?2 ORDER BY m.change_seq LIMIT ?3",
+            |r| {
+                let (audience_id, contact_id): (String, String) = (r.get(1)?, r.get(2)?);
+                Ok(Change {
+                    seq: r.get(0)?,
+                    kind: ChangeType::Membership,
+                    id: format!("{audience_id}:{contact_id}"),
+                    object: Object::Membership {
+                        audience_id,
+                        contact_id,
+                    },
+                })
+            },
         )?;
-        let rows = stmt.query_map(params![tenant.org_seq, since, take], |r| {
-            let (audience_id, contact_id): (String, String) = (r.get(1)?, r.get(2)?);
-            Ok(Change {
-                seq: r.get(0)?,
-                kind: ChangeType::Membership,
-                id: format!("{audience_id}:{contact_id}"),
-                object: Object::Membership {
-                    audience_id,
-                    contact_id,
-                },
-            })
-        })?;
-        for row in rows {
-            changes.push(row?);
-        }
     }
     if types.has(ChangeType::Call) {
-        let mut stmt = conn.prepare_cached(&format!(
-            "SELECT {}, change_seq FROM calls
-             WHERE org_seq = ?1 AND change_seq > ?2 ORDER BY change_seq LIMIT ?3",
-            calls::COLUMNS
-        ))?;
-        let rows = stmt.query_map(params![tenant.org_seq, since, take], |r| {
-            let call = calls::from_row(r)?;
-            Ok(Change {
-                seq: r.get(10)?,
-                kind: ChangeType::Call,
-                id: call.id.clone(),
-                object: Object::Call(call),
-            })
-        })?;
-        for row in rows {
-            changes.push(row?);
-        }
+        range(
+            &format!(
+                "SELECT {}, change_seq FROM calls
+                 WHERE org_seq = ?1 AND change_seq > ?2 ORDER BY change_seq LIMIT ?3",
+                calls::COLUMNS
+            ),
+            |r| {
+                let call = calls::from_row(r)?;
+                Ok(Change {
+                    seq: r.get(10)?,
+                    kind: ChangeType::Call,
+                    id: call.id.clone(),
+                    object: Object::Call(call),
+                })
+            },
+        )?;
     }
     {
         let mut stmt = conn.prepare_cached(
