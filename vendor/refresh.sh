@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Re-creates vendor/rocket, vendor/hyper and vendor/regex-cache: the crates
+# Re-creates vendor/rocket, vendor/hyper, vendor/regex-cache and
+# vendor/phonenumber: the crates
 # as crates.io ships them, with contactsd's patches (vendor/patches/*.diff)
 # applied. Run it to
 # check the patched copies, or, with another version, to move the patches
@@ -14,6 +15,7 @@ cd "$(dirname "$0")"
 ROCKET="${ROCKET:-0.5.2}"
 HYPER="${HYPER:-1.12.0}"
 REGEX_CACHE="${REGEX_CACHE:-0.2.1}"
+PHONENUMBER="${PHONENUMBER:-0.3.10+9.0.33}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fetch() { # name version: unpack the crate from crates.io into $work/name
@@ -42,4 +44,12 @@ fetch hyper "$HYPER"
 (cd hyper && patch -p1 --no-backup-if-mismatch < "../patches/hyper-1.12.0.diff")
 fetch regex-cache "$REGEX_CACHE"
 (cd regex-cache && patch -p1 --no-backup-if-mismatch < "../patches/regex-cache-0.2.1.diff")
-echo "vendor/rocket ($ROCKET), vendor/hyper ($HYPER) and vendor/regex-cache ($REGEX_CACHE) re-created with their patches"
+fetch phonenumber "$PHONENUMBER"
+# Its build script reads only the metadata file of its assets (the other
+# 14 MB are carrier and geocoding data contactsd does not use).
+src=$(find "${CARGO_HOME:-$HOME/.cargo}/registry/src" -maxdepth 2 -type d -name "phonenumber-$PHONENUMBER" | head -1)
+mkdir -p phonenumber/assets
+cp "$src/assets/PhoneNumberMetadata.xml" phonenumber/assets/
+cp -r "$src/examples" "$src/tests" "$src/benches" phonenumber/
+(cd phonenumber && patch -p1 --no-backup-if-mismatch < "../patches/phonenumber-0.3.10.diff")
+echo "vendor/rocket ($ROCKET), vendor/hyper ($HYPER), vendor/regex-cache ($REGEX_CACHE) and vendor/phonenumber ($PHONENUMBER) re-created with their patches"

@@ -5,6 +5,7 @@
 mod audiences;
 mod auth;
 mod bulk;
+mod callable;
 mod calls;
 mod changes;
 mod cli;

@@ -154,10 +154,11 @@ impl Fixtures {
         let answer = app.post("/v1/webhooks", &json!({"url": "https://example.com/hooks"}));
         assert_eq!(answer.status, Status::Created, "{}", answer.body);
         let webhook = answer.body["id"].as_str().unwrap().to_string();
-        // The number the do-not-call examples name.
+        // The number the do-not-call examples name, and the first
+        // contact's, so that its callability has a reason.
         let answer = app.post(
             "/v1/do-not-call",
-            &json!({"phoneNumbers": ["+919876543210"]}),
+            &json!({"phoneNumbers": ["+919876543210", "+442079460958"]}),
         );
         assert_eq!(answer.status, Status::Ok, "{}", answer.body);
         Fixtures {

@@ -23,6 +23,7 @@ pub mod query;
 pub mod schema;
 pub mod search;
 pub mod webhook;
+pub mod zones;
 
 mod audience;
 mod call;

@@ -130,6 +130,16 @@ pub struct Filters {
     pub created_before: Option<i64>,
     pub updated_after: Option<i64>,
     pub updated_before: Option<i64>,
+    /// `callable=true|false`, judged at `callableAt` (default: now).
+    pub callable: Option<CallableFilter>,
+}
+
+/// Keeps the contacts that may be called at `at` (milliseconds), or, with
+/// `wanted` false, the others.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CallableFilter {
+    pub wanted: bool,
+    pub at: i64,
 }
 
 impl Filters {
@@ -142,6 +152,18 @@ impl Filters {
             || self.created_before.is_some()
             || self.updated_after.is_some()
             || self.updated_before.is_some()
+            || self.callable.is_some()
+    }
+
+    /// Whether `callable` is the only condition besides the organization.
+    pub fn only_callable(&self) -> bool {
+        self.callable.is_some()
+            && self.search.is_none()
+            && self.audience.is_none()
+            && Filters {
+                callable: None,
+                ..self.clone()
+            } == Filters::default()
     }
 }
 
@@ -288,6 +310,7 @@ impl Listing {
         let created_before = parse_bound(&mut query, "createdBefore", &mut canonical)?;
         let updated_after = parse_bound(&mut query, "updatedAfter", &mut canonical)?;
         let updated_before = parse_bound(&mut query, "updatedBefore", &mut canonical)?;
+        let callable = parse_callable(&mut query, &mut canonical)?;
         query.finish()?;
 
         Ok(Listing {
@@ -304,6 +327,7 @@ impl Listing {
                 created_before,
                 updated_after,
                 updated_before,
+                callable,
             },
             // Serialized as JSON, so no two different queries read the same.
             fingerprint_source: serde_json::to_string(&canonical).unwrap_or_default(),
@@ -396,6 +420,49 @@ impl Listing {
             },
         )
     }
+}
+
+/// `callable=true|false` and `callableAt=T` (default: now). The time is
+/// left out of the cursor's fingerprint unless given, so that a listing of
+/// "callable now" can be paged while now moves on.
+fn parse_callable(
+    query: &mut RawQuery,
+    canonical: &mut Vec<(String, String)>,
+) -> Result<Option<CallableFilter>, Rejection> {
+    let at = match query.take("callableAt") {
+        None => None,
+        Some(text) => Some(clock::parse_rfc3339_ms(&text).ok_or_else(|| {
+            Rejection::bad_parameter(
+                "callableAt",
+                "callableAt must be an RFC 3339 time, e.g. 2026-03-01T10:00:00Z",
+            )
+        })?),
+    };
+    let wanted = match query.take("callable").as_deref() {
+        None if at.is_some() => {
+            return Err(Rejection::bad_parameter(
+                "callableAt",
+                "callableAt applies with callable=true or callable=false",
+            ))
+        }
+        None => return Ok(None),
+        Some("true") => true,
+        Some("false") => false,
+        Some(_) => {
+            return Err(Rejection::bad_parameter(
+                "callable",
+                "callable must be true or false",
+            ))
+        }
+    };
+    canonical.push(("callable".into(), wanted.to_string()));
+    if let Some(at) = at {
+        canonical.push(("callableAt".into(), at.to_string()));
+    }
+    Ok(Some(CallableFilter {
+        wanted,
+        at: at.unwrap_or_else(clock::now_ms),
+    }))
 }
 
 /// The `metadata.KEY=VALUE` filters, each key 1 to 64 characters, at most

@@ -1,14 +1,30 @@
 use serde_json::Value;
 
 use crate::error::FieldError;
+use crate::zones::ZoneSet;
 
 /// What a phone number error says, wherever it comes from.
 pub(crate) const PHONE_MESSAGE: &str =
     "phoneNumber must be a valid E.164 phone number, e.g. +919876543210";
 
-/// A valid phone number in E.164 form (`+919876543210`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PhoneNumber(String);
+/// A valid phone number in E.164 form (`+919876543210`), and the time
+/// zones it may be in.
+#[derive(Clone, Debug)]
+pub struct PhoneNumber {
+    e164: String,
+    /// Known when parsed here; a number read back from storage finds its
+    /// zones only when asked ([`PhoneNumber::zones`]).
+    zones: Option<ZoneSet>,
+}
+
+/// Numbers are equal when their E.164 forms are: the zones follow from it.
+impl PartialEq for PhoneNumber {
+    fn eq(&self, other: &Self) -> bool {
+        self.e164 == other.e164
+    }
+}
+
+impl Eq for PhoneNumber {}
 
 impl PhoneNumber {
     pub fn from_json(field: &str, value: &Value) -> Result<Self, FieldError> {
@@ -39,15 +55,25 @@ impl PhoneNumber {
         // become a validation error, not a failed request.
         let parsed = std::panic::catch_unwind(|| phonenumber::parse(None, &international)).ok()?;
         let number = parsed.ok()?;
-        if !phonenumber::is_valid(&number) {
+        // The number's type is what `phonenumber::is_valid` computes (valid
+        // unless Unknown), kept: it also tells how the number's time zones
+        // are looked up. (vendor/phonenumber: the crate's `number_type`
+        // reads leading zeros as `is_valid` does.)
+        let kind = number.number_type(&phonenumber::metadata::DATABASE);
+        if kind == phonenumber::Type::Unknown {
             return None;
         }
         // E.164 is `+`, the country code and the national number (with any
         // Italian leading zeros), which is what the crate's E164 mode
         // writes; asking for it directly skips the formatter's pattern
         // matching, a quarter of a bulk request's validation time.
-        let e164 = format!("+{}{}", number.country().code(), number.national());
-        Some(PhoneNumber(e164))
+        let code = number.country().code();
+        let e164 = format!("+{code}{}", number.national());
+        let zones = ZoneSet::of(kind, code, &e164[1..]);
+        Some(PhoneNumber {
+            e164,
+            zones: Some(zones),
+        })
     }
 
     /// Loads the crate's metadata (about 70 ms, once per process) so the
@@ -58,15 +84,23 @@ impl PhoneNumber {
 
     /// A number read back from storage, where only parsed numbers go.
     pub fn from_stored(e164: String) -> Self {
-        PhoneNumber(e164)
+        PhoneNumber { e164, zones: None }
+    }
+
+    /// The time zones the number may be in (parsed again when the number
+    /// was read back from storage).
+    pub fn zones(&self) -> ZoneSet {
+        self.zones.unwrap_or_else(|| {
+            PhoneNumber::parse(&self.e164).map_or(ZoneSet::UNKNOWN, |p| p.zones())
+        })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.e164
     }
 
     pub fn into_string(self) -> String {
-        self.0
+        self.e164
     }
 }
 
@@ -93,7 +127,7 @@ mod tests {
             ("+1-4-1-5-5-5-5-2-6-7-1", "+14155552671"),
         ] {
             assert_eq!(
-                PhoneNumber::parse(text).map(|p| p.0),
+                PhoneNumber::parse(text).map(|p| p.e164),
                 Some(e164.into()),
                 "{text}"
             );
@@ -150,7 +184,7 @@ mod tests {
                 let e164 = phone.as_str().to_string();
                 proptest::prop_assert!(e164.starts_with('+'));
                 proptest::prop_assert!(e164[1..].bytes().all(|b| b.is_ascii_digit()));
-                proptest::prop_assert_eq!(PhoneNumber::parse(&e164).map(|p| p.0), Some(e164));
+                proptest::prop_assert_eq!(PhoneNumber::parse(&e164).map(|p| p.e164), Some(e164));
             }
         }
 

@@ -478,6 +478,20 @@ fn filter_params() -> Vec<Parameter> {
             time(),
             "RFC 3339: rows updated strictly before.",
         ),
+        query_param(
+            "callable",
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .enum_values(Some(["true", "false"]))
+                .build(),
+            "`true`: only contacts not on the do-not-call list and inside the calling hours \
+             (in every time zone of their number) at `callableAt`; `false`: the others.",
+        ),
+        query_param(
+            "callableAt",
+            time(),
+            "RFC 3339: the moment `callable` is judged at (default: now). Only with `callable`.",
+        ),
     ]
 }
 

@@ -106,9 +106,10 @@ pub(crate) fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewContact) -> 
     };
     let mut stmt = tx.prepare_cached(
         "INSERT INTO contacts (seq, id, org_seq, name, name_key, initials, phone, language,
-                               metadata, created_at, updated_at, change_seq)
+                               metadata, created_at, updated_at, change_seq, zone_set, dnc_listed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10,
-                 (SELECT change_seq + 1 FROM organizations WHERE seq = ?3))",
+                 (SELECT change_seq + 1 FROM organizations WHERE seq = ?3), ?11,
+                 EXISTS (SELECT 1 FROM do_not_call WHERE org_seq = ?3 AND phone = ?7))",
     )?;
     let inserted = stmt.execute(params![
         contact.seq,
@@ -120,7 +121,8 @@ pub(crate) fn insert(tx: &Transaction<'_>, tenant: &Tenant, new: NewContact) -> 
         contact.phone.as_str(),
         contact.language.as_ref().map(Language::as_str),
         contact.metadata.as_str(),
-        now
+        now,
+        contact.phone.zones().number()
     ]);
     match inserted {
         Ok(_) => Ok(contact),
@@ -193,7 +195,10 @@ pub(crate) fn update(
     let mut stmt = tx.prepare_cached(
         "UPDATE contacts SET name = ?1, name_key = ?2, initials = ?3, phone = ?4, language = ?5,
                              metadata = ?6, updated_at = ?7,
-                             change_seq = (SELECT change_seq + 1 FROM organizations WHERE seq = ?9)
+                             change_seq = (SELECT change_seq + 1 FROM organizations WHERE seq = ?9),
+                             zone_set = ?10,
+                             dnc_listed = EXISTS (SELECT 1 FROM do_not_call
+                                                  WHERE org_seq = ?9 AND phone = ?4)
          WHERE seq = ?8 AND org_seq = ?9",
     )?;
     stmt.execute(params![
@@ -205,7 +210,8 @@ pub(crate) fn update(
         next.metadata.as_str(),
         updated_at,
         current.seq,
-        tenant.org_seq
+        tenant.org_seq,
+        next.phone.zones().number()
     ])?;
     Ok(Contact { updated_at, ..next })
 }
@@ -240,9 +246,10 @@ pub(crate) fn upsert(
     };
     let mut stmt = tx.prepare_cached(
         "INSERT INTO contacts (id, org_seq, name, phone, language, metadata, created_at, updated_at,
-                               name_key, initials, seq, change_seq)
+                               name_key, initials, seq, change_seq, zone_set, dnc_listed)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?10, ?11, ?12,
-                 (SELECT change_seq + 1 FROM organizations WHERE seq = ?2))
+                 (SELECT change_seq + 1 FROM organizations WHERE seq = ?2), ?13,
+                 EXISTS (SELECT 1 FROM do_not_call WHERE org_seq = ?2 AND phone = ?4))
          ON CONFLICT (org_seq, phone) DO UPDATE SET
              change_seq = excluded.change_seq,
              name = excluded.name,
@@ -270,7 +277,8 @@ pub(crate) fn upsert(
                 has_metadata,
                 search::sort_key(item.name.as_str()),
                 search::initials(item.name.as_str()),
-                seq
+                seq,
+                item.phone.zones().number()
             ],
             from_row,
         )

@@ -47,6 +47,10 @@ pub(crate) fn add(
         "INSERT OR IGNORE INTO do_not_call (org_seq, phone, reason, source, created_at)
          VALUES (?1, ?2, ?3, ?4, ?5)",
     )?;
+    // The contact with the number, if any, is marked listed (migration 14).
+    let mut mark = tx.prepare_cached(
+        "UPDATE contacts SET dnc_listed = 1 WHERE org_seq = ?1 AND phone = ?2 AND dnc_listed = 0",
+    )?;
     let mut added = Added::default();
     for number in numbers {
         if insert.execute(params![
@@ -57,6 +61,7 @@ pub(crate) fn add(
             now
         ])? == 1
         {
+            mark.execute(params![tenant.org_seq, number.as_str()])?;
             added.added += 1;
         } else {
             added.already_listed += 1;
@@ -82,6 +87,8 @@ pub(crate) fn remove(tx: &Transaction<'_>, tenant: &Tenant, number: &PhoneNumber
     if removed == 0 {
         return Err(Error::NotFound("Do-not-call entry"));
     }
+    tx.prepare_cached("UPDATE contacts SET dnc_listed = 0 WHERE org_seq = ?1 AND phone = ?2")?
+        .execute(params![tenant.org_seq, number.as_str()])?;
     Ok(())
 }
 

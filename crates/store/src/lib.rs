@@ -13,6 +13,7 @@
 
 pub mod audiences;
 pub mod backup;
+pub mod callable;
 pub mod calls;
 pub mod changes;
 pub mod contacts;
@@ -151,7 +152,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
 
 /// Every migration's SQL, in order: `PRAGMA user_version` is how many of
 /// them a database has had.
-const MIGRATIONS: [&str; 13] = [
+const MIGRATIONS: [&str; 14] = [
     include_str!("../../../schema.sql"),
     include_str!("../migrations/002-one-clock-bounded-rows.sql"),
     include_str!("../migrations/003-idempotency-keys.sql"),
@@ -165,6 +166,7 @@ const MIGRATIONS: [&str; 13] = [
     include_str!("../migrations/011-webhook-subscriptions.sql"),
     include_str!("../migrations/012-do-not-call.sql"),
     include_str!("../migrations/013-calling-hours.sql"),
+    include_str!("../migrations/014-callable-contacts.sql"),
 ];
 
 /// The schema version this build writes (and the newest it reads).
@@ -275,6 +277,9 @@ impl Db {
         configure_with(&mut first, options.busy_timeout, options.wal_autocheckpoint)
             .map_err(|e| open_error(e.to_string()))?;
         migrations().to_latest(&mut first)?;
+        if !options.read_only {
+            callable::renumber_zone_sets(&mut first)?;
+        }
         let secret: Vec<u8> = first.query_row(
             "SELECT value FROM settings WHERE key = 'cursor_secret'",
             [],

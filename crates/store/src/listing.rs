@@ -15,7 +15,7 @@ use rusqlite::{params_from_iter, Connection};
 
 use super::contacts::{from_row, Contact, COLUMNS};
 use super::indexes::{self, Declared};
-use super::{audiences, Result, Tenant};
+use super::{audiences, callable, Result, Tenant};
 use contactsd_domain::cursor::SortKey;
 use contactsd_domain::is_plain_metadata_key;
 use contactsd_domain::listing::{Filters, ListRequest, MetadataFilter, Sort, SortField, Window};
@@ -128,6 +128,17 @@ struct Plan<'a> {
     /// The organization's declared indexes (read only when the listing
     /// sorts by name or filters by metadata).
     declared: Declared,
+    /// A `callable` filter resolved to the zone sets inside the hours.
+    callable: Option<Callable>,
+}
+
+/// A `callable` filter resolved: whether callable contacts are wanted, the
+/// zone sets inside the calling hours at its time, and how many unlisted
+/// contacts those sets hold.
+struct Callable {
+    wanted: bool,
+    inside: Vec<i64>,
+    count: i64,
 }
 
 /// The plan of `request` for `tenant`: its audience resolved, its
@@ -139,11 +150,23 @@ fn plan<'a>(conn: &Connection, tenant: &'a Tenant, request: &'a ListRequest) -> 
     } else {
         Declared::default()
     };
+    let callable = match filters.callable {
+        None => None,
+        Some(filter) => {
+            let (inside, count) = callable::inside_sets(conn, tenant, filter.at)?;
+            Some(Callable {
+                wanted: filter.wanted,
+                inside,
+                count,
+            })
+        }
+    };
     Ok(Plan {
         tenant,
         filters,
         membership: membership(conn, tenant, filters)?,
         declared,
+        callable,
     })
 }
 
@@ -263,6 +286,24 @@ impl Plan<'_> {
             args.push(filter.value.clone().into());
             args.push(literal);
         }
+        if let Some(callable) = &self.callable {
+            // Set numbers are integers the server computed, written inline
+            // so the planner sees them.
+            let sets = callable
+                .inside
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(",");
+            let _ = if callable.wanted {
+                write!(sql, " AND c.dnc_listed = 0 AND c.zone_set IN ({sets})")
+            } else {
+                write!(
+                    sql,
+                    " AND NOT (c.dnc_listed = 0 AND c.zone_set IN ({sets}))"
+                )
+            };
+        }
         for (bound, column, op) in [
             (filters.created_after, "c.created_at", ">="),
             (filters.created_before, "c.created_at", "<"),
@@ -314,7 +355,8 @@ impl Plan<'_> {
                     && filters.created_after.is_none()
                     && filters.created_before.is_none()
                     && filters.updated_after.is_none()
-                    && filters.updated_before.is_none() =>
+                    && filters.updated_before.is_none()
+                    && filters.callable.is_none() =>
             {
                 Some(only)
             }
@@ -337,6 +379,18 @@ impl Plan<'_> {
                 Some(Membership::In { count, .. }) => count,
                 Some(Membership::NotIn { count, .. }) => all - count,
             }));
+        }
+        if let (Some(callable), None) = (&self.callable, self.membership) {
+            if filters.only_callable() {
+                let all: i64 = conn
+                    .prepare_cached("SELECT contact_count FROM organizations WHERE seq = ?1")?
+                    .query_row([self.tenant.org_seq], |r| r.get(0))?;
+                return Ok(Some(if callable.wanted {
+                    callable.count
+                } else {
+                    all - callable.count
+                }));
+            }
         }
         if let Some(filter) = self.metadata_alone() {
             let (values, args) = metadata_values_condition(self.tenant, filter);

@@ -431,6 +431,16 @@ impl TenantDb {
         .await
     }
 
+    /// The contact's callability at `at` (milliseconds).
+    pub async fn callability(
+        &self,
+        id: String,
+        at: i64,
+    ) -> Result<Scoped<crate::callable::Callability>> {
+        self.read(move |conn, tenant| crate::callable::of_contact(conn, tenant, &id, at))
+            .await
+    }
+
     pub async fn calling_hours(&self) -> Result<Scoped<contactsd_domain::hours::CallingHours>> {
         self.read(crate::dnc::calling_hours).await
     }

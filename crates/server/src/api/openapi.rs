@@ -88,6 +88,7 @@ pub fn document() -> String {
         super::dnc::post_numbers,
         super::dnc::get_entry,
         super::dnc::delete_entry,
+        super::settings::get_callability,
         super::settings::get_calling_hours,
         super::settings::put_calling_hours,
         super::imports::post_imports_api_bulk,
@@ -224,6 +225,24 @@ pub enum PutErrors {
 /// Reading or deleting one object by its id.
 #[derive(IntoResponses)]
 pub enum ByIdErrors {
+    #[response(status = 401, description = UNAUTHORIZED)]
+    Unauthorized(ErrorBody<'static>),
+    #[response(status = 404, description = NOT_FOUND)]
+    NotFound(ErrorBody<'static>),
+    #[response(status = 429, description = RATE_LIMITED)]
+    RateLimited(ErrorBody<'static>),
+    #[response(status = 503, description = UNAVAILABLE)]
+    Unavailable(ErrorBody<'static>),
+}
+
+/// A contact's callability: its id and `at`.
+#[derive(IntoResponses)]
+pub enum CallabilityErrors {
+    #[response(
+        status = 400,
+        description = "`at` is not an RFC 3339 time, or an unknown parameter (`bad_request`)"
+    )]
+    BadRequest(ErrorBody<'static>),
     #[response(status = 401, description = UNAUTHORIZED)]
     Unauthorized(ErrorBody<'static>),
     #[response(status = 404, description = NOT_FOUND)]

@@ -1,0 +1,212 @@
+//! Who may be called when: a contact's callability, and the zone sets a
+//! `callable` listing keeps (migration 14).
+//!
+//! Each contact row carries its number's zone set and whether the number
+//! is on the do-not-call list. A listing asks the organization's few
+//! zone sets (from `callable_counts`, not from the rows) which are inside
+//! the calling hours at T, then filters rows by those set numbers, an
+//! integer comparison per row; the counts give the exact total too.
+
+use jiff::Timestamp;
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
+
+use super::{dnc, Result, Tenant};
+use contactsd_domain::hours::CallingHours;
+use contactsd_domain::zones::{self, ZoneSet};
+use contactsd_domain::PhoneNumber;
+
+/// A contact's callability at one moment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Callability {
+    pub listed: bool,
+    pub inside_hours: bool,
+    pub zones: ZoneSet,
+    /// The first moment at or after the asked one inside the hours
+    /// (milliseconds), when not listed and within seven days.
+    pub next_callable_at: Option<i64>,
+}
+
+fn timestamp(ms: i64) -> Timestamp {
+    Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
+}
+
+/// Whether `phone` is on the tenant's do-not-call list.
+pub(crate) fn listed(conn: &Connection, tenant: &Tenant, phone: &PhoneNumber) -> Result<bool> {
+    Ok(conn
+        .prepare_cached("SELECT 1 FROM do_not_call WHERE org_seq = ?1 AND phone = ?2")?
+        .query_row(params![tenant.org_seq, phone.as_str()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// The callability of the contact with public id `id` at `at`.
+pub(crate) fn of_contact(
+    conn: &Connection,
+    tenant: &Tenant,
+    id: &str,
+    at: i64,
+) -> Result<Callability> {
+    let contact = super::contacts::get(conn, tenant, id)?;
+    let hours = dnc::calling_hours(conn, tenant)?;
+    let listed = listed(conn, tenant, &contact.phone)?;
+    let zones = contact.phone.zones();
+    let at = timestamp(at);
+    let next = (!listed)
+        .then(|| hours.next_inside(zones, at))
+        .flatten()
+        .map(Timestamp::as_millisecond);
+    Ok(Callability {
+        listed,
+        inside_hours: hours.inside(zones, at),
+        zones,
+        next_callable_at: next,
+    })
+}
+
+/// The zone sets of the tenant's contacts that are inside the calling
+/// hours at `at` (milliseconds), and how many unlisted contacts they hold.
+pub(crate) fn inside_sets(conn: &Connection, tenant: &Tenant, at: i64) -> Result<(Vec<i64>, i64)> {
+    let hours: CallingHours = dnc::calling_hours(conn, tenant)?;
+    let at = timestamp(at);
+    let mut inside = Vec::new();
+    let mut callable = 0;
+    let mut stmt = conn.prepare_cached(
+        "SELECT zone_set, sum(contacts) FILTER (WHERE dnc_listed = 0) FROM callable_counts
+         WHERE org_seq = ?1 GROUP BY zone_set HAVING sum(contacts) > 0",
+    )?;
+    let mut rows = stmt.query([tenant.org_seq])?;
+    while let Some(row) = rows.next()? {
+        let (number, unlisted): (i64, Option<i64>) = (row.get(0)?, row.get(1)?);
+        if hours.inside(ZoneSet::from_stored(number), at) {
+            inside.push(number);
+            callable += unlisted.unwrap_or(0);
+        }
+    }
+    Ok((inside, callable))
+}
+
+/// Gives every contact the zone set of its number under this build's map,
+/// once per version of the map (a new database, the first start after
+/// migration 14, or a newer map): rows hold set numbers of one version.
+pub(crate) fn renumber_zone_sets(conn: &mut Connection) -> Result<()> {
+    let current = |conn: &Connection| -> rusqlite::Result<bool> {
+        let stored: Option<String> = conn
+            .query_row(
+                "SELECT value FROM settings WHERE key = 'zone_data'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(stored.as_deref() == Some(zones::SOURCE))
+    };
+    if current(conn)? {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    // Another process may have done it while this one waited.
+    if current(&tx)? {
+        return Ok(());
+    }
+    {
+        let mut read = tx.prepare("SELECT seq, phone, zone_set FROM contacts")?;
+        let mut update = tx.prepare("UPDATE contacts SET zone_set = ?2 WHERE seq = ?1")?;
+        let mut rows = read.query([])?;
+        while let Some(row) = rows.next()? {
+            let (seq, phone, stored): (i64, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+            let zones = PhoneNumber::from_stored(phone).zones().number();
+            if zones != stored {
+                update.execute(params![seq, zones])?;
+            }
+        }
+    }
+    tx.execute(
+        "INSERT INTO settings (key, value) VALUES ('zone_data', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [zones::SOURCE],
+    )?;
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{contacts, Db, Tenant};
+    use contactsd_domain::{Metadata, Name, NewContact, PhoneNumber};
+
+    /// (zone set, listed, contacts) rows.
+    type Counts = Vec<(i64, i64, i64)>;
+
+    /// The kept counts, and the counts of the rows themselves.
+    fn counts(db: &Db) -> (Counts, Counts) {
+        let conn = db.pool.get().unwrap();
+        let read = |sql: &str| -> Counts {
+            conn.prepare(sql)
+                .unwrap()
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        (
+            read(
+                "SELECT zone_set, dnc_listed, contacts FROM callable_counts
+                 WHERE contacts > 0 ORDER BY 1, 2",
+            ),
+            read("SELECT zone_set, dnc_listed, count(*) FROM contacts GROUP BY 1, 2 ORDER BY 1, 2"),
+        )
+    }
+
+    #[test]
+    fn zone_sets_are_renumbered_when_the_map_version_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("zones.db");
+        let db = Db::open(&path).unwrap();
+        let (org, _) = db.create_org("Acme").unwrap();
+        let tenant = Tenant {
+            org_seq: org.seq,
+            org_id: org.id.clone(),
+            key_seq: 0,
+            read_only: false,
+        };
+        db.write_now(|tx| {
+            for phone in ["+919876543210", "+447911123456", "+12125550123"] {
+                contacts::insert(
+                    tx,
+                    &tenant,
+                    NewContact {
+                        name: Name::parse("A").unwrap(),
+                        phone: PhoneNumber::parse(phone).unwrap(),
+                        language: None,
+                        metadata: Metadata::from_json("metadata", &serde_json::json!({})).unwrap(),
+                    },
+                )?;
+            }
+            crate::dnc::add(
+                tx,
+                &tenant,
+                &[PhoneNumber::parse("+12125550123").unwrap()],
+                None,
+                None,
+            )?;
+            Ok(())
+        })
+        .unwrap();
+        let before = counts(&db);
+        assert_eq!(before.0, before.1);
+        assert_eq!(before.0.len(), 3);
+        assert!(before.0.iter().all(|&(set, _, _)| set > 0));
+
+        // A database from before migration 14, or from an older map.
+        {
+            let conn = db.pool.get().unwrap();
+            conn.execute_batch(
+                "UPDATE contacts SET zone_set = 0; DELETE FROM settings WHERE key = 'zone_data';",
+            )
+            .unwrap();
+        }
+        drop(db);
+        let db = Db::open(&path).unwrap();
+        let after = counts(&db);
+        assert_eq!(after, before);
+    }
+}
