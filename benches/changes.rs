@@ -19,14 +19,14 @@
 mod support;
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rocket::tokio;
 use serde_json::{json, Value};
+use support::served::{new_key, percentile, Served};
 use support::{batch_body, phone_number, Client, Raw};
 
 fn arg(name: &str) -> Option<String> {
@@ -42,95 +42,12 @@ fn bench_dir() -> PathBuf {
     dir
 }
 
-/// A `contactsd serve` of `binary` on `database`, with `env`.
-struct Served {
-    child: Child,
-    port: u16,
-}
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-impl Served {
-    fn start(binary: &Path, database: &Path, env: &[(&str, &str)]) -> Served {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
-        let mut child = Command::new(binary)
-            .args(["--database", database.to_str().unwrap(), "serve"])
-            .current_dir(database.parent().unwrap())
-            .env("ROCKET_PORT", port.to_string())
-            .env("ROCKET_LOG_LEVEL", "critical")
-            .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start contactsd");
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        loop {
-            let line = lines.next().expect("contactsd exited").unwrap();
-            if line.contains("listening on") {
-                break;
-            }
-        }
-        std::thread::spawn(move || for _ in lines {});
-        Served { child, port }
-    }
-
-    /// The server's resident memory, in KiB.
-    fn rss_kib(&self) -> u64 {
-        std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default()
-            .lines()
-            .find_map(|l| l.strip_prefix("VmRSS:"))
-            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap_or(0)
-    }
-}
-
-/// A new organization's key on `database`, made with `binary`.
-fn new_key(binary: &Path, database: &Path) -> String {
-    let out = Command::new(binary)
-        .args([
-            "--database",
-            database.to_str().unwrap(),
-            "org",
-            "create",
-            "bench",
-        ])
-        .output()
-        .unwrap();
-    serde_json::from_slice::<Value>(&out.stdout).unwrap()["apiKey"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
-
 fn fresh(name: &str) -> PathBuf {
     let path = bench_dir().join(format!("{name}.db"));
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
     }
     path
-}
-
-fn percentile(values: &mut [f64], p: f64) -> f64 {
-    values.sort_by(f64::total_cmp);
-    if values.is_empty() {
-        return f64::NAN;
-    }
-    // The nearest rank: the first value at or above `p` percent of them.
-    let last = values.len() - 1;
-    let at = (0..=last)
-        .find(|&i| i as f64 >= p / 100.0 * last as f64 - 1e-9)
-        .unwrap_or(last);
-    values[at]
 }
 
 /// Rows/s of `rows` contacts through the bulk API, 1,000 a request.

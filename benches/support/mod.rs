@@ -6,6 +6,8 @@
 // of its helpers; the rest would warn as unused in every one of them.
 #![allow(dead_code)]
 
+pub mod served;
+
 use std::fmt::Write as _;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;

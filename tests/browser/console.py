@@ -7,7 +7,8 @@ names the contract gives: sign in with a wrong key then the right one,
 search, create with a bad phone number (the API's message shows beside the
 field), fix it and save, edit, delete, select two rows and add them to a
 new audience, import a CSV of 1,000 rows while the progress bar moves to
-the end, export, audiences, keyboard-only sign-in, a 360 px wide screen,
+the end, export, audiences, the do-not-call list with its marks and the
+Callable now filter, keyboard-only sign-in, a 360 px wide screen,
 and no request to any other host and no CSP violation throughout.
 
 `--screenshots DIR` saves the main views as PNG files in DIR.
@@ -316,6 +317,54 @@ def main():
                     assert lines[0] == "id,name,phoneNumber,language,metadata,createdAt,updatedAt", lines[0]
                     assert len(lines) == 101, len(lines)
 
+                def do_not_call():
+                    # Hours around the clock, so "Callable now" depends on
+                    # the list alone, whatever the time of the run.
+                    api(base, key, "PUT", "/v1/settings/calling-hours",
+                        {"start": "00:00", "end": "24:00", "days": [1, 2, 3, 4, 5, 6, 7]})
+                    page.get_by_role("link", name="Contacts").click()
+                    page.get_by_label("Search contacts").fill("Priya")
+                    page.get_by_role("button", name="Priya Sharma").click()
+                    dialog = page.get_by_role("dialog")
+                    expect(dialog.get_by_text("Asia/Calcutta")).to_be_visible()
+                    expect(dialog.get_by_text("Callable now")).to_be_visible()
+                    expect(dialog.get_by_text("Do not call", exact=True)).to_be_hidden()
+                    page.once("dialog", lambda d: d.accept())
+                    dialog.get_by_role("button", name="Add to do-not-call").click()
+                    expect(dialog.get_by_text("Do not call", exact=True)).to_be_visible()
+                    expect(dialog.get_by_text("Not callable: on the do-not-call list")).to_be_visible()
+                    expect(dialog.get_by_role("button", name="Add to do-not-call")).to_be_hidden()
+                    assert api(base, key, "GET", "/v1/do-not-call/%2B919876543210")["source"] == "console"
+                    dialog.get_by_role("button", name="Close").click()
+                    row = page.get_by_role("row").filter(has_text="Priya Sharma")
+                    expect(row.get_by_text("Do not call", exact=True)).to_be_visible()
+                    # "Callable now" leaves her out, and only her.
+                    page.get_by_label("Search contacts").fill("")
+                    everyone = api(base, key, "GET", "/v1/contacts?limit=1")["total"]
+                    page.get_by_label("Callable now").check()
+                    expect(page.get_by_text(f"{everyone - 1} contacts", exact=True)).to_be_visible()
+                    page.get_by_label("Search contacts").fill("Priya")
+                    expect(page.get_by_text("0 contacts", exact=True)).to_be_visible()
+                    shot("console-callable-now")
+                    # The list itself: her number, then two more added here.
+                    page.get_by_role("link", name="Do not call").click()
+                    expect(page.get_by_role("heading", name="Do not call")).to_be_visible()
+                    expect(page.get_by_role("cell", name="+919876543210", exact=True)).to_be_visible()
+                    page.get_by_label("Numbers to add, one a line").fill("+1 415 555 0100\nnot a number\n+44 7911 123456")
+                    page.get_by_label("Reason (optional)").fill("Asked on a call")
+                    page.get_by_role("button", name="Add to do-not-call").click()
+                    expect(page.get_by_text("2 numbers added, 0 already listed.")).to_be_visible()
+                    expect(page.get_by_text("Line 2 (not a number)")).to_be_visible()
+                    expect(page.get_by_text("3 numbers", exact=True)).to_be_visible()
+                    page.get_by_label("Search numbers").fill("7911")
+                    expect(page.get_by_text("1 number", exact=True)).to_be_visible()
+                    expect(page.get_by_role("cell", name="Asked on a call", exact=True)).to_be_visible()
+                    shot("console-do-not-call")
+                    page.once("dialog", lambda d: d.accept())
+                    page.get_by_role("button", name="Remove +447911123456").click()
+                    expect(page.get_by_text("0 numbers", exact=True)).to_be_visible()
+                    assert api(base, key, "GET", "/v1/do-not-call")["total"] == 2
+
                 def sign_out_and_keyboard_sign_in():
                     page.get_by_role("button", name="Sign out").click()
                     expect(page.get_by_label("API key")).to_be_focused()
@@ -408,6 +457,7 @@ def main():
                     ("audiences: create, rename, members, delete", audiences_view),
                     ("import a CSV of 1,000 rows with progress", import_a_csv),
                     ("export the filtered list", export),
+                    ("do not call: add from a contact, the mark, Callable now, the list", do_not_call),
                     ("sign out; sign in by keyboard alone", sign_out_and_keyboard_sign_in),
                     ("360 px wide", narrow_screen),
                     ("a read-only key: the API's refusal, then no write controls", read_only_key),

@@ -1,4 +1,4 @@
-// The console: sign-in, navigation, and the three views. It talks only to
+// The console: sign-in, navigation, and the four views. It talks only to
 // the public /v1 API with the key the user signs in with.
 
 import { request, session, whenReadOnly, whenUnauthorized, ApiError } from "./api.js";
@@ -6,12 +6,13 @@ import { h } from "./dom.js";
 import { contactsView } from "./contacts.js";
 import { audiencesView } from "./audiences.js";
 import { importView } from "./import.js";
+import { dncView } from "./dnc.js";
 
 const main = document.getElementById("main");
 const nav = document.getElementById("nav");
 const signOutButton = document.getElementById("sign-out");
 
-const views = { contacts: contactsView, audiences: audiencesView, import: importView };
+const views = { contacts: contactsView, audiences: audiencesView, dnc: dncView, import: importView };
 /** Incremented on every navigation, so a view left behind stops drawing. */
 let generation = 0;
 

@@ -9,12 +9,14 @@ const PAGE_SIZE = 25;
 export function contactsView(main, { isCurrent }) {
   document.title = "Contacts · contactsd";
   const state = {
-    filters: { search: "", language: "", audienceId: "", metaKey: "", metaValue: "" },
+    filters: { search: "", language: "", audienceId: "", metaKey: "", metaValue: "", callable: false },
     /** Cursors of the pages before this one, and this page's own. */
     history: [],
     cursor: null,
     next: null,
     rows: [],
+    /** Ids of this page's contacts whose number is on the do-not-call list. */
+    listed: new Set(),
     selected: new Map(),
     /** The latest request: older answers are dropped when they arrive. */
     latest: 0,
@@ -26,6 +28,7 @@ export function contactsView(main, { isCurrent }) {
   const audience = h("select", { id: "filter-audience" }, h("option", { value: "" }, "Any"));
   const metaKey = h("input", { id: "filter-meta-key", autocomplete: "off", placeholder: "city" });
   const metaValue = h("input", { id: "filter-meta-value", autocomplete: "off", placeholder: "Mumbai" });
+  const callable = h("input", { id: "filter-callable", type: "checkbox" });
   const status = h("p", { id: "contacts-total", "aria-live": "polite" }, "");
   const problem = h("p", { class: "alert", role: "alert", hidden: true });
   const selectAll = h("input", { type: "checkbox", "aria-label": "Select all on this page" });
@@ -42,7 +45,9 @@ export function contactsView(main, { isCurrent }) {
         h("div", {}, h("label", { for: "filter-language" }, "Locale filter"), locale),
         h("div", {}, h("label", { for: "filter-audience" }, "In audience"), audience),
         h("div", {}, h("label", { for: "filter-meta-key" }, "Metadata key"), metaKey),
-        h("div", {}, h("label", { for: "filter-meta-value" }, "Metadata value"), metaValue))),
+        h("div", {}, h("label", { for: "filter-meta-value" }, "Metadata value"), metaValue),
+        h("div", { class: "fixed" }, h("label", { for: "filter-callable", class: "inline" }, callable, "Callable now"),
+          h("p", { class: "note" }, "Off the do-not-call list, inside calling hours")))),
     h("div", { class: "toolbar" },
       h("button", { type: "button", class: "primary", "data-write": "", onclick: () => editContact(null) }, "New contact"),
       h("button", { type: "button", onclick: exportCsv }, "Export"),
@@ -75,6 +80,7 @@ export function contactsView(main, { isCurrent }) {
     state.filters.audienceId = audience.value;
     state.filters.metaKey = metaKey.value.trim();
     state.filters.metaValue = metaValue.value;
+    state.filters.callable = callable.checked;
     reload();
   };
   for (const control of [locale, metaKey, metaValue]) {
@@ -82,6 +88,7 @@ export function contactsView(main, { isCurrent }) {
     control.addEventListener("input", debounce(onFilter, 300));
   }
   audience.addEventListener("change", onFilter);
+  callable.addEventListener("change", onFilter);
   previous.addEventListener("click", () => {
     state.cursor = state.history.pop() ?? null;
     load();
@@ -118,7 +125,8 @@ export function contactsView(main, { isCurrent }) {
 
   function listQuery(extra = {}) {
     const f = state.filters;
-    const params = { search: searchable(f.search), language: f.language, audienceId: f.audienceId, ...extra };
+    const params = { search: searchable(f.search), language: f.language, audienceId: f.audienceId,
+      callable: f.callable ? "true" : "", ...extra };
     if (f.metaKey) params[`metadata.${f.metaKey}`] = f.metaValue;
     return params;
   }
@@ -131,9 +139,11 @@ export function contactsView(main, { isCurrent }) {
     try {
       const page = await request("GET", `/v1/contacts${query(listQuery({ limit: PAGE_SIZE, cursor: state.cursor }))}`,
         { signal: controller.signal });
+      const listed = await listedOf(page.data, controller.signal);
       if (mine !== state.latest || !isCurrent()) return;
       problem.hidden = true;
       state.rows = page.data;
+      state.listed = listed;
       state.next = page.nextCursor;
       status.textContent = count(page.total, "contact", "contacts");
       drawRows();
@@ -159,9 +169,10 @@ export function contactsView(main, { isCurrent }) {
         },
       });
       const open = h("button", { type: "button", class: "link", onclick: () => showContact(contact.id) }, contact.name);
+      const mark = state.listed.has(contact.id) ? h("span", { class: "mark dnc" }, "Do not call") : null;
       const row = h("tr", {},
         h("td", { class: "check" }, box),
-        h("td", {}, open),
+        h("td", {}, open, mark),
         h("td", {}, contact.phoneNumber),
         h("td", { class: "language", "data-label": "Language" }, contact.language || ""),
         h("td", { class: "updated", "data-label": "Updated" }, h("time", { datetime: contact.updatedAt }, when(contact.updatedAt))));
@@ -298,8 +309,30 @@ export function contactsView(main, { isCurrent }) {
     const action = await openDialog(contact.name, (close) => contactDetail(contact, close));
     if (isCurrent()) history.replaceState(null, "", "#/contacts");
     if (action === "edit") editContact(contact);
+    if (action === "listed") load();
     if (action === "deleted") { state.selected.delete(id); drawSelection(); load(); }
   }
+}
+
+/**
+ * The ids of `contacts` whose number is on the do-not-call list: each
+ * one's callability, asked at once (a page is at most 25 contacts).
+ */
+async function listedOf(contacts, signal) {
+  const answers = await Promise.all(contacts.map((c) =>
+    request("GET", `/v1/contacts/${c.id}/callability`, { signal })
+      .then((a) => (a.reasons.includes("do_not_call") ? c.id : null))
+      .catch((error) => { if (error.name === "AbortError") throw error; return null; })));
+  return new Set(answers.filter(Boolean));
+}
+
+/** "Callable now", or why not and from when, for a contact's detail. */
+function describeCallability(answer) {
+  if (answer.callable) return "Callable now";
+  if (answer.reasons.includes("do_not_call")) return "Not callable: on the do-not-call list";
+  return answer.nextCallableAt
+    ? `Outside calling hours; callable from ${when(answer.nextCallableAt)}`
+    : "Outside calling hours for at least 7 days";
 }
 
 /**
@@ -389,6 +422,33 @@ function contactDetail(contact, close) {
   const audiences = h("ul", {}, h("li", { class: "note" }, "Loading…"));
   const calls = h("ul", {}, h("li", { class: "note" }, "Loading…"));
   const alert = h("p", { class: "alert", role: "alert", hidden: true });
+  const mark = h("p", { class: "mark dnc", id: "detail-dnc", hidden: true }, "Do not call");
+  const calling = h("dd", { id: "detail-callability" }, "…");
+  const zones = h("dd", { id: "detail-zones" }, "…");
+  const addToList = h("button", { type: "button", "data-write": "", hidden: true }, "Add to do-not-call");
+  const showCallability = () => request("GET", `/v1/contacts/${contact.id}/callability`).then((answer) => {
+    const listed = answer.reasons.includes("do_not_call");
+    mark.hidden = !listed;
+    addToList.hidden = listed;
+    calling.textContent = describeCallability(answer);
+    zones.textContent = answer.timeZones.join(", ");
+  }).catch((error) => { calling.textContent = error.message; });
+  showCallability();
+  addToList.addEventListener("click", async () => {
+    if (!confirm(`Add ${contact.phoneNumber} to the do-not-call list? It will not be callable until removed.`)) return;
+    addToList.disabled = true;
+    try {
+      await request("POST", "/v1/do-not-call", { body: { phoneNumbers: [contact.phoneNumber], source: "console" } });
+      await showCallability();
+      listedHere = true;
+    } catch (error) {
+      alert.textContent = error.message;
+      alert.hidden = false;
+    } finally {
+      addToList.disabled = false;
+    }
+  });
+  let listedHere = false;
   request("GET", `/v1/audiences${query({ contactId: contact.id, limit: 100 })}`).then((page) => {
     audiences.replaceChildren(...(page.data.length ? page.data.map((a) => h("li", {}, a.name)) : [h("li", { class: "note" }, "In no audience.")]));
   }).catch((error) => audiences.replaceChildren(h("li", { class: "alert" }, error.message)));
@@ -408,8 +468,11 @@ function contactDetail(contact, close) {
     }
   };
   return h("div", {},
+    mark,
     h("dl", { class: "facts" },
       h("dt", {}, "Phone number"), h("dd", {}, contact.phoneNumber),
+      h("dt", {}, "Calling"), calling,
+      h("dt", {}, "Time zones"), zones,
       h("dt", {}, "Language"), h("dd", {}, contact.language || "—"),
       h("dt", {}, "Created"), h("dd", {}, when(contact.createdAt)),
       h("dt", {}, "Updated"), h("dd", {}, when(contact.updatedAt)),
@@ -420,6 +483,7 @@ function contactDetail(contact, close) {
     alert,
     h("div", { class: "actions" },
       h("button", { type: "button", class: "danger", "data-write": "", onclick: remove }, "Delete"),
+      addToList,
       h("button", { type: "button", "data-write": "", onclick: () => close("edit") }, "Edit"),
-      h("button", { type: "button", class: "primary", onclick: () => close(null) }, "Close")));
+      h("button", { type: "button", class: "primary", onclick: () => close(listedHere ? "listed" : null) }, "Close")));
 }

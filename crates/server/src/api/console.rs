@@ -48,6 +48,11 @@ const FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../assets/console/audiences.js"),
     ),
     (
+        "dnc.js",
+        "js",
+        include_bytes!("../../assets/console/dnc.js"),
+    ),
+    (
         "import.js",
         "js",
         include_bytes!("../../assets/console/import.js"),
