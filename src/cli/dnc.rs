@@ -19,16 +19,29 @@ pub fn import(db: &Db, file: &Path, org_id: &str) -> Result<(), String> {
     let texts = numbers_in_file(&bytes).map_err(|e| format!("{}: {e}", file.display()))?;
     let bar = super::transfer::progress_bar(texts.len() as u64);
     let (mut added, mut already_listed, mut failed) = (0usize, 0usize, 0usize);
-    for chunk in texts.chunks(CHUNK) {
-        let numbers = parse_all(chunk);
-        failed += chunk.len() - numbers.len();
-        let result = db
-            .add_do_not_call_for_org(org_id, &numbers, None)
-            .map_err(|e| super::not_found_as(e, org_id))?;
-        added += result.added;
-        already_listed += result.already_listed;
-        bar.inc(chunk.len() as u64);
-    }
+    // The next chunk is parsed while this one is written.
+    std::thread::scope(|scope| -> Result<(), String> {
+        let mut chunks = texts.chunks(CHUNK);
+        let mut parsing = chunks
+            .next()
+            .map(|chunk| scope.spawn(move || parse_all(chunk)));
+        let mut sizes = texts.chunks(CHUNK).map(<[String]>::len);
+        while let Some(handle) = parsing.take() {
+            let numbers = handle.join().unwrap_or_default();
+            parsing = chunks
+                .next()
+                .map(|chunk| scope.spawn(move || parse_all(chunk)));
+            let size = sizes.next().unwrap_or(0);
+            failed += size - numbers.len();
+            let result = db
+                .add_do_not_call_for_org(org_id, &numbers, None)
+                .map_err(|e| super::not_found_as(e, org_id))?;
+            added += result.added;
+            already_listed += result.already_listed;
+            bar.inc(size as u64);
+        }
+        Ok(())
+    })?;
     bar.finish_and_clear();
     super::print_line(&json!({
         "added": added,

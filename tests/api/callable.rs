@@ -244,6 +244,20 @@ fn callable_combines_with_search_filters_sort_cursors_audiences_and_export() {
         &format!("/v1/contacts?search=US&callable=true&callableAt={at}"),
     );
     assert_eq!(total, 0);
+    // Newest first with a search: pages from the two indexes alone.
+    let (ids, total) = listed_ids(
+        &app,
+        &format!("/v1/contacts?search=asha&limit=2&page=2&callable=true&callableAt={at}"),
+    );
+    assert_eq!(total, 4);
+    assert_eq!(ids, [&india[1], &india[0]].map(String::clone));
+    let (ids, total) = listed_ids(
+        &app,
+        &format!("/v1/contacts?search=asha&callable=false&callableAt={at}"),
+    );
+    assert_eq!(total, 6);
+    assert_eq!(ids.len(), 6);
+    assert!(ids.contains(&india[2]));
 
     // Cursors: two pages of two, the same four, the total exact on both.
     let first = app

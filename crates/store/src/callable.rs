@@ -108,15 +108,13 @@ pub(crate) fn renumber_zone_sets(conn: &mut Connection) -> Result<()> {
         return Ok(());
     }
     {
-        let mut read = tx.prepare("SELECT seq, phone, zone_set FROM contacts")?;
+        let rows: Vec<(i64, String, i64)> = tx
+            .prepare("SELECT seq, phone, zone_set FROM contacts")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
         let mut update = tx.prepare("UPDATE contacts SET zone_set = ?2 WHERE seq = ?1")?;
-        let mut rows = read.query([])?;
-        while let Some(row) = rows.next()? {
-            let (seq, phone, stored): (i64, String, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
-            let zones = PhoneNumber::from_stored(phone).zones().number();
-            if zones != stored {
-                update.execute(params![seq, zones])?;
-            }
+        for (seq, zones) in zone_sets_of(&rows) {
+            update.execute(params![seq, zones])?;
         }
     }
     tx.execute(
@@ -126,6 +124,33 @@ pub(crate) fn renumber_zone_sets(conn: &mut Connection) -> Result<()> {
     )?;
     tx.commit()?;
     Ok(())
+}
+
+/// The rows whose stored zone set differs from their number's, with the
+/// number's: every number is parsed again, on every core (parsing is the
+/// work: a million numbers take seconds on one).
+fn zone_sets_of(rows: &[(i64, String, i64)]) -> Vec<(i64, i64)> {
+    let threads = std::thread::available_parallelism().map_or(1, usize::from);
+    let part = rows.len().div_ceil(threads).max(1);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = rows
+            .chunks(part)
+            .map(|part| {
+                scope.spawn(move || {
+                    part.iter()
+                        .filter_map(|(seq, phone, stored)| {
+                            let zones = PhoneNumber::from_stored(phone.clone()).zones().number();
+                            (zones != *stored).then_some((*seq, zones))
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|handle| handle.join().unwrap_or_default())
+            .collect()
+    })
 }
 
 #[cfg(test)]

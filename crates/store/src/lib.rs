@@ -152,7 +152,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
 
 /// Every migration's SQL, in order: `PRAGMA user_version` is how many of
 /// them a database has had.
-const MIGRATIONS: [&str; 14] = [
+const MIGRATIONS: [&str; 15] = [
     include_str!("../../../schema.sql"),
     include_str!("../migrations/002-one-clock-bounded-rows.sql"),
     include_str!("../migrations/003-idempotency-keys.sql"),
@@ -167,6 +167,7 @@ const MIGRATIONS: [&str; 14] = [
     include_str!("../migrations/012-do-not-call.sql"),
     include_str!("../migrations/013-calling-hours.sql"),
     include_str!("../migrations/014-callable-contacts.sql"),
+    include_str!("../migrations/015-callable-index.sql"),
 ];
 
 /// The schema version this build writes (and the newest it reads).

@@ -141,6 +141,46 @@ struct Callable {
     count: i64,
 }
 
+impl Callable {
+    /// ` AND …` on the row aliased `alias` (set numbers are integers the
+    /// server computed, written inline so the planner sees them).
+    fn condition(&self, alias: &str) -> String {
+        let sets = self
+            .inside
+            .iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",");
+        let callable = format!("{alias}.dnc_listed = 0 AND {alias}.zone_set IN ({sets})");
+        if self.wanted {
+            format!(" AND {callable}")
+        } else {
+            format!(" AND NOT ({callable})")
+        }
+    }
+
+    /// The search's matches that pass, from the search index and the
+    /// narrow `contacts_callable` index alone (migration 15); `select` is
+    /// what each yields. Its arguments are [`search_args`] (base, query,
+    /// first, last), after those of `select`.
+    fn search_matches(&self, select: &str) -> String {
+        format!(
+            "SELECT {select} FROM contacts_trigram t
+             CROSS JOIN contacts k INDEXED BY contacts_callable ON k.seq = t.rowid - ?
+             WHERE t.contacts_trigram MATCH ? AND t.rowid BETWEEN ? AND ?{}",
+            self.condition("k")
+        )
+    }
+}
+
+/// [`search_args`] for [`Callable::search_matches`] selecting
+/// `t.rowid - ? AS seq` (the base once more).
+fn callable_search_args(tenant: &Tenant, query: &str) -> Vec<SqlValue> {
+    let mut args = search_args(tenant, query).to_vec();
+    args.insert(0, args[0].clone());
+    args
+}
+
 /// The plan of `request` for `tenant`: its audience resolved, its
 /// declared indexes read when they could serve it.
 fn plan<'a>(conn: &Connection, tenant: &'a Tenant, request: &'a ListRequest) -> Result<Plan<'a>> {
@@ -287,22 +327,7 @@ impl Plan<'_> {
             args.push(literal);
         }
         if let Some(callable) = &self.callable {
-            // Set numbers are integers the server computed, written inline
-            // so the planner sees them.
-            let sets = callable
-                .inside
-                .iter()
-                .map(i64::to_string)
-                .collect::<Vec<_>>()
-                .join(",");
-            let _ = if callable.wanted {
-                write!(sql, " AND c.dnc_listed = 0 AND c.zone_set IN ({sets})")
-            } else {
-                write!(
-                    sql,
-                    " AND NOT (c.dnc_listed = 0 AND c.zone_set IN ({sets}))"
-                )
-            };
+            sql.push_str(&callable.condition("c"));
         }
         for (bound, column, op) in [
             (filters.created_after, "c.created_at", ">="),
@@ -392,6 +417,13 @@ impl Plan<'_> {
                 }));
             }
         }
+        if let Some((query, callable)) = self.search_with_callable() {
+            let args = search_args(self.tenant, query);
+            return Ok(Some(
+                conn.prepare(&callable.search_matches("count(*)"))?
+                    .query_row(params_from_iter(args.iter()), |r| r.get(0))?,
+            ));
+        }
         if let Some(filter) = self.metadata_alone() {
             let (values, args) = metadata_values_condition(self.tenant, filter);
             return Ok(Some(
@@ -410,6 +442,31 @@ impl Plan<'_> {
                 ))
             }
             None => Ok(None),
+        }
+    }
+
+    /// The FTS5 query and the `callable` filter when they are the
+    /// listing's only conditions: both are answered from indexes.
+    fn search_with_callable(&self) -> Option<(&str, &Callable)> {
+        let filters = self.filters;
+        match (&filters.search, &self.callable) {
+            (
+                Some(SearchPlan {
+                    trigram: Some(query),
+                    literals,
+                }),
+                Some(callable),
+            ) if literals.is_empty()
+                && self.membership.is_none()
+                && Filters {
+                    search: None,
+                    callable: None,
+                    ..filters.clone()
+                } == Filters::default() =>
+            {
+                Some((query.as_str(), callable))
+            }
+            _ => None,
         }
     }
 
@@ -553,6 +610,27 @@ pub(crate) fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) ->
                 format!(
                     "SELECT {COLUMNS}, NULL FROM contacts c WHERE c.seq IN (
                          {SEARCH_MATCHES} ORDER BY rowid {direction} LIMIT ? OFFSET ?)
+                     AND +c.org_seq = ?
+                     ORDER BY {order_by}"
+                ),
+                args,
+            )
+        }
+        // A search and `callable` alone, newest first: the page's row
+        // numbers come from the two indexes in the search index's order,
+        // which stops at the page's end; then just those rows are read.
+        (Window::Offset(offset), _)
+            if sort.field == SortField::CreatedAt && plan.search_with_callable().is_some() =>
+        {
+            let (fts_query, callable) = plan.search_with_callable().expect("checked above");
+            let mut args = callable_search_args(tenant, fts_query);
+            args.extend([fetch.into(), (*offset).into(), tenant.org_seq.into()]);
+            let direction = sort.direction();
+            let matches = callable.search_matches("t.rowid - ? AS seq");
+            (
+                format!(
+                    "SELECT {COLUMNS}, NULL FROM contacts c WHERE c.seq IN (
+                         {matches} ORDER BY t.rowid {direction} LIMIT ? OFFSET ?)
                      AND +c.org_seq = ?
                      ORDER BY {order_by}"
                 ),

@@ -37,8 +37,13 @@ use crate::lru::LruCache;
 type FastHash = foldhash::fast::FixedState;
 
 /// An LRU cache for regular expressions.
+///
+/// contactsd: each expression is kept behind an `Arc`, so that a
+/// `CachedRegex` takes it out of the cache's lock and matches with the lock
+/// released (upstream matched while holding it: every thread's phone
+/// number validation took turns).
 #[derive(Clone, Debug)]
-pub struct RegexCache(LruCache<String, Regex, FastHash>);
+pub struct RegexCache(LruCache<String, Arc<Regex>, FastHash>);
 
 impl RegexCache {
 	/// Create a new LRU cache with the given size limit.
@@ -66,7 +71,7 @@ impl RegexCache {
 		let source = re.as_str().to_owned();
 
 		if !self.0.contains_key(re.as_str()) {
-			self.insert(source.clone(), re);
+			self.insert(source.clone(), Arc::new(re));
 		}
 
 		self.0.get_mut(&source).unwrap()
@@ -85,7 +90,7 @@ impl RegexCache {
 	/// ```
 	pub fn compile(&mut self, source: &str) -> Result<&Regex, Error> {
 		if !self.0.contains_key(source) {
-			self.0.insert(source.into(), Regex::new(source)?);
+			self.0.insert(source.into(), Arc::new(Regex::new(source)?));
 		}
 
 		Ok(self.0.get_mut(source).unwrap())
@@ -109,15 +114,27 @@ impl RegexCache {
 		where F: FnOnce(&mut RegexBuilder) -> &mut RegexBuilder
 	{
 		if !self.0.contains_key(source) {
-			self.0.insert(source.into(), f(&mut RegexBuilder::new(source)).build()?);
+			self.0.insert(source.into(), Arc::new(f(&mut RegexBuilder::new(source)).build()?));
 		}
 
 		Ok(self.0.get_mut(source).unwrap())
 	}
+
+	/// contactsd: as `configure`, the expression shared, to be matched
+	/// after the cache's lock is released.
+	pub fn configure_shared<F>(&mut self, source: &str, f: F) -> Result<Arc<Regex>, Error>
+		where F: FnOnce(&mut RegexBuilder) -> &mut RegexBuilder
+	{
+		if !self.0.contains_key(source) {
+			self.0.insert(source.into(), Arc::new(f(&mut RegexBuilder::new(source)).build()?));
+		}
+
+		Ok(Arc::clone(self.0.get_mut(source).unwrap()))
+	}
 }
 
 impl Deref for RegexCache {
-	type Target = LruCache<String, Regex, FastHash>;
+	type Target = LruCache<String, Arc<Regex>, FastHash>;
 
 	fn deref(&self) -> &Self::Target {
 		&self.0
@@ -135,11 +152,14 @@ pub struct CachedRegex {
 	builder: CachedRegexBuilder,
 }
 
+// contactsd: the lock's guard is dropped at the end of the `let`, before
+// the caller matches.
 macro_rules! regex {
-	($self:ident) => (
-		$self.builder.cache.lock().unwrap().configure(&$self.builder.source, |b|
-			$self.builder.options.define(b)).unwrap()
-	)
+	($self:ident) => ({
+		let regex = $self.builder.cache.lock().unwrap().configure_shared(&$self.builder.source, |b|
+			$self.builder.options.define(b)).unwrap();
+		regex
+	})
 }
 
 impl CachedRegex {
@@ -209,13 +229,13 @@ impl CachedRegex {
 
 impl fmt::Debug for CachedRegex {
 	fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-		fmt::Debug::fmt(regex!(self), f)
+		fmt::Debug::fmt(&*regex!(self), f)
 	}
 }
 
 impl fmt::Display for CachedRegex {
 	fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
-		fmt::Display::fmt(regex!(self), f)
+		fmt::Display::fmt(&*regex!(self), f)
 	}
 }
 
