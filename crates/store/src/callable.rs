@@ -63,26 +63,71 @@ pub(crate) fn of_contact(
     })
 }
 
-/// The zone sets of the tenant's contacts that are inside the calling
-/// hours at `at` (milliseconds), and how many unlisted contacts they hold.
-pub(crate) fn inside_sets(conn: &Connection, tenant: &Tenant, at: i64) -> Result<(Vec<i64>, i64)> {
+/// The zone sets inside the calling hours at one moment, for one
+/// organization.
+pub(crate) struct InsideSets {
+    /// The set numbers (every set the map has that is inside, so that the
+    /// answer holds whatever the counts say).
+    pub sets: Vec<i64>,
+    /// How many unlisted contacts those sets hold, when the kept counts
+    /// add up to the organization's contacts (else `None`: count rows).
+    pub callable: Option<i64>,
+    /// The organization's contacts.
+    pub all: i64,
+}
+
+/// The zone sets inside the calling hours of the tenant at `at`
+/// (milliseconds), and how many of its unlisted contacts they hold.
+pub(crate) fn inside_sets(conn: &Connection, tenant: &Tenant, at: i64) -> Result<InsideSets> {
     let hours: CallingHours = dnc::calling_hours(conn, tenant)?;
     let at = timestamp(at);
-    let mut inside = Vec::new();
-    let mut callable = 0;
+    let sets: Vec<i64> = ZoneSet::all()
+        .filter(|&zones| hours.inside(zones, at))
+        .map(ZoneSet::number)
+        .collect();
+    let all: i64 = conn
+        .prepare_cached("SELECT contact_count FROM organizations WHERE seq = ?1")?
+        .query_row([tenant.org_seq], |r| r.get(0))?;
+    let (mut counted, mut callable) = (0, 0);
     let mut stmt = conn.prepare_cached(
-        "SELECT zone_set, sum(contacts) FILTER (WHERE dnc_listed = 0) FROM callable_counts
-         WHERE org_seq = ?1 GROUP BY zone_set HAVING sum(contacts) > 0",
+        "SELECT zone_set, dnc_listed, contacts FROM callable_counts WHERE org_seq = ?1",
     )?;
     let mut rows = stmt.query([tenant.org_seq])?;
     while let Some(row) = rows.next()? {
-        let (number, unlisted): (i64, Option<i64>) = (row.get(0)?, row.get(1)?);
-        if hours.inside(ZoneSet::from_stored(number), at) {
-            inside.push(number);
-            callable += unlisted.unwrap_or(0);
+        let (number, listed, contacts): (i64, bool, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+        counted += contacts;
+        if !listed && sets.binary_search(&number).is_ok() {
+            callable += contacts;
         }
     }
-    Ok((inside, callable))
+    Ok(InsideSets {
+        sets,
+        callable: (counted == all).then_some(callable),
+        all,
+    })
+}
+
+/// Counts again the contacts of every organization whose kept counts do
+/// not add up to its contacts (a writer that bypassed `NewRows::finish`).
+pub(crate) fn repair_counts(conn: &mut Connection) -> Result<()> {
+    let stale = "SELECT o.seq FROM organizations o
+                 WHERE o.contact_count != (SELECT coalesce(sum(contacts), 0)
+                                           FROM callable_counts WHERE org_seq = o.seq)";
+    let any: bool = conn.query_row(&format!("SELECT EXISTS ({stale})"), [], |r| r.get(0))?;
+    if !any {
+        return Ok(());
+    }
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    tx.execute_batch(&format!(
+        "CREATE TEMP TABLE stale_counts AS {stale};
+         DELETE FROM callable_counts WHERE org_seq IN (SELECT seq FROM stale_counts);
+         INSERT INTO callable_counts (org_seq, zone_set, dnc_listed, contacts)
+         SELECT org_seq, zone_set, dnc_listed, count(*) FROM contacts
+         WHERE org_seq IN (SELECT seq FROM stale_counts) GROUP BY 1, 2, 3;
+         DROP TABLE stale_counts;"
+    ))?;
+    tx.commit()?;
+    Ok(())
 }
 
 /// Gives every contact the zone set of its number under this build's map,
@@ -233,5 +278,22 @@ mod tests {
         let db = Db::open(&path).unwrap();
         let after = counts(&db);
         assert_eq!(after, before);
+
+        // Counts that do not add up are not used, and the next start
+        // counts again.
+        {
+            let conn = db.pool.get().unwrap();
+            conn.execute("DELETE FROM callable_counts WHERE zone_set > 0", [])
+                .unwrap();
+            let found = super::inside_sets(&conn, &tenant, 0).unwrap();
+            assert_eq!(found.callable, None);
+            assert_eq!(found.all, 3);
+        }
+        drop(db);
+        let db = Db::open(&path).unwrap();
+        assert_eq!(counts(&db), before);
+        let conn = db.pool.get().unwrap();
+        let found = super::inside_sets(&conn, &tenant, 0).unwrap();
+        assert!(found.callable.is_some());
     }
 }

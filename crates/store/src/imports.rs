@@ -380,6 +380,7 @@ fn apply(
             }
         }
     }
+    rows.finish(tx)?;
     if let (true, Some(audience_seq)) = (joined > 0, audience_seq) {
         // The count is part of the audience: it changed.
         audiences::changed(tx, &tenant, audience_seq, now)?;

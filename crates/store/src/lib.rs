@@ -280,6 +280,7 @@ impl Db {
         migrations().to_latest(&mut first)?;
         if !options.read_only {
             callable::renumber_zone_sets(&mut first)?;
+            callable::repair_counts(&mut first)?;
         }
         let secret: Vec<u8> = first.query_row(
             "SELECT value FROM settings WHERE key = 'cursor_secret'",

@@ -138,7 +138,8 @@ struct Plan<'a> {
 struct Callable {
     wanted: bool,
     inside: Vec<i64>,
-    count: i64,
+    /// The exact total of the filter alone, when the kept counts give it.
+    total: Option<i64>,
 }
 
 impl Callable {
@@ -193,11 +194,17 @@ fn plan<'a>(conn: &Connection, tenant: &'a Tenant, request: &'a ListRequest) -> 
     let callable = match filters.callable {
         None => None,
         Some(filter) => {
-            let (inside, count) = callable::inside_sets(conn, tenant, filter.at)?;
+            let found = callable::inside_sets(conn, tenant, filter.at)?;
             Some(Callable {
                 wanted: filter.wanted,
-                inside,
-                count,
+                total: found.callable.map(|callable| {
+                    if filter.wanted {
+                        callable
+                    } else {
+                        found.all - callable
+                    }
+                }),
+                inside: found.sets,
             })
         }
     };
@@ -405,16 +412,15 @@ impl Plan<'_> {
                 Some(Membership::NotIn { count, .. }) => all - count,
             }));
         }
-        if let (Some(callable), None) = (&self.callable, self.membership) {
+        if let (
+            Some(Callable {
+                total: Some(total), ..
+            }),
+            None,
+        ) = (&self.callable, self.membership)
+        {
             if filters.only_callable() {
-                let all: i64 = conn
-                    .prepare_cached("SELECT contact_count FROM organizations WHERE seq = ?1")?
-                    .query_row([self.tenant.org_seq], |r| r.get(0))?;
-                return Ok(Some(if callable.wanted {
-                    callable.count
-                } else {
-                    all - callable.count
-                }));
+                return Ok(Some(*total));
             }
         }
         if let Some((query, callable)) = self.search_with_callable() {

@@ -246,6 +246,7 @@ impl TenantDb {
                     outcomes.len()
                 )));
             }
+            rows.finish(tx)?;
             Ok(outcomes)
         })
         .await
