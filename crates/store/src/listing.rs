@@ -152,7 +152,9 @@ impl Callable {
             .map(i64::to_string)
             .collect::<Vec<_>>()
             .join(",");
-        let callable = format!("{alias}.dnc_listed = 0 AND {alias}.zone_set IN ({sets})");
+        // `+` keeps the planner from driving the query by these terms (a
+        // long list of sets made it walk the narrow index by zone set).
+        let callable = format!("+{alias}.dnc_listed = 0 AND +{alias}.zone_set IN ({sets})");
         if self.wanted {
             format!(" AND {callable}")
         } else {
