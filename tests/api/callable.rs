@@ -334,6 +334,22 @@ fn callable_combines_with_search_filters_sort_cursors_audiences_and_export() {
 }
 
 #[test]
+fn listings_stay_exact_when_the_kept_counts_do_not_add_up() {
+    let app = TestApp::spawn();
+    let [india, _, _] = three_countries(&app);
+    let at = encode(MONDAY_0600);
+    let uri = format!("/v1/contacts?callable=true&callableAt={at}");
+    assert_eq!(listed_ids(&app, &uri), (vec![india.clone()], 1));
+    // Counts lost (a writer that bypassed them): rows are counted instead.
+    app.sqlite()
+        .execute("DELETE FROM callable_counts", [])
+        .unwrap();
+    assert_eq!(listed_ids(&app, &uri), (vec![india], 1));
+    let others = format!("/v1/contacts?callable=false&callableAt={at}");
+    assert_eq!(listed_ids(&app, &others).1, 2);
+}
+
+#[test]
 fn callable_values_are_read_strictly() {
     let app = TestApp::spawn();
     for (query, field) in [

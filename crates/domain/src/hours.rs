@@ -269,6 +269,25 @@ mod tests {
     }
 
     #[test]
+    fn the_next_moment_is_looked_for_over_the_whole_next_week() {
+        // Mondays 09:00 to 09:01, judged in UTC: a minute after this
+        // Monday's window, the next is 167 h 59 min away.
+        let once_a_week = CallingHours {
+            start: 540,
+            end: 541,
+            days: 0b0000_0010,
+        };
+        assert_eq!(
+            once_a_week.next_inside(ZoneSet::UNKNOWN, at("2026-12-07T09:01:00Z")),
+            Some(at("2026-12-14T09:00:00Z"))
+        );
+        assert_eq!(
+            once_a_week.next_inside(ZoneSet::UNKNOWN, at("2026-12-07T09:00:30Z")),
+            Some(at("2026-12-07T09:00:30Z"))
+        );
+    }
+
+    #[test]
     fn the_next_moment_inside_respects_days_and_daylight_saving() {
         let hours = CallingHours::default();
         let new_york = zones("+12125550123");
