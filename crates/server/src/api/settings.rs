@@ -95,7 +95,7 @@ pub(crate) struct CallabilityView {
     summary = "Whether a contact may be called at a moment (default now)",
     params(
         ("id" = String, Path, description = "The contact's id"),
-        ("at" = Option<String>, Query, description = "RFC 3339 time (default: now)")
+        ("at" = Option<String>, Query, format = DateTime, description = "RFC 3339 time (default: now)")
     ),
     responses((status = 200, body = CallabilityView), CallabilityErrors),
     security(("apiKey" = []), ("bearer" = []))
