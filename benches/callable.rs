@@ -31,15 +31,10 @@ use std::process::Command;
 use std::time::Instant;
 
 use serde_json::Value;
-use support::served::{new_key, percentile, Served};
-use support::{batch_body, phone_number, Client};
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
+use support::served::{
+    arg, first_org, fresh_in, import_rate, key_for, new_key, percentile, Served,
+};
+use support::{phone_number, Client};
 
 fn bench_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/callable");
@@ -48,40 +43,7 @@ fn bench_dir() -> PathBuf {
 }
 
 fn fresh(name: &str) -> PathBuf {
-    let path = bench_dir().join(format!("{name}.db"));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    path
-}
-
-/// Rows/s of `rows` contacts through the bulk API, 1,000 a request.
-fn import_rate(binary: &Path, rows: u64, name: &str) -> f64 {
-    let database = fresh(name);
-    let key = new_key(binary, &database);
-    let served = Served::start(binary, &database, &[]);
-    let mut client = Client::connect(served.port, &key);
-    let started = Instant::now();
-    let mut start = 0;
-    while start < rows {
-        let (status, body) = client.request("POST", "/v1/contacts/bulk", &batch_body(start, ""));
-        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-        start += 1000;
-    }
-    rows as f64 / started.elapsed().as_secs_f64()
-}
-
-/// The first organization's id on `database`.
-fn org_id(binary: &Path, database: &Path) -> String {
-    let out = Command::new(binary)
-        .args(["--database", database.to_str().unwrap(), "org", "list"])
-        .output()
-        .unwrap();
-    let line = String::from_utf8(out.stdout).unwrap();
-    serde_json::from_str::<Value>(line.lines().next().unwrap()).unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    fresh_in(&bench_dir(), name)
 }
 
 /// `contactsd dnc import` of the numbers `numbers` yields, in numbers/s.
@@ -144,8 +106,9 @@ fn main() {
         // Five rounds, the first of each pair alternating: on this shared
         // machine whichever runs first in a pair tends to be faster.
         for round in 0..5 {
-            let run_now = || import_rate(&binary, 100_000, &format!("import-now-{round}"));
-            let run_then = || import_rate(&before, 100_000, &format!("import-before-{round}"));
+            let run_now = || import_rate(&binary, 100_000, &fresh(&format!("import-now-{round}")));
+            let run_then =
+                || import_rate(&before, 100_000, &fresh(&format!("import-before-{round}")));
             if round % 2 == 0 {
                 now.push(run_now());
                 then.push(run_then());
@@ -177,7 +140,7 @@ fn main() {
     {
         let database = fresh("dnc-million");
         new_key(&binary, &database);
-        let org = org_id(&binary, &database);
+        let org = first_org(&binary, &database);
         let (rate, printed) = dnc_import(
             &binary,
             &database,
@@ -200,7 +163,7 @@ fn main() {
     let database = fresh("callable-run");
     std::fs::copy(&cached, &database).unwrap();
     let started = Instant::now();
-    let org = org_id(&binary, &database);
+    let org = first_org(&binary, &database);
     table.push(format!(
         "| first start after the upgrade: migrations 14 and 15, 1,000,000 zone sets | {:.1} s |",
         started.elapsed().as_secs_f64()
@@ -219,22 +182,7 @@ fn main() {
         "| `dnc import`, 100,000 numbers onto 1,000,000 contacts | {rate:.0} numbers/s |"
     ));
 
-    let key = {
-        let out = Command::new(&binary)
-            .args([
-                "--database",
-                database.to_str().unwrap(),
-                "key",
-                "create",
-                &org,
-            ])
-            .output()
-            .unwrap();
-        serde_json::from_slice::<Value>(&out.stdout).unwrap()["apiKey"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let key = key_for(&binary, &database, &org);
     let served = Served::start(&binary, &database, &[]);
     let mut client = Client::connect(served.port, &key);
 

@@ -20,21 +20,13 @@ mod support;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rocket::tokio;
 use serde_json::{json, Value};
-use support::served::{new_key, percentile, Served};
-use support::{batch_body, phone_number, Client, Raw};
-
-fn arg(name: &str) -> Option<String> {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|a| a == name)
-        .and_then(|i| args.get(i + 1).cloned())
-}
+use support::served::{arg, first_org, fresh_in, import_rate, key_for, percentile, Served};
+use support::{phone_number, Client, Raw};
 
 fn bench_dir() -> PathBuf {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-data/changes");
@@ -43,27 +35,7 @@ fn bench_dir() -> PathBuf {
 }
 
 fn fresh(name: &str) -> PathBuf {
-    let path = bench_dir().join(format!("{name}.db"));
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-    }
-    path
-}
-
-/// Rows/s of `rows` contacts through the bulk API, 1,000 a request.
-fn import_rate(binary: &Path, rows: u64, name: &str) -> f64 {
-    let database = fresh(name);
-    let key = new_key(binary, &database);
-    let served = Served::start(binary, &database, &[]);
-    let mut client = Client::connect(served.port, &key);
-    let started = Instant::now();
-    let mut start = 0;
-    while start < rows {
-        let (status, body) = client.request("POST", "/v1/contacts/bulk", &batch_body(start, ""));
-        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-        start += 1000;
-    }
-    rows as f64 / started.elapsed().as_secs_f64()
+    fresh_in(&bench_dir(), name)
 }
 
 /// The cached database of `contacts` contacts in one organization.
@@ -105,12 +77,12 @@ fn main() {
             now.push(import_rate(
                 &binary,
                 100_000,
-                &format!("import-now-{round}"),
+                &fresh(&format!("import-now-{round}")),
             ));
             then.push(import_rate(
                 &before,
                 100_000,
-                &format!("import-before-{round}"),
+                &fresh(&format!("import-before-{round}")),
             ));
             eprintln!(
                 "round {round}: this build {:.0} rows/s, before {:.0} rows/s",
@@ -123,38 +95,10 @@ fn main() {
 
     // The feed at a million contacts.
     let cached = million(contacts);
-    let database = bench_dir().join("feed-run.db");
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", database.display()));
-    }
+    let database = fresh("feed-run");
     std::fs::copy(&cached, &database).unwrap();
-    let org_id = {
-        let out = Command::new(&binary)
-            .args(["--database", database.to_str().unwrap(), "org", "list"])
-            .output()
-            .unwrap();
-        let line = String::from_utf8(out.stdout).unwrap();
-        serde_json::from_str::<Value>(line.lines().next().unwrap()).unwrap()["id"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
-    let key = {
-        let out = Command::new(&binary)
-            .args([
-                "--database",
-                database.to_str().unwrap(),
-                "key",
-                "create",
-                &org_id,
-            ])
-            .output()
-            .unwrap();
-        serde_json::from_slice::<Value>(&out.stdout).unwrap()["apiKey"]
-            .as_str()
-            .unwrap()
-            .to_string()
-    };
+    let org_id = first_org(&binary, &database);
+    let key = key_for(&binary, &database, &org_id);
     let served = Served::start(
         &binary,
         &database,
