@@ -172,3 +172,62 @@ fn only_name_and_plain_metadata_keys_can_be_declared() {
         "metadata.Full Name"
     );
 }
+
+#[test]
+fn a_listing_that_read_many_rows_for_an_undeclared_key_names_the_index() {
+    // A threshold of 10 rows stands in for the default 100,000.
+    let app = TestApp::spawn_with(|figment| figment.merge(("scan_hint_rows", 10)));
+    seed(&app);
+    let hint = |uri: &str| {
+        let answer = app.get(uri);
+        assert_eq!(answer.status.code, 200, "{uri}: {}", answer.body);
+        (
+            answer.header("X-Contactsd-Hint").map(str::to_string),
+            answer.body["total"].as_i64().unwrap(),
+        )
+    };
+    let named = |key: &str| Some(format!("PUT /v1/indexes/metadata.{key}"));
+    // 40 rows read for the city: more than 10.
+    assert_eq!(hint("/v1/contacts?metadata.city=Pune"), (named("city"), 20));
+    assert_eq!(
+        hint("/v1/contacts?metadata.city=Nowhere"),
+        (named("city"), 0)
+    );
+    assert_eq!(
+        hint("/v1/contacts?metadata.city=Pune&page=9&limit=5"),
+        (named("city"), 20)
+    );
+    assert_eq!(
+        hint("/v1/contacts?metadata.n=1&sort=name"),
+        (named("n"), 13)
+    );
+    // Narrowed first to 8 rows (the flag is declared below): no hint.
+    assert_eq!(put(&app, &app.key, "metadata.flag").status.code, 201);
+    assert_eq!(
+        hint("/v1/contacts?metadata.flag=true&metadata.city=Pune"),
+        (None, 4)
+    );
+    // A declared key reads no row for itself; an undeclared one is named.
+    assert_eq!(
+        hint("/v1/contacts?metadata.flag=true&metadata.n=0"),
+        (None, 3)
+    );
+    assert_eq!(put(&app, &app.key, "metadata.city").status.code, 201);
+    assert_eq!(hint("/v1/contacts?metadata.city=Pune"), (None, 20));
+    assert_eq!(
+        hint("/v1/contacts?metadata.city=Pune&metadata.n=2"),
+        (named("n"), 7)
+    );
+    // No metadata filter, or a search that reads only its matches: no hint.
+    assert_eq!(hint("/v1/contacts").0, None);
+    assert_eq!(hint("/v1/contacts?search=anjali&metadata.n=1").0, None);
+}
+
+#[test]
+fn the_hint_waits_for_the_default_threshold() {
+    let app = TestApp::spawn();
+    seed(&app);
+    let answer = app.get("/v1/contacts?metadata.city=Pune");
+    assert_eq!(answer.body["total"], 20);
+    assert_eq!(answer.header("X-Contactsd-Hint"), None);
+}

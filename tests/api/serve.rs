@@ -737,3 +737,58 @@ fn an_import_killed_mid_way_resumes_on_restart_and_applies_every_row_once() {
         .unwrap();
     assert_eq!(rows, 50_000);
 }
+
+#[test]
+fn a_listing_that_scanned_says_so_in_its_access_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = org_key(dir.path());
+    let server = start(
+        dir.path(),
+        &["--log-format", "json", "serve"],
+        &[("ROCKET_SCAN_HINT_ROWS", "2")],
+    )
+    .unwrap_or_else(|s| panic!("{}", s.stderr));
+    let contacts = r#"{"contacts":[
+        {"name":"A","phoneNumber":"+14155552671","metadata":{"tier":"gold"}},
+        {"name":"B","phoneNumber":"+14155552672","metadata":{"tier":"silver"}},
+        {"name":"C","phoneNumber":"+14155552673","metadata":{"tier":"gold"}}]}"#;
+    let (status, _, _) = http(
+        server.port,
+        &request(
+            "POST",
+            "/v1/contacts/bulk",
+            &[("x-api-key", &key)],
+            contacts,
+        ),
+    );
+    assert_eq!(status, 200);
+    let (status, head, body) = http(
+        server.port,
+        &request(
+            "GET",
+            "/v1/contacts?metadata.tier=gold",
+            &[("x-api-key", &key), ("x-request-id", "scan-1")],
+            "",
+        ),
+    );
+    assert_eq!((status, body["total"].as_i64()), (200, Some(2)), "{body}");
+    assert!(
+        head.contains("x-contactsd-hint: put /v1/indexes/metadata.tier"),
+        "{head}"
+    );
+    let stopped = server.stop();
+    let line = stopped
+        .stderr
+        .lines()
+        .find(|l| l.contains("scan-1"))
+        .unwrap_or_else(|| panic!("{}", stopped.stderr));
+    let event: Value = serde_json::from_str(line).unwrap();
+    let fields = if event["fields"].is_object() {
+        &event["fields"]
+    } else {
+        &event
+    };
+    assert_eq!(fields["plan"], "scan", "{line}");
+    assert_eq!(fields["scanned_rows"], 3, "{line}");
+    assert_eq!(fields["hint"], "PUT /v1/indexes/metadata.tier", "{line}");
+}

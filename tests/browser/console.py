@@ -8,7 +8,7 @@ search, create with a bad phone number (the API's message shows beside the
 field), fix it and save, edit, delete, select two rows and add them to a
 new audience, import a CSV of 1,000 rows while the progress bar moves to
 the end, export, audiences, the do-not-call list with its marks and the
-Callable now filter, keyboard-only sign-in, a 360 px wide screen,
+Callable now filter, the metadata filter's index hint, keyboard-only sign-in, a 360 px wide screen,
 and no request to any other host and no CSP violation throughout.
 
 `--screenshots DIR` saves the main views as PNG files in DIR.
@@ -82,7 +82,9 @@ def main():
     args = parser.parse_args()
     steps = Steps()
     with tempfile.TemporaryDirectory() as directory:
-        server, port, key = start_server(directory)
+        # A listing that reads more than 20 rows for an undeclared
+        # metadata key says so (the default is 100,000).
+        server, port, key = start_server(directory, env_extra={"ROCKET_SCAN_HINT_ROWS": "20"})
         base = f"http://127.0.0.1:{port}"
         try:
             seed(base, key)
@@ -163,6 +165,16 @@ def main():
                     page.get_by_label("Metadata value").fill("Paris")
                     expect(page.get_by_text("1 contact", exact=True)).to_be_visible()
                     expect(page.get_by_role("button", name="Émile Dubois")).to_be_visible()
+                    # The server read all 34 rows (over the 20 it was
+                    # started with): the hint names the index to declare.
+                    hint = page.locator("#filter-meta-hint")
+                    expect(hint).to_be_visible()
+                    expect(hint).to_contain_text("PUT /v1/indexes/metadata.city")
+                    api(base, key, "PUT", "/v1/indexes/metadata.city")
+                    page.get_by_label("Metadata value").fill("Pari")
+                    page.get_by_label("Metadata value").fill("Paris")
+                    expect(page.get_by_text("1 contact", exact=True)).to_be_visible()
+                    expect(hint).to_be_hidden()
                     page.get_by_label("Metadata key").fill("")
                     page.get_by_label("Metadata value").fill("")
                     expect(page.get_by_text("34 contacts")).to_be_visible()

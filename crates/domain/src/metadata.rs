@@ -65,6 +65,29 @@ impl Metadata {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Texts of which stored metadata whose top-level `key` matches
+    /// `value` (the string `value`, or a number or boolean whose JSON
+    /// text is `value`) holds at least one verbatim: the member as this
+    /// type writes it, `"key":"value"` or `"key":value`. A cheap
+    /// substring test on the stored text can then rule rows out before
+    /// any JSON is parsed; a row that holds one may still not match (the
+    /// text can sit in a nested object, or be the start of a longer
+    /// number), so the exact test stays.
+    pub fn member_texts(key: &str, value: &str) -> Vec<String> {
+        let key = serde_json::to_string(key).unwrap_or_default();
+        let mut texts = vec![format!(
+            "{key}:{}",
+            serde_json::to_string(value).unwrap_or_default()
+        )];
+        if matches!(
+            serde_json::from_str::<Value>(value),
+            Ok(Value::Number(_) | Value::Bool(_))
+        ) {
+            texts.push(format!("{key}:{value}"));
+        }
+        texts
+    }
 }
 
 #[cfg(test)]
@@ -110,6 +133,31 @@ mod tests {
                     prop_assert!(back.as_object().unwrap().len() <= MAX_KEYS);
                 }
                 Err(error) => prop_assert_eq!(error.field, "metadata"),
+            }
+        }
+
+        #[test]
+        fn a_matching_member_is_always_found_in_the_stored_text(
+            members in prop::collection::vec(("[\\PC\"\\\\\u{1}\n]{1,8}", json_value()), 1..6),
+            strings in prop::collection::vec("[\\PC\"\\\\\u{1}\u{1f}\t/]{0,8}", 1..4),
+        ) {
+            let mut object: serde_json::Map<String, Value> = members.into_iter().collect();
+            for (i, text) in strings.into_iter().enumerate() {
+                object.insert(format!("s{i}\"\\"), Value::from(text));
+            }
+            let metadata = Metadata::from_json("metadata", &Value::Object(object.clone())).unwrap();
+            for (key, value) in &object {
+                // The filter's VALUE that matches this member, if any.
+                let value = match value {
+                    Value::String(text) => text.clone(),
+                    Value::Number(_) | Value::Bool(_) => value.to_string(),
+                    _ => continue,
+                };
+                let texts = Metadata::member_texts(key, &value);
+                prop_assert!(
+                    texts.iter().any(|t| metadata.as_str().contains(t.as_str())),
+                    "{:?} not in {}", texts, metadata.as_str()
+                );
             }
         }
     }

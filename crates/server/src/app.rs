@@ -75,6 +75,7 @@ pub fn build(figment: Figment, db: Db) -> Result<Rocket<Build>, String> {
             Box::pin(async move { sweep_idempotency_keys(rocket) })
         }))
         .manage(Retention(settings.changes_retention_days))
+        .manage(api::ScanHintRows(settings.scan_hint_rows))
         .attach(AdHoc::on_ignite("expired tombstones", |rocket| {
             Box::pin(prune_tombstones_at_start(rocket))
         }))

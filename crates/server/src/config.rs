@@ -54,6 +54,9 @@ pub struct Settings {
     pub metrics: bool,
     /// Serve `GET /metrics` on this address instead (and not on the API's).
     pub metrics_address: Option<std::net::SocketAddr>,
+    /// Rows a listing may check an undeclared metadata filter on before
+    /// its answer names the index to declare (`X-Contactsd-Hint`).
+    pub scan_hint_rows: u64,
 }
 
 impl Default for Settings {
@@ -70,6 +73,7 @@ impl Default for Settings {
             changes_retention_days: 30,
             metrics: false,
             metrics_address: None,
+            scan_hint_rows: crate::api::SCAN_HINT_ROWS,
         }
     }
 }
@@ -174,6 +178,7 @@ const KNOWN_KEYS: &[&str] = &[
     "metrics",
     "metrics_address",
     "changes_retention_days",
+    "scan_hint_rows",
 ];
 
 /// Checks the configuration file (`Rocket.toml`, or `ROCKET_CONFIG`):

@@ -267,6 +267,16 @@ impl Fairing for AccessLog {
                 .and_then(|mut c| c.take())
                 .unwrap_or_else(|| String::from("unknown"));
             tracing::error!(target: "contactsd::access", method = %method, route, request_id = %request_id, status, latency_ms, cause, "answered");
+        } else if let Some((scanned_rows, hint)) = req
+            .local_cache(crate::api::ScanNote::default)
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut note| note.take())
+        {
+            // A listing that read its rows for an undeclared metadata
+            // filter: the operator sees the plan and the index to declare.
+            tracing::info!(target: "contactsd::access", method = %method, route, request_id = %request_id, status, latency_ms, plan = "scan", scanned_rows, hint = %hint, "answered");
         } else {
             tracing::info!(target: "contactsd::access", method = %method, route, request_id = %request_id, status, latency_ms, "answered");
         }

@@ -29,6 +29,7 @@ pub mod orgs;
 mod tenant;
 pub mod webhooks;
 
+pub use listing::Scan;
 pub use tenant::{ContactPage, ItemOutcome, RowSink, Scoped, TenantDb};
 
 use std::path::{Path, PathBuf};

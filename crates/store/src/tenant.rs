@@ -55,6 +55,8 @@ pub struct ContactPage {
     pub next_cursor: Option<String>,
     /// The query the page answers.
     pub listing: Listing,
+    /// Set when an undeclared metadata filter read the rows it checked.
+    pub scan: Option<crate::Scan>,
 }
 
 /// What became of one bulk item.
@@ -273,6 +275,7 @@ impl TenantDb {
                 total: page.total,
                 next_cursor,
                 listing,
+                scan: page.scan,
             })
         })
         .await

@@ -40,9 +40,10 @@ export function whenReadOnly(f) { onReadOnly = f; }
 
 /**
  * Sends a request; resolves to the parsed JSON answer, or rejects with an
- * ApiError. `body` is an object (sent as JSON) or a string (sent as is).
+ * ApiError. `body` is an object (sent as JSON) or a string (sent as is);
+ * `onHeaders` is given the answer's headers.
  */
-export async function request(method, path, { body, key = session.key, signal, type } = {}) {
+export async function request(method, path, { body, key = session.key, signal, type, onHeaders } = {}) {
   const headers = { "x-api-key": key || "" };
   let payload;
   if (typeof body === "string" || body instanceof Blob) {
@@ -53,6 +54,7 @@ export async function request(method, path, { body, key = session.key, signal, t
     headers["Content-Type"] = "application/json";
   }
   const answer = await fetch(path, { method, headers, body: payload, signal });
+  if (onHeaders) onHeaders(answer.headers);
   const text = await answer.text();
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { json = null; }

@@ -41,7 +41,7 @@ pub(crate) async fn list_contacts(
     let listing = for_verified(org, Listing::parse(query.0, &scope)).await?;
     let answer = org.list_contacts(listing).await?;
     let (page, org_id) = (&answer.value, answer.org_id.as_str());
-    Reply::ok(&CursorPage {
+    Ok(Reply::ok(&CursorPage {
         data: page
             .rows
             .iter()
@@ -52,5 +52,6 @@ pub(crate) async fn list_contacts(
         limit: page.listing.limit,
         total_pages: (page.total + page.listing.limit - 1) / page.listing.limit,
         next_cursor: page.next_cursor.as_deref(),
-    })
+    })?
+    .with_scan(page.scan.clone()))
 }

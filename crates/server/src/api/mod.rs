@@ -34,7 +34,7 @@ pub(crate) use body::{
 pub(crate) use contactsd_domain::query::{PageRequest, RawQuery};
 pub(crate) use query::Query;
 pub use reply::ErrorBody;
-pub(crate) use reply::{Page, Reply};
+pub(crate) use reply::{Page, Reply, ScanHintRows, ScanNote, SCAN_HINT_ROWS};
 
 /// `parsed`, once the caller's key is known to be valid: what is wrong with
 /// a request is told only to a verified caller (an unknown key is 401

@@ -13,6 +13,10 @@ use utoipa::ToSchema;
 use crate::error::FieldError;
 
 use crate::db::idempotency::StoredAnswer;
+use crate::db::Scan;
+
+/// The header naming the index that would have made a listing fast.
+pub(crate) const HINT_HEADER: &str = "X-Contactsd-Hint";
 use crate::error::ApiError;
 use crate::idempotency::is_stored;
 
@@ -22,7 +26,21 @@ pub(crate) struct Reply {
     location: Option<String>,
     /// Sent again for an idempotency key (`Idempotent-Replayed: true`).
     replayed: bool,
+    /// A listing that read its rows for an undeclared metadata filter.
+    scan: Option<Scan>,
 }
+
+/// Rows a listing may check an undeclared metadata filter on before its
+/// answer names the index that would make it fast (`scan_hint_rows`).
+pub(crate) const SCAN_HINT_ROWS: u64 = 100_000;
+
+/// `scan_hint_rows`, as the server was started with.
+pub(crate) struct ScanHintRows(pub u64);
+
+/// What the access line says of a listing's plan: it read `rows` rows to
+/// check an undeclared metadata filter, and the hint it answered with.
+#[derive(Default)]
+pub(crate) struct ScanNote(pub std::sync::Mutex<Option<(i64, String)>>);
 
 impl Reply {
     /// `200` with `value` as JSON.
@@ -56,7 +74,17 @@ impl Reply {
             body,
             location: None,
             replayed: false,
+            scan: None,
         }
+    }
+
+    /// The answer of a listing that read `scan.rows` rows for an
+    /// undeclared metadata filter: past `scan_hint_rows`, it names the
+    /// index to declare (`X-Contactsd-Hint`) and the access line says the
+    /// plan was a scan.
+    pub(crate) fn with_scan(mut self, scan: Option<Scan>) -> Reply {
+        self.scan = scan;
+        self
     }
 
     /// A stored answer, sent again for its idempotency key.
@@ -66,6 +94,7 @@ impl Reply {
             body: answer.body,
             location: answer.location,
             replayed: true,
+            scan: None,
         }
     }
 
@@ -85,12 +114,13 @@ impl Reply {
             body,
             location: None,
             replayed: false,
+            scan: None,
         })
     }
 }
 
 impl<'r> Responder<'r, 'static> for Reply {
-    fn respond_to(self, _req: &'r Request<'_>) -> response::Result<'static> {
+    fn respond_to(self, req: &'r Request<'_>) -> response::Result<'static> {
         let mut response = Response::build();
         response
             .status(self.status)
@@ -104,6 +134,20 @@ impl<'r> Responder<'r, 'static> for Reply {
         }
         if self.replayed {
             response.header(Header::new("Idempotent-Replayed", "true"));
+        }
+        let threshold = req
+            .rocket()
+            .state::<ScanHintRows>()
+            .map_or(SCAN_HINT_ROWS, |rows| rows.0);
+        if let Some(scan) = self
+            .scan
+            .filter(|s| u64::try_from(s.rows).unwrap_or(0) > threshold)
+        {
+            let hint = format!("PUT /v1/indexes/metadata.{}", scan.key);
+            if let Ok(mut note) = req.local_cache(ScanNote::default).0.lock() {
+                *note = Some((scan.rows, hint.clone()));
+            }
+            response.header(Header::new(HINT_HEADER, hint));
         }
         response.ok()
     }
