@@ -29,6 +29,12 @@ fn sql_key(key: &SortKey) -> SqlValue {
     }
 }
 
+/// The database's connections.
+pub(crate) type Pool = r2d2::Pool<r2d2_sqlite::SqliteConnectionManager>;
+
+/// Rows a span must hold before it is counted in parallel parts.
+const PARALLEL_SPAN: i64 = if cfg!(test) { 16 } else { 50_000 };
+
 /// An audience filter resolved to its row and member count.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Membership {
@@ -141,12 +147,20 @@ struct Plan<'a> {
     declared: Declared,
     /// A `callable` filter resolved to the zone sets inside the hours.
     callable: Option<Callable>,
-    /// The organization's rows as one range of row numbers, when an
-    /// undeclared metadata filter must read them all and nothing narrower
-    /// drives the query: reading the table in row order over that range
-    /// is cheaper than walking an index and looking up each row (measured
-    /// 20-25% at a million contacts), and row order is `createdAt` order.
-    scan: Option<(i64, i64)>,
+    /// How an undeclared metadata filter reads the organization's rows
+    /// when nothing narrower (a search, an audience, a language) drives
+    /// the query.
+    reading: Option<Reading>,
+}
+
+/// The organization's rows as one range of row numbers, its first and
+/// last, read in row order, which is `createdAt` order.
+#[derive(Clone, Copy, Debug)]
+enum Reading {
+    /// The table itself over that range: cheaper than walking an index
+    /// and looking up each row (20-25% at a million contacts) while other
+    /// organizations' rows are less than half of it.
+    Table(i64, i64),
 }
 
 /// A `callable` filter resolved: whether callable contacts are wanted, the
@@ -240,18 +254,19 @@ fn plan<'a>(conn: &Connection, tenant: &'a Tenant, request: &'a ListRequest) -> 
     } else {
         None
     };
+    let reading = scan.map(|(first, last)| Reading::Table(first, last));
     Ok(Plan {
         tenant,
         filters,
         membership,
         declared,
         callable,
-        scan,
+        reading,
     })
 }
 
 /// The first and last row numbers of the organization's contacts, when
-/// few other rows lie between them (an organization filled alongside
+/// other rows are under half of the span (an organization filled alongside
 /// others can be spread over the whole table). Its first and last rows in
 /// `(created_at, id)` order are its lowest and highest row numbers (see
 /// `contacts::NewRows`).
@@ -266,7 +281,7 @@ fn organization_span(conn: &Connection, tenant: &Tenant) -> Result<Option<(i64, 
         )?
         .query_row([tenant.org_seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     Ok(match (first, last) {
-        (Some(first), Some(last)) if last - first < count + count / 4 => Some((first, last)),
+        (Some(first), Some(last)) if last - first < 2 * count => Some((first, last)),
         _ => None,
     })
 }
@@ -370,8 +385,10 @@ impl Plan<'_> {
         let (tenant, filters) = (self.tenant, self.filters);
         let mut args: Vec<SqlValue> = Vec::new();
         let mut sql = match filters.search.as_ref().and_then(|p| p.trigram.as_ref()) {
-            _ if scan && self.scan.is_some() => {
-                let (first, last) = self.scan.expect("checked above");
+            _ if scan && self.reading.is_some() => {
+                let Some(Reading::Table(first, last)) = self.reading else {
+                    unreachable!("checked above")
+                };
                 args.extend([first.into(), last.into()]);
                 String::from("FROM contacts c NOT INDEXED WHERE c.seq BETWEEN ? AND ? AND")
             }
@@ -474,23 +491,98 @@ impl Plan<'_> {
 
     /// The exact number of matching contacts, and how many rows the
     /// undeclared metadata filters were checked on, in one pass.
-    fn count_checked(&self, conn: &Connection) -> Result<(i64, i64)> {
+    ///
+    /// Over a span of the table, with `helpers` to borrow connections
+    /// from, the span is cut in parts counted at once, one a core: a part
+    /// counted on another connection is used only when that connection
+    /// saw the organization as this one does (the same change number, which
+    /// every write of a contact, membership or call raises), else it is
+    /// counted here again. `callable` is left out: the do-not-call list
+    /// changes rows without a change number.
+    fn count_checked(&self, conn: &Connection, helpers: Option<&Pool>) -> Result<(i64, i64)> {
         let parts = self.where_parts(Sort::default(), true, true);
-        let mut args = parts.unindexed_args;
-        args.extend(parts.args);
         let filter = if parts.unindexed.is_empty() {
             "1"
         } else {
             parts.unindexed.as_str()
         };
-        Ok(conn
-            .prepare_cached(&format!(
-                "SELECT count(*) FILTER (WHERE {filter}), count(*) {}",
-                parts.from
-            ))?
-            .query_row(params_from_iter(args.iter()), |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })?)
+        let sql = format!(
+            "SELECT count(*) FILTER (WHERE {filter}), count(*) {}",
+            parts.from
+        );
+        // The span's first and last row numbers are the first two
+        // arguments of `from` (see `where_parts`).
+        let count = |conn: &Connection, range: Option<(i64, i64)>| -> Result<(i64, i64)> {
+            let mut args = parts.unindexed_args.clone();
+            let at = args.len();
+            args.extend(parts.args.iter().cloned());
+            if let Some((first, last)) = range {
+                args[at] = first.into();
+                args[at + 1] = last.into();
+            }
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_row(params_from_iter(args.iter()), |r| {
+                    Ok((r.get(0)?, r.get(1)?))
+                })?)
+        };
+        let (Some(Reading::Table(first, last)), Some(pool), None) =
+            (self.reading, helpers, self.filters.callable)
+        else {
+            return count(conn, None);
+        };
+        let cores = std::thread::available_parallelism()
+            .map_or(1, usize::from)
+            .min(4);
+        let cores = i64::try_from(cores).unwrap_or(1);
+        if cores < 2 || last - first < PARALLEL_SPAN {
+            return count(conn, None);
+        }
+        let step = (last - first) / cores + 1;
+        let ranges: Vec<(i64, i64)> = (0..cores)
+            .map(|i| (first + i * step, (first + (i + 1) * step - 1).min(last)))
+            .collect();
+        let marker = |conn: &Connection| -> rusqlite::Result<(i64, i64)> {
+            conn.prepare_cached(
+                "SELECT change_seq, contact_count FROM organizations WHERE seq = ?1",
+            )?
+            .query_row([self.tenant.org_seq], |r| Ok((r.get(0)?, r.get(1)?)))
+        };
+        let seen = marker(conn)?;
+        let (mine, others) = std::thread::scope(|scope| {
+            let others: Vec<_> = ranges[1..]
+                .iter()
+                .map(|&range| {
+                    let count = &count;
+                    let marker = &marker;
+                    scope.spawn(move || -> Option<((i64, i64), (i64, i64))> {
+                        let helper = pool.try_get()?;
+                        helper.execute_batch("BEGIN DEFERRED").ok()?;
+                        let counted = marker(&helper)
+                            .map_err(crate::Error::from)
+                            .and_then(|seen| Ok((seen, count(&helper, Some(range))?)));
+                        let _ = helper.execute_batch("COMMIT");
+                        counted.ok()
+                    })
+                })
+                .collect();
+            let mine = count(conn, Some(ranges[0]));
+            let others: Vec<_> = others
+                .into_iter()
+                .map(|handle| handle.join().ok().flatten())
+                .collect();
+            (mine, others)
+        });
+        let (mut total, mut checked) = mine?;
+        for (range, other) in ranges[1..].iter().zip(others) {
+            let (part_total, part_checked) = match other {
+                Some((their, part)) if their == seen => part,
+                _ => count(conn, Some(*range))?,
+            };
+            total += part_total;
+            checked += part_checked;
+        }
+        Ok((total, checked))
     }
 
     /// Whether the rows come in name order from the declared `name_order`
@@ -715,7 +807,15 @@ pub(crate) fn for_each(
 }
 
 /// One page of the tenant's contacts.
-pub(crate) fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) -> Result<ListPage> {
+///
+/// `helpers`: the pool to borrow connections from for counting in
+/// parallel (none: everything on `conn`).
+pub(crate) fn list(
+    conn: &Connection,
+    tenant: &Tenant,
+    request: &ListRequest,
+    helpers: Option<&Pool>,
+) -> Result<ListPage> {
     let plan = plan(conn, tenant, request)?;
     let mut cheap_total = plan.cheap_count(conn)?;
     // Undeclared metadata filters read every candidate row anyway: count
@@ -723,7 +823,7 @@ pub(crate) fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) ->
     // the page's query when the window starts past the end.
     let mut scan = None;
     if let (None, None, Some(key)) = (cheap_total, &request.filters.search, plan.unindexed_key()) {
-        let (total, rows) = plan.count_checked(conn)?;
+        let (total, rows) = plan.count_checked(conn, helpers)?;
         cheap_total = Some(total);
         scan = Some(Scan {
             key: key.to_string(),
@@ -811,7 +911,7 @@ pub(crate) fn list(conn: &Connection, tenant: &Tenant, request: &ListRequest) ->
         // the table in row order, newest (or oldest) first, until the
         // page is full.
         (Window::Offset(offset), _)
-            if plan.scan.is_some() && sort.field == SortField::CreatedAt =>
+            if plan.reading.is_some() && sort.field == SortField::CreatedAt =>
         {
             let parts = plan.where_parts(sort, true, false);
             let mut args = parts.args;
@@ -946,6 +1046,51 @@ mod tests {
         (dir, db, a, b)
     }
 
+    #[test]
+    fn counting_in_parallel_parts_answers_as_one_pass_does() {
+        // 60 rows of each organization, alternating: a span of 119 rows,
+        // cut in parts (over 16 rows in tests) counted on other pooled
+        // connections.
+        let (_dir, db, a, b) = interleaved();
+        let conn = db.pool.get().unwrap();
+        let metadata = |pairs: &[(&str, &str)]| Filters {
+            metadata: pairs
+                .iter()
+                .map(|(key, value)| MetadataFilter {
+                    key: (*key).into(),
+                    value: (*value).into(),
+                })
+                .collect(),
+            ..Filters::default()
+        };
+        let cases = [
+            metadata(&[("n", "1")]),
+            metadata(&[("n", "0"), ("é", "true")]),
+            metadata(&[("k\u{1}", "x")]),
+            metadata(&[("n", "7")]),
+            Filters {
+                created_before: Some(i64::MAX),
+                ..metadata(&[("é", "false")])
+            },
+        ];
+        for tenant in [&a, &b] {
+            for filters in &cases {
+                let req = request(filters.clone(), Sort::default(), Window::Offset(0), 100);
+                let alone = list(&conn, tenant, &req, None).unwrap();
+                let parallel = list(&conn, tenant, &req, Some(&db.pool)).unwrap();
+                assert_eq!(parallel.total, alone.total, "{filters:?}");
+                assert_eq!(names(&parallel), names(&alone), "{filters:?}");
+                assert_eq!(parallel.scan, alone.scan, "{filters:?}");
+                assert_eq!(
+                    alone.total,
+                    i64::try_from(alone.rows.len()).unwrap(),
+                    "{filters:?}"
+                );
+                assert_eq!(alone.scan.as_ref().map(|s| s.rows), Some(60));
+            }
+        }
+    }
+
     fn request(filters: Filters, sort: Sort, window: Window, limit: i64) -> ListRequest {
         ListRequest {
             filters,
@@ -985,6 +1130,7 @@ mod tests {
                 conn,
                 tenant,
                 &request(filters.clone(), sort, Window::Offset(offset), 7),
+                None,
             )
             .unwrap();
             by_offset.extend(names(&page));
@@ -998,6 +1144,7 @@ mod tests {
                 conn,
                 tenant,
                 &request(filters.clone(), sort, window.clone(), 7),
+                None,
             )
             .unwrap();
             by_cursor.extend(names(&page));
@@ -1056,6 +1203,7 @@ mod tests {
                     &conn,
                     tenant,
                     &request(filters.clone(), Sort::default(), Window::Offset(0), 100),
+                    None,
                 )
                 .unwrap();
                 assert!(expected.total > 0, "{filters:?}");
@@ -1101,6 +1249,7 @@ mod tests {
                 &conn,
                 &a,
                 &request(filters, Sort::default(), Window::Offset(0), 100),
+                None,
             )
             .unwrap();
             assert_eq!(page.total, expected, "{key:?}={value}");
@@ -1180,6 +1329,7 @@ mod tests {
                 tx,
                 &a,
                 &request(Filters::default(), Sort::default(), Window::Offset(0), 3),
+                None,
             )?;
             let fields = contactsd_domain::ContactFields {
                 name: Name::parse("Aardvark First"),
@@ -1208,6 +1358,7 @@ mod tests {
                     tx,
                     &b,
                     &request(Filters::default(), Sort::default(), Window::Offset(0), 1),
+                    None,
                 )?
                 .rows[0]
                     .id,

@@ -259,11 +259,12 @@ impl TenantDb {
     /// organization the key belongs to.
     pub async fn list_contacts(&self, listing: Listing) -> Result<Scoped<ContactPage>> {
         let secret = self.cursor_secret().to_vec();
+        let pool = self.db.pool.clone();
         self.read(move |tx, tenant| {
             let request = listing
                 .request(&secret, tenant.org_id())
                 .map_err(Error::BadCursor)?;
-            let page = listing::list(tx, tenant, &request)?;
+            let page = listing::list(tx, tenant, &request, Some(&pool))?;
             let next_cursor = match page.rows.last() {
                 Some(last) if page.has_more => {
                     Some(listing.next_cursor(&secret, tenant.org_id(), &last.row_key()))

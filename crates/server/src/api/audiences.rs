@@ -236,7 +236,7 @@ async fn delete_audience(org: Org, id: &str) -> Result<Reply, ApiError> {
     summary = "List an audience's members",
     description = crate::domain::schema::metadata_filters(),
     params(("id" = String, Path, description = "The audience's id"), Listing),
-    responses((status = 200, body = CursorPage), ListingErrors),
+    responses((status = 200, body = CursorPage, headers(("X-Contactsd-Hint" = String, description = "Sent when the listing read more than `scan_hint_rows` rows (default 100,000) for a metadata key with no declared index: the request that declares it, e.g. `PUT /v1/indexes/metadata.tier`"))), ListingErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/audiences/<id>/contacts")]
@@ -251,7 +251,7 @@ async fn get_audience_contacts(org: Org, id: &str, query: Query) -> Result<Reply
     summary = "List the contacts outside an audience",
     description = crate::domain::schema::metadata_filters(),
     params(("id" = String, Path, description = "The audience's id"), Listing),
-    responses((status = 200, body = CursorPage), ListingErrors),
+    responses((status = 200, body = CursorPage, headers(("X-Contactsd-Hint" = String, description = "Sent when the listing read more than `scan_hint_rows` rows (default 100,000) for a metadata key with no declared index: the request that declares it, e.g. `PUT /v1/indexes/metadata.tier`"))), ListingErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/audiences/<id>/available-contacts")]

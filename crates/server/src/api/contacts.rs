@@ -99,7 +99,7 @@ fn location(contact: &Contact) -> String {
     summary = "List and search contacts",
     description = crate::domain::schema::metadata_filters(),
     params(Listing, ("audienceId" = Option<String>, Query, description = "Only the members of this audience (unknown: 404)")),
-    responses((status = 200, body = CursorPage), ListingErrors),
+    responses((status = 200, body = CursorPage, headers(("X-Contactsd-Hint" = String, description = "Sent when the listing read more than `scan_hint_rows` rows (default 100,000) for a metadata key with no declared index: the request that declares it, e.g. `PUT /v1/indexes/metadata.tier`"))), ListingErrors),
     security(("apiKey" = []), ("bearer" = []))
 )]
 #[rocket::get("/contacts")]
