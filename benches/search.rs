@@ -289,6 +289,8 @@ fn main() {
             std::fs::copy(&from, &to).unwrap();
         }
     }
+    // Copying took longer than a kept-alive connection waits idle.
+    let mut client = Client::connect(port, &key);
     let mut plain = rusqlite::Connection::open(&copy).unwrap();
     db::configure(&mut plain).unwrap();
     let big_seq: i64 = plain

@@ -80,8 +80,15 @@ class Client:
         headers = dict(self.headers)
         if data is not None:
             headers["Content-Type"] = "application/json"
-        self.connection.request(method, path, body=data, headers=headers)
-        answer = self.connection.getresponse()
+        try:
+            self.connection.request(method, path, body=data, headers=headers)
+            answer = self.connection.getresponse()
+        except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            # A server closes a kept-alive connection left idle (while the
+            # other server loads): open a new one.
+            self.connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=600)
+            self.connection.request(method, path, body=data, headers=headers)
+            answer = self.connection.getresponse()
         text = answer.read()
         return answer.status, (json.loads(text) if text else None)
 

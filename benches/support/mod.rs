@@ -71,6 +71,10 @@ pub fn launch(rocket: rocket::Rocket<rocket::Build>) -> u16 {
 pub struct Client {
     reader: BufReader<TcpStream>,
     key: String,
+    port: u16,
+    /// When the connection was last used: the server closes a kept-alive
+    /// connection idle for `keep_alive` (5 s), as while wrk runs.
+    used: std::time::Instant,
 }
 
 impl Client {
@@ -80,6 +84,8 @@ impl Client {
         Client {
             reader: BufReader::with_capacity(1 << 16, stream),
             key: key.to_string(),
+            port,
+            used: std::time::Instant::now(),
         }
     }
 
@@ -131,6 +137,10 @@ impl Client {
             self.key,
             body.len()
         );
+        if self.used.elapsed() > Duration::from_secs(4) {
+            *self = Client::connect(self.port, &self.key);
+        }
+        self.used = std::time::Instant::now();
         let stream = self.reader.get_mut();
         stream.write_all(head.as_bytes()).expect("write head");
         stream.write_all(body).expect("write body");
