@@ -256,7 +256,7 @@ pub(crate) fn main() -> ExitCode {
             } => open(&path)
                 .and_then(|db| changes::print(&db, &org_id, since, types.as_deref(), follow)),
             Command::Openapi => {
-                println!("{}", crate::api::openapi::document());
+                write_line(&crate::api::openapi::document());
                 Ok(())
             }
         }
@@ -545,5 +545,20 @@ fn key_json(key: &keys::KeyInfo) -> Value {
 }
 
 pub(crate) fn print_line(value: &Value) {
-    println!("{value}");
+    write_line(&value.to_string());
+}
+
+/// Writes `line` to standard output. A reader that stopped early closed
+/// the pipe (`contactsd org list | head -1`): the command ends quietly
+/// then, as other command-line tools do, instead of panicking.
+pub(crate) fn write_line(line: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    if let Err(error) = writeln!(out, "{line}").and_then(|()| out.flush()) {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("contactsd: cannot write to standard output: {error}");
+        std::process::exit(1);
+    }
 }

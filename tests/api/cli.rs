@@ -72,6 +72,25 @@ fn org_list_prints_one_object_a_line() {
 }
 
 #[test]
+fn a_reader_that_stops_early_ends_the_command_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    json_lines(dir.path(), &["org", "create", "One"]);
+    for args in [&["org", "list"][..], &["openapi"]] {
+        // The pipe is closed before the command writes (`| head -0`).
+        let mut child = contactsd(dir.path(), args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+    }
+}
+
+#[test]
 fn keys_are_created_listed_without_secrets_and_revoked() {
     let dir = tempfile::tempdir().unwrap();
     let org = json_lines(dir.path(), &["org", "create", "Acme"]).remove(0);
