@@ -218,6 +218,19 @@ fn a_listing_that_read_many_rows_for_an_undeclared_key_names_the_index() {
         hint("/v1/contacts?metadata.city=Pune&metadata.n=2"),
         (named("n"), 7)
     );
+    // A key an index cannot be declared on is never named (a control
+    // character could not even travel in a header); others are named as
+    // the request's path segment.
+    assert_eq!(hint("/v1/contacts?metadata.a%01b=x"), (None, 0));
+    assert_eq!(hint("/v1/contacts?metadata.a%22b=x"), (None, 0));
+    assert_eq!(
+        hint("/v1/contacts?metadata.caf%C3%A9%20au%20lait=x"),
+        (Some("PUT /v1/indexes/metadata.caf%C3%A9%20au%20lait".into()), 0)
+    );
+    // The named request works as written.
+    let declared = put(&app, &app.key, "metadata.caf%C3%A9%20au%20lait");
+    assert_eq!(declared.status.code, 201, "{}", declared.body);
+    assert_eq!(declared.body["field"], "metadata.café au lait");
     // No metadata filter, or a search that reads only its matches: no hint.
     assert_eq!(hint("/v1/contacts").0, None);
     assert_eq!(hint("/v1/contacts?search=anjali&metadata.n=1").0, None);

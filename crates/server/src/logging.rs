@@ -276,6 +276,7 @@ impl Fairing for AccessLog {
         {
             // A listing that read its rows for an undeclared metadata
             // filter: the operator sees the plan and the index to declare.
+            let hint = hint.as_deref().unwrap_or("-");
             tracing::info!(target: "contactsd::access", method = %method, route, request_id = %request_id, status, latency_ms, plan = "scan", scanned_rows, hint = %hint, "answered");
         } else {
             tracing::info!(target: "contactsd::access", method = %method, route, request_id = %request_id, status, latency_ms, "answered");

@@ -130,10 +130,11 @@ pub(crate) struct ListPage {
 
 /// A metadata filter answered without a declared index: every candidate
 /// row's metadata was read. `rows` is how many candidates there were;
-/// declaring `key` makes the filter an index lookup instead.
+/// declaring `key` (the first such key an index can be declared on, if
+/// any) makes the filter an index lookup instead.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scan {
-    pub key: String,
+    pub key: Option<String>,
     pub rows: i64,
 }
 
@@ -470,12 +471,21 @@ impl Plan<'_> {
         }
     }
 
-    /// The first metadata key filtered on without a declared index.
-    fn unindexed_key(&self) -> Option<&str> {
+    /// Whether a metadata key is filtered on without a declared index.
+    fn has_unindexed(&self) -> bool {
         self.filters
             .metadata
             .iter()
-            .find(|f| !self.declared.has_metadata(&f.key))
+            .any(|f| !self.declared.has_metadata(&f.key))
+    }
+
+    /// The first metadata key filtered on without a declared index that
+    /// an index can be declared on.
+    fn declarable_key(&self) -> Option<&str> {
+        self.filters
+            .metadata
+            .iter()
+            .find(|f| !self.declared.has_metadata(&f.key) && is_plain_metadata_key(&f.key))
             .map(|f| f.key.as_str())
     }
 
@@ -487,8 +497,10 @@ impl Plan<'_> {
     /// counted on another connection is used only when that connection
     /// saw the organization as this one does (the same change number, which
     /// every write of a contact, membership or call raises), else it is
-    /// counted here again. `callable` is left out: the do-not-call list
-    /// changes rows without a change number.
+    /// counted here again. Left out: `callable` (the do-not-call list
+    /// changes rows without a change number), declared metadata filters
+    /// (dropping an index changes its rows without one either), and a
+    /// pool without idle connections to spare for other requests.
     fn count_checked(&self, conn: &Connection, helpers: Option<&Pool>) -> Result<(i64, i64)> {
         let parts = self.where_parts(Sort::default(), true, true);
         let filter = if parts.unindexed.is_empty() {
@@ -523,8 +535,16 @@ impl Plan<'_> {
         let cores = std::thread::available_parallelism()
             .map_or(1, usize::from)
             .min(4);
+        // One connection stays idle for the other requests.
+        let spare = usize::try_from(pool.state().idle_connections).unwrap_or(0);
+        let cores = cores.min(spare.saturating_sub(1) + 1);
         let cores = i64::try_from(cores).unwrap_or(1);
-        if cores < 2 || last - first < PARALLEL_SPAN {
+        let declared = self
+            .filters
+            .metadata
+            .iter()
+            .any(|f| self.declared.has_metadata(&f.key));
+        if cores < 2 || last - first < PARALLEL_SPAN || declared {
             return count(conn, None);
         }
         let step = (last - first) / cores + 1;
@@ -544,21 +564,24 @@ impl Plan<'_> {
                 .map(|&range| {
                     let count = &count;
                     let marker = &marker;
-                    scope.spawn(move || -> Option<((i64, i64), (i64, i64))> {
-                        let helper = pool.try_get()?;
-                        helper.execute_batch("BEGIN DEFERRED").ok()?;
-                        let counted = marker(&helper)
-                            .map_err(crate::Error::from)
-                            .and_then(|seen| Ok((seen, count(&helper, Some(range))?)));
-                        let _ = helper.execute_batch("COMMIT");
-                        counted.ok()
-                    })
+                    // A thread that cannot start leaves its part to this one.
+                    std::thread::Builder::new()
+                        .spawn_scoped(scope, move || -> Option<((i64, i64), (i64, i64))> {
+                            let helper = pool.try_get()?;
+                            helper.execute_batch("BEGIN DEFERRED").ok()?;
+                            let counted = marker(&helper)
+                                .map_err(crate::Error::from)
+                                .and_then(|seen| Ok((seen, count(&helper, Some(range))?)));
+                            let _ = helper.execute_batch("COMMIT");
+                            counted.ok()
+                        })
+                        .ok()
                 })
                 .collect();
             let mine = count(conn, Some(ranges[0]));
             let others: Vec<_> = others
                 .into_iter()
-                .map(|handle| handle.join().ok().flatten())
+                .map(|handle| handle.and_then(|h| h.join().ok().flatten()))
                 .collect();
             (mine, others)
         });
@@ -811,11 +834,11 @@ pub(crate) fn list(
     // first, in one pass that also tells how many rows that was, and skip
     // the page's query when the window starts past the end.
     let mut scan = None;
-    if let (None, None, Some(key)) = (cheap_total, &request.filters.search, plan.unindexed_key()) {
+    if let (None, None, true) = (cheap_total, &request.filters.search, plan.has_unindexed()) {
         let (total, rows) = plan.count_checked(conn, helpers)?;
         cheap_total = Some(total);
         scan = Some(Scan {
-            key: key.to_string(),
+            key: plan.declarable_key().map(str::to_string),
             rows,
         });
         if matches!(request.window, Window::Offset(offset) if offset >= total) {

@@ -34,13 +34,34 @@ pub(crate) struct Reply {
 /// answer names the index that would make it fast (`scan_hint_rows`).
 pub(crate) const SCAN_HINT_ROWS: u64 = 100_000;
 
+/// What a metadata key's bytes become in the hint's path: every byte but
+/// the unreserved ones (RFC 3986) and the sub-delimiters a path keeps.
+const PATH_SEGMENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
+
 /// `scan_hint_rows`, as the server was started with.
 pub(crate) struct ScanHintRows(pub u64);
 
 /// What the access line says of a listing's plan: it read `rows` rows to
 /// check an undeclared metadata filter, and the hint it answered with.
 #[derive(Default)]
-pub(crate) struct ScanNote(pub std::sync::Mutex<Option<(i64, String)>>);
+pub(crate) struct ScanNote(pub std::sync::Mutex<Option<(i64, Option<String>)>>);
 
 impl Reply {
     /// `200` with `value` as JSON.
@@ -143,11 +164,18 @@ impl<'r> Responder<'r, 'static> for Reply {
             .scan
             .filter(|s| u64::try_from(s.rows).unwrap_or(0) > threshold)
         {
-            let hint = format!("PUT /v1/indexes/metadata.{}", scan.key);
+            // The key as a path segment: a header holds no control
+            // character, and the request it names must work as written.
+            let hint = scan.key.map(|key| {
+                let key = percent_encoding::utf8_percent_encode(&key, PATH_SEGMENT);
+                format!("PUT /v1/indexes/metadata.{key}")
+            });
             if let Ok(mut note) = req.local_cache(ScanNote::default).0.lock() {
                 *note = Some((scan.rows, hint.clone()));
             }
-            response.header(Header::new(HINT_HEADER, hint));
+            if let Some(hint) = hint {
+                response.header(Header::new(HINT_HEADER, hint));
+            }
         }
         response.ok()
     }
