@@ -225,7 +225,10 @@ fn a_listing_that_read_many_rows_for_an_undeclared_key_names_the_index() {
     assert_eq!(hint("/v1/contacts?metadata.a%22b=x"), (None, 0));
     assert_eq!(
         hint("/v1/contacts?metadata.caf%C3%A9%20au%20lait=x"),
-        (Some("PUT /v1/indexes/metadata.caf%C3%A9%20au%20lait".into()), 0)
+        (
+            Some("PUT /v1/indexes/metadata.caf%C3%A9%20au%20lait".into()),
+            0
+        )
     );
     // The named request works as written.
     let declared = put(&app, &app.key, "metadata.caf%C3%A9%20au%20lait");
