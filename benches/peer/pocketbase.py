@@ -34,6 +34,9 @@ import venv
 from urllib.parse import quote
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# The browser tests' way to start contactsd on a free port (no browser needed).
+sys.path.insert(0, os.path.join(ROOT, "tests", "browser"))
+from support import free_port, start_server  # noqa: E402
 WORK = os.path.join(ROOT, "target", "bench-data", "peer")
 POCKETBASE_VERSION = "0.40.6"
 
@@ -59,13 +62,6 @@ def people(n):
             "language": rng.choice(LANGUAGES),
             "metadata": {"tier": tier, "city": rng.choice(CITIES)},
         }
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class Client:
@@ -141,22 +137,6 @@ for line in sys.stdin:
 """
 
 
-def start_contactsd(binary, directory):
-    port = free_port()
-    env = dict(os.environ, ROCKET_PORT=str(port), ROCKET_LOG_LEVEL="off")
-    for name in ("CONTACTSD_DATABASE", "ROCKET_CONFIG"):
-        env.pop(name, None)
-    server = subprocess.Popen([binary, "serve"], cwd=directory, env=env,
-                              stdout=subprocess.PIPE, text=True)
-    key = None
-    for line in server.stdout:
-        found = re.search(r"sk_live_[A-Za-z0-9_-]{32}", line)
-        key = key or (found and found.group(0))
-        if f"listening on http://127.0.0.1:{port}" in line:
-            return server, port, key
-    raise RuntimeError("contactsd did not start")
-
-
 def start_pocketbase(binary, directory):
     email, password = "bench@example.com", "bench-password-1234"
     subprocess.run([binary, "superuser", "upsert", email, password, f"--dir={directory}"],
@@ -225,7 +205,7 @@ def main():
         ours_dir, theirs_dir = os.path.join(directory, "contactsd"), os.path.join(directory, "pb")
         os.makedirs(ours_dir)
         os.makedirs(theirs_dir)
-        server, port, key = start_contactsd(args.binary, ours_dir)
+        server, port, key = start_server(ours_dir, binary=args.binary)
         pb_server, pb_port, pb = start_pocketbase(pocketbase, theirs_dir)
         try:
             ct = Client(port, {"x-api-key": key})
