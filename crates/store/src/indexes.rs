@@ -92,8 +92,14 @@ pub(crate) fn declared(conn: &Connection, tenant: &Tenant) -> Result<Declared> {
 }
 
 /// Contacts one fill transaction reads: short enough that other writers
-/// wait milliseconds, not seconds.
-const FILL_BATCH: i64 = 20_000;
+/// wait milliseconds, not seconds. A metadata index also rewrites each
+/// contact's search-index entry (about 20 µs a contact), so it takes fewer.
+fn fill_batch_size(field: &IndexField) -> i64 {
+    match field {
+        IndexField::Name => 20_000,
+        IndexField::Metadata(_) => 5_000,
+    }
+}
 
 /// The first step of a declaration: `Ready` when `field` is declared and
 /// filled already (nothing changes), else `Fill` (declared now, or left
@@ -140,44 +146,120 @@ pub(crate) fn declare(
     }
 }
 
-/// Fills `field` from the organization's contacts with row numbers after
-/// `after`, at most [`FILL_BATCH`] of them; the last row number read, or
-/// `None` when none was left (then the index is marked ready).
+/// Where a fill has got to: the last contact filled, in `(created_at, id)`
+/// order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct FillCursor {
+    created_at: i64,
+    id: String,
+}
+
+/// Fills `field` from the organization's next contacts after `after` (from
+/// the first when `None`), at most [`fill_batch_size`] of them, found by
+/// the organization's time index (a seek, however many contacts it has or
+/// the file holds); the last contact filled, or `None` when none was left
+/// (then the index is marked ready).
 pub(crate) fn fill_batch(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     field: &IndexField,
-    after: i64,
-) -> Result<Option<i64>> {
-    let last: Option<i64> = tx
-        .prepare_cached(
-            "SELECT max(seq) FROM (SELECT seq FROM contacts
-             WHERE org_seq = ?1 AND seq > ?2 ORDER BY seq LIMIT ?3)",
-        )?
-        .query_row(params![tenant.org_seq, after, FILL_BATCH], |r| r.get(0))?;
-    let Some(last) = last else {
+    after: Option<&FillCursor>,
+) -> Result<Option<FillCursor>> {
+    let (after_created_at, after_id) = after.map_or((i64::MIN, ""), |c| (c.created_at, &c.id));
+    let mut seqs = Vec::new();
+    let mut last = None;
+    {
+        let mut stmt = tx.prepare_cached(
+            "SELECT seq, created_at, id FROM contacts INDEXED BY contacts_by_created
+             WHERE org_seq = ?1 AND (created_at, id) > (?2, ?3)
+             ORDER BY created_at, id LIMIT ?4",
+        )?;
+        let mut rows = stmt.query(params![
+            tenant.org_seq,
+            after_created_at,
+            after_id,
+            fill_batch_size(field)
+        ])?;
+        while let Some(row) = rows.next()? {
+            seqs.push(row.get::<_, i64>(0)?);
+            last = Some(FillCursor {
+                created_at: row.get(1)?,
+                id: row.get(2)?,
+            });
+        }
+    }
+    if last.is_none() {
         let (kind, key) = field.kind_and_key();
         tx.execute(
             "UPDATE declared_indexes SET ready = 1 WHERE org_seq = ?1 AND kind = ?2 AND key = ?3",
             params![tenant.org_seq, kind, key],
         )?;
         return Ok(None);
-    };
+    }
+    // The batch's row numbers, as one JSON array argument.
+    let batch = serde_json::to_string(&seqs).unwrap_or_default();
     match field {
         IndexField::Name => tx.execute(
             "INSERT OR IGNORE INTO name_order (org_seq, name_key, id, contact_seq)
              SELECT org_seq, name_key, id, seq FROM contacts
-             WHERE org_seq = ?1 AND seq > ?2 AND seq <= ?3",
-            params![tenant.org_seq, after, last],
+             WHERE seq IN (SELECT value FROM json_each(?1))",
+            [&batch],
         )?,
-        IndexField::Metadata(key) => tx.execute(
-            "INSERT OR IGNORE INTO metadata_values (org_seq, key, value, contact_seq)
-             SELECT org_seq, ?2, metadata -> ?3, seq FROM contacts
-             WHERE org_seq = ?1 AND seq > ?4 AND seq <= ?5 AND (metadata -> ?3) IS NOT NULL",
-            params![tenant.org_seq, key, metadata_path(key), after, last],
-        )?,
+        IndexField::Metadata(key) => {
+            tx.execute(
+                "INSERT OR IGNORE INTO metadata_values (org_seq, key, value, contact_seq)
+                 SELECT org_seq, ?2, metadata -> ?3, seq FROM contacts
+                 WHERE seq IN (SELECT value FROM json_each(?1)) AND (metadata -> ?3) IS NOT NULL",
+                params![batch, key, metadata_path(key)],
+            )?;
+            retag(tx, tenant, &batch)?
+        }
     };
-    Ok(Some(last))
+    Ok(last)
+}
+
+/// One step of merging the search index into one segment again, after a
+/// declaration rewrote its entries (FTS5's `merge` with a negative page
+/// count: an optimize done a little at a time, so other writers go on
+/// between steps): rewritten entries left it in many segments, and queries
+/// read every segment (three times slower at a million contacts). Whether
+/// there was work left.
+pub(crate) fn compact_search_index(tx: &Transaction<'_>) -> Result<bool> {
+    let before = tx.total_changes();
+    tx.execute(
+        "INSERT INTO contacts_trigram (contacts_trigram, rank) VALUES ('merge', -2000)",
+        [],
+    )?;
+    Ok(tx.total_changes() > before + 1)
+}
+
+/// Writes the search-index entries of the organization's contacts in
+/// `batch` (a JSON array of row numbers) again, with their tags as the
+/// declared indexes now make them (migration 16). Every contact is
+/// rewritten, not only those with a value: an entry may still hold a tag
+/// of an earlier declaration of the same key, made from older values.
+fn retag(tx: &Transaction<'_>, tenant: &Tenant, batch: &str) -> Result<usize> {
+    tx.execute(
+        "INSERT INTO search_tags (kind, key, value)
+         SELECT DISTINCT m.kind, m.key, m.value
+         FROM contact_missing_tags m
+         WHERE m.seq IN (SELECT value FROM json_each(?1))
+           AND NOT EXISTS (SELECT 1 FROM search_tags t
+                           WHERE t.kind = m.kind AND t.key = m.key AND t.value = m.value)",
+        [batch],
+    )?;
+    tx.execute(
+        "DELETE FROM contacts_trigram
+         WHERE rowid IN (SELECT (?2 << 32) + value FROM json_each(?1))",
+        params![batch, tenant.org_seq],
+    )?;
+    Ok(tx.execute(
+        "INSERT INTO contacts_trigram (rowid, name, phone, initials, tags)
+         SELECT (c.org_seq << 32) + c.seq, c.name, c.phone, c.initials, t.tags
+         FROM contacts c JOIN contact_search_tags t ON t.seq = c.seq
+         WHERE c.seq IN (SELECT value FROM json_each(?1))",
+        [batch],
+    )?)
 }
 
 /// Drops a declared index (`NotFound` when it is not declared).

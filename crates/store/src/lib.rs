@@ -153,7 +153,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
 
 /// Every migration's SQL, in order: `PRAGMA user_version` is how many of
 /// them a database has had.
-const MIGRATIONS: [&str; 15] = [
+const MIGRATIONS: [&str; 16] = [
     include_str!("../../../schema.sql"),
     include_str!("../migrations/002-one-clock-bounded-rows.sql"),
     include_str!("../migrations/003-idempotency-keys.sql"),
@@ -169,6 +169,7 @@ const MIGRATIONS: [&str; 15] = [
     include_str!("../migrations/013-calling-hours.sql"),
     include_str!("../migrations/014-callable-contacts.sql"),
     include_str!("../migrations/015-callable-index.sql"),
+    include_str!("../migrations/016-search-tags.sql"),
 ];
 
 /// The schema version this build writes (and the newest it reads).
@@ -302,7 +303,10 @@ impl Db {
             });
         let pool = r2d2::Pool::builder()
             .max_size(options.pool_size.max(1))
-            .min_idle(Some(1))
+            // A listing counts a large organization in parts at once on
+            // idle connections, one a core, and leaves one idle connection
+            // for other requests (`listing::in_parts`): keep that many open.
+            .min_idle(Some(options.pool_size.clamp(1, 3)))
             // A request waits for a free connection no longer than a
             // statement waits for a writer, then answers 503.
             .connection_timeout(options.busy_timeout.max(Duration::from_millis(1)))

@@ -536,16 +536,28 @@ impl TenantDb {
             indexes::Declaration::Fill(index, new) => {
                 // Batch by batch, each its own short write: other writers
                 // (every organization's) go on between them.
-                let mut after = i64::MIN;
+                let mut after = None;
                 loop {
                     let filling = field.clone();
+                    let from = after.clone();
                     let filled = self
-                        .write(move |tx, tenant| indexes::fill_batch(tx, tenant, &filling, after))
+                        .write(move |tx, tenant| {
+                            indexes::fill_batch(tx, tenant, &filling, from.as_ref())
+                        })
                         .await?;
                     match filled.value {
-                        Some(last) => after = last,
+                        Some(last) => after = Some(last),
                         None => break,
                     }
+                }
+                // A metadata index rewrote the organization's search-index
+                // entries: merge the index again, step by step.
+                if matches!(field, IndexField::Metadata(_)) {
+                    while self
+                        .write(|tx, _| indexes::compact_search_index(tx))
+                        .await?
+                        .value
+                    {}
                 }
                 (index, new)
             }
