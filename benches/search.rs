@@ -3,6 +3,7 @@
 //!     cargo bench --bench search               # builds the data once, then measures
 //!     cargo bench --bench search -- --rebuild  # rebuilds the data
 //!     cargo bench --bench search -- --metadata # only the undeclared metadata filter
+//!     cargo bench --bench search -- --combos   # only searches and filters combined
 //!
 //! It builds (once, cached under `target/bench-data/`) a database of
 //! 1,000,000 contacts in one organization and 1,000,000 spread over 100
@@ -161,7 +162,12 @@ fn main() {
         .map(|m| m.len())
         .sum();
 
+    let opening = Instant::now();
     let db = Db::open(&path).unwrap();
+    let opened = opening.elapsed().as_secs_f64();
+    if opened > 1.0 {
+        println!("opened in {opened:.1} s (migrations included)");
+    }
     let key = db.issue_key(&org_id).unwrap().key;
     let port = launch(contactsd_server::app::build(bench_figment(), db).expect("valid settings"));
     let bare_port = support::launch_bare(&path);
@@ -260,7 +266,13 @@ fn main() {
     println!("|---|---:|---:|---:|---:|");
     // `--metadata`: only the undeclared metadata filter against the plain scan.
     let metadata_only = std::env::args().any(|a| a == "--metadata");
-    for (label, path, target) in scenarios.iter().filter(|_| !metadata_only) {
+    // `--combos`: only the searches and filters combined, declared or not.
+    let combos_only = std::env::args().any(|a| a == "--combos");
+    for (label, path, target) in scenarios
+        .iter()
+        .filter(|_| !metadata_only)
+        .filter(|(label, ..)| !combos_only || label.contains('+'))
+    {
         let body = get(&mut client, path);
         let matches = body
             .get("total")
@@ -275,6 +287,130 @@ fn main() {
     // An undeclared metadata filter beside the plain scan a user would
     // write in SQLite for the same rows, on a copy of the same file, in
     // alternating rounds.
+    if !combos_only {
+        compare_with_plain_scan(&path, port, &key, &org_id);
+    }
+    if metadata_only {
+        return;
+    }
+    let mut client = Client::connect(port, &key);
+    let get = |client: &mut Client, path: &str| -> Value {
+        let (status, body) = client.request("GET", path, b"");
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(status, 200, "{path}: {body}");
+        body
+    };
+
+    // The same slow paths with their indexes declared.
+    println!();
+    println!("| declared index | time to declare (fills it from 1,000,000 contacts) |");
+
+    println!("|---|---:|");
+    for field in DECLARED {
+        let started = Instant::now();
+        let (status, _) = client.request("PUT", &format!("/v1/indexes/{field}"), b"");
+        assert_eq!(status, 201);
+        println!("| `{field}` | {:.1} s |", started.elapsed().as_secs_f64());
+    }
+    let by_name = get(&mut client, "/v1/contacts?sort=name&page=1000");
+    let name_cursor: String = by_name["nextCursor"]
+        .as_str()
+        .unwrap()
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    let declared: Vec<(&str, String, u32)> = vec![
+        (
+            "metadata filter, declared",
+            String::from("/v1/contacts?metadata.city=Pune"),
+            10,
+        ),
+        (
+            "metadata filter, declared, page 500",
+            String::from("/v1/contacts?metadata.city=Pune&page=500"),
+            10,
+        ),
+        (
+            "metadata filter + language, declared",
+            String::from("/v1/contacts?metadata.city=Pune&language=ta-IN"),
+            20,
+        ),
+        (
+            "metadata filter + search, declared",
+            String::from("/v1/contacts?metadata.city=Pune&search=sharma"),
+            20,
+        ),
+        (
+            "metadata filter + language + search, declared",
+            String::from("/v1/contacts?metadata.city=Pune&language=hi-IN&search=sharma"),
+            20,
+        ),
+        (
+            "`sort=name` page 1, declared",
+            String::from("/v1/contacts?sort=name"),
+            10,
+        ),
+        (
+            "`sort=-name` page 1, declared",
+            String::from("/v1/contacts?sort=-name"),
+            10,
+        ),
+        (
+            "`sort=name` by cursor after 20,000 rows, declared",
+            format!("/v1/contacts?sort=name&cursor={name_cursor}"),
+            10,
+        ),
+    ];
+    println!();
+    println!("| query | matches | p50 (ms) | p99 (ms) | target p99 (ms) |");
+    println!("|---|---:|---:|---:|---:|");
+    for (label, path, target) in &declared {
+        let body = get(&mut client, path);
+        let m = wrk(&format!("{base}{path}"), &key, 1, 1, 5);
+        println!(
+            "| {label} | {} | {:.2} | {:.2} | {target} |",
+            body["total"], m.p50_ms, m.p99_ms
+        );
+    }
+    for field in DECLARED {
+        client.request("DELETE", &format!("/v1/indexes/{field}"), b"");
+    }
+
+    let api = wrk(&format!("{base}/v1/contacts/{some_id}"), &key, 2, 50, 5);
+    let baseline = wrk(
+        &format!("http://127.0.0.1:{bare_port}/bare/{some_id}"),
+        &key,
+        2,
+        50,
+        5,
+    );
+    println!();
+    println!("| get by id, wrk -t2 -c50 | requests/s |");
+    println!("|---|---:|");
+    println!("| GET /v1/contacts/:id (auth, JSON) | {:.0} |", api.rps);
+    println!(
+        "| bare Rocket route, one pooled lookup | {:.0} |",
+        baseline.rps
+    );
+    println!(
+        "| ratio | {:.0}% (target 80%) |",
+        100.0 * api.rps / baseline.rps
+    );
+}
+
+/// An undeclared metadata filter beside the plain scan a user would write
+/// in SQLite for the same rows, on a copy of the same file, in
+/// alternating rounds.
+fn compare_with_plain_scan(path: &Path, port: u16, key: &str, org_id: &str) {
+    let get = |client: &mut Client, path: &str| -> Value {
+        let (status, body) = client.request("GET", path, b"");
+        let body: Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(status, 200, "{path}: {body}");
+        body
+    };
     println!();
     println!(
         "| undeclared filter | matches | contactsd, page 1 with total (ms) | plain `json_extract` count on a copy (ms) | contactsd faster by |"
@@ -290,13 +426,13 @@ fn main() {
         }
     }
     // Copying took longer than a kept-alive connection waits idle.
-    let mut client = Client::connect(port, &key);
+    let mut client = Client::connect(port, key);
     let mut plain = rusqlite::Connection::open(&copy).unwrap();
     db::configure(&mut plain).unwrap();
     let big_seq: i64 = plain
         .query_row(
             "SELECT seq FROM organizations WHERE id = ?1",
-            [&org_id],
+            [org_id],
             |r| r.get(0),
         )
         .unwrap();
@@ -334,90 +470,4 @@ fn main() {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
     }
-
-    if metadata_only {
-        return;
-    }
-
-    // The same slow paths with their indexes declared.
-    println!();
-    println!("| declared index | time to declare (fills it from 1,000,000 contacts) |");
-    println!("|---|---:|");
-    for field in DECLARED {
-        let started = Instant::now();
-        let (status, _) = client.request("PUT", &format!("/v1/indexes/{field}"), b"");
-        assert_eq!(status, 201);
-        println!("| `{field}` | {:.1} s |", started.elapsed().as_secs_f64());
-    }
-    let by_name = get(&mut client, "/v1/contacts?sort=name&page=1000");
-    let name_cursor: String = by_name["nextCursor"]
-        .as_str()
-        .unwrap()
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
-    let declared: Vec<(&str, String)> = vec![
-        (
-            "metadata filter, declared",
-            String::from("/v1/contacts?metadata.city=Pune"),
-        ),
-        (
-            "metadata filter, declared, page 500",
-            String::from("/v1/contacts?metadata.city=Pune&page=500"),
-        ),
-        (
-            "metadata filter + language, declared",
-            String::from("/v1/contacts?metadata.city=Pune&language=ta-IN"),
-        ),
-        (
-            "`sort=name` page 1, declared",
-            String::from("/v1/contacts?sort=name"),
-        ),
-        (
-            "`sort=-name` page 1, declared",
-            String::from("/v1/contacts?sort=-name"),
-        ),
-        (
-            "`sort=name` by cursor after 20,000 rows, declared",
-            format!("/v1/contacts?sort=name&cursor={name_cursor}"),
-        ),
-    ];
-    println!();
-    println!("| query | matches | p50 (ms) | p99 (ms) | target p99 (ms) |");
-    println!("|---|---:|---:|---:|---:|");
-    for (label, path) in &declared {
-        let body = get(&mut client, path);
-        let m = wrk(&format!("{base}{path}"), &key, 1, 1, 5);
-        println!(
-            "| {label} | {} | {:.2} | {:.2} | 10 |",
-            body["total"], m.p50_ms, m.p99_ms
-        );
-    }
-    for field in DECLARED {
-        client.request("DELETE", &format!("/v1/indexes/{field}"), b"");
-    }
-
-    let api = wrk(&format!("{base}/v1/contacts/{some_id}"), &key, 2, 50, 5);
-    let baseline = wrk(
-        &format!("http://127.0.0.1:{bare_port}/bare/{some_id}"),
-        &key,
-        2,
-        50,
-        5,
-    );
-    println!();
-    println!("| get by id, wrk -t2 -c50 | requests/s |");
-    println!("|---|---:|");
-    println!("| GET /v1/contacts/:id (auth, JSON) | {:.0} |", api.rps);
-    println!(
-        "| bare Rocket route, one pooled lookup | {:.0} |",
-        baseline.rps
-    );
-    println!(
-        "| ratio | {:.0}% (target 80%) |",
-        100.0 * api.rps / baseline.rps
-    );
 }
