@@ -157,17 +157,18 @@ pub(crate) struct FillCursor {
 /// Fills `field` from the organization's next contacts after `after` (from
 /// the first when `None`), at most [`fill_batch_size`] of them, found by
 /// the organization's time index (a seek, however many contacts it has or
-/// the file holds); the last contact filled, or `None` when none was left
-/// (then the index is marked ready).
+/// the file holds); the last contact filled and how many search-index
+/// entries were rewritten, or `None` when none was left (then the index is
+/// marked ready).
 pub(crate) fn fill_batch(
     tx: &Transaction<'_>,
     tenant: &Tenant,
     field: &IndexField,
     after: Option<&FillCursor>,
-) -> Result<Option<FillCursor>> {
+) -> Result<Option<(FillCursor, usize)>> {
     let (after_created_at, after_id) = after.map_or((i64::MIN, ""), |c| (c.created_at, &c.id));
     let mut seqs = Vec::new();
-    let mut last = None;
+    let mut last: Option<FillCursor> = None;
     {
         let mut stmt = tx.prepare_cached(
             "SELECT seq, created_at, id FROM contacts INDEXED BY contacts_by_created
@@ -188,23 +189,31 @@ pub(crate) fn fill_batch(
             });
         }
     }
-    if last.is_none() {
+    let Some(last) = last else {
         let (kind, key) = field.kind_and_key();
         tx.execute(
             "UPDATE declared_indexes SET ready = 1 WHERE org_seq = ?1 AND kind = ?2 AND key = ?3",
             params![tenant.org_seq, kind, key],
         )?;
+        // Every entry is rewritten now: none holds an older tag of the key.
+        tx.execute(
+            "DELETE FROM retired_tag_keys WHERE org_seq = ?1 AND key = ?2",
+            params![tenant.org_seq, key],
+        )?;
         return Ok(None);
-    }
+    };
     // The batch's row numbers, as one JSON array argument.
     let batch = serde_json::to_string(&seqs).unwrap_or_default();
-    match field {
-        IndexField::Name => tx.execute(
-            "INSERT OR IGNORE INTO name_order (org_seq, name_key, id, contact_seq)
+    let rewritten = match field {
+        IndexField::Name => {
+            tx.execute(
+                "INSERT OR IGNORE INTO name_order (org_seq, name_key, id, contact_seq)
              SELECT org_seq, name_key, id, seq FROM contacts
              WHERE seq IN (SELECT value FROM json_each(?1))",
-            [&batch],
-        )?,
+                [&batch],
+            )?;
+            0
+        }
         IndexField::Metadata(key) => {
             tx.execute(
                 "INSERT OR IGNORE INTO metadata_values (org_seq, key, value, contact_seq)
@@ -212,10 +221,25 @@ pub(crate) fn fill_batch(
                  WHERE seq IN (SELECT value FROM json_each(?1)) AND (metadata -> ?3) IS NOT NULL",
                 params![batch, key, metadata_path(key)],
             )?;
-            retag(tx, tenant, &batch)?
+            // Only the entries whose tags change: contacts with a value,
+            // and every contact when an earlier declaration of the key may
+            // have left tags made from older values.
+            let retired: bool = tx
+                .prepare_cached(
+                    "SELECT EXISTS (SELECT 1 FROM retired_tag_keys WHERE org_seq = ?1 AND key = ?2)",
+                )?
+                .query_row(params![tenant.org_seq, key], |r| r.get(0))?;
+            let changing: String = tx
+                .prepare_cached(
+                    "SELECT json_group_array(seq) FROM contacts
+                     WHERE seq IN (SELECT value FROM json_each(?1))
+                       AND (?2 OR (metadata -> ?3) IS NOT NULL)",
+                )?
+                .query_row(params![batch, retired, metadata_path(key)], |r| r.get(0))?;
+            retag(tx, tenant, &changing)?
         }
     };
-    Ok(last)
+    Ok(Some((last, rewritten)))
 }
 
 /// One step of merging the search index into one segment again, after a
@@ -225,6 +249,23 @@ pub(crate) fn fill_batch(
 /// read every segment (three times slower at a million contacts). Whether
 /// there was work left.
 pub(crate) fn compact_search_index(tx: &Transaction<'_>) -> Result<bool> {
+    compact_step(tx)
+}
+
+/// Whether rewriting `rewritten` search-index entries left enough of them
+/// in new segments (a tenth of the file's contacts) to merge the index
+/// again; fewer are merged by FTS5's own merges as writes go on.
+pub(crate) fn worth_compacting(tx: &Transaction<'_>, rewritten: usize) -> Result<bool> {
+    let contacts: i64 = tx
+        .prepare_cached("SELECT coalesce(sum(contact_count), 0) FROM organizations")?
+        .query_row([], |r| r.get(0))?;
+    Ok(i64::try_from(rewritten)
+        .unwrap_or(i64::MAX)
+        .saturating_mul(10)
+        >= contacts)
+}
+
+fn compact_step(tx: &Transaction<'_>) -> Result<bool> {
     let before = tx.total_changes();
     tx.execute(
         "INSERT INTO contacts_trigram (contacts_trigram, rank) VALUES ('merge', -2000)",
@@ -277,10 +318,18 @@ pub(crate) fn drop_index(tx: &Transaction<'_>, tenant: &Tenant, field: &IndexFie
             "DELETE FROM name_order WHERE org_seq = ?1",
             [tenant.org_seq],
         )?,
-        IndexField::Metadata(key) => tx.execute(
-            "DELETE FROM metadata_values WHERE org_seq = ?1 AND key = ?2",
-            params![tenant.org_seq, key],
-        )?,
+        IndexField::Metadata(key) => {
+            // Its tags stay in the search index (no listing reads them) and
+            // go stale as contacts change; declaring it again rewrites them.
+            tx.execute(
+                "INSERT OR IGNORE INTO retired_tag_keys (org_seq, key) VALUES (?1, ?2)",
+                params![tenant.org_seq, key],
+            )?;
+            tx.execute(
+                "DELETE FROM metadata_values WHERE org_seq = ?1 AND key = ?2",
+                params![tenant.org_seq, key],
+            )?
+        }
     };
     Ok(())
 }

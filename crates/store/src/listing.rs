@@ -1531,7 +1531,7 @@ mod tests {
             db.write_now(|tx| indexes::declare(tx, &a, &field).map(|_| ()))
                 .unwrap();
             let mut after = None;
-            while let Some(last) = db
+            while let Some((last, _)) = db
                 .write_now(|tx| indexes::fill_batch(tx, &a, &field, after.as_ref()))
                 .unwrap()
             {
@@ -1629,6 +1629,8 @@ mod tests {
             with("", "", &[("n", "0"), ("é", "true")]),
             with("alpha", "hi-IN", &[("n", "0"), ("é", "true")]),
             with("alpha", "en", &[("n", "\"1\"")]),
+            with("person10", "", &[("n", "1")]),
+            with("", "fr", &[("n", "1")]),
             with("", "en", &[("é", "false"), ("k\u{1}", "x")]),
             Filters {
                 created_after: Some(0),
@@ -1660,7 +1662,7 @@ mod tests {
             db.write_now(|tx| indexes::declare(tx, &a, &field).map(|_| ()))
                 .unwrap();
             let mut after = None;
-            while let Some(last) = db
+            while let Some((last, _)) = db
                 .write_now(|tx| indexes::fill_batch(tx, &a, &field, after.as_ref()))
                 .unwrap()
             {
@@ -1672,7 +1674,9 @@ mod tests {
         check("declared");
         // Writes keep the tags exact: a language and a value changed, a
         // contact deleted, one added, the other organization's writes.
-        let change = |language: Option<&str>, n: i64| {
+        // A contact's language and `n` changed (`n` removed when `None`),
+        // one deleted, one added with that `n`.
+        let change = |language: Option<&str>, n: Option<i64>| {
             db.write_now(|tx| {
                 let page = list(
                     tx,
@@ -1689,7 +1693,10 @@ mod tests {
                         metadata: Some(
                             Metadata::from_json(
                                 "metadata",
-                                &serde_json::json!({"n": n, "é": n == 1}),
+                                &match n {
+                                    Some(n) => serde_json::json!({"n": n, "é": n == 1}),
+                                    None => serde_json::json!({"é": false}),
+                                },
                             )
                             .unwrap(),
                         ),
@@ -1702,7 +1709,8 @@ mod tests {
                     &a,
                     NewContact {
                         name: Name::parse("Alpha Person100").unwrap(),
-                        phone: PhoneNumber::parse(&format!("+1415556{:04}", 1000 + n)).unwrap(),
+                        phone: PhoneNumber::parse(&format!("+1415556{:04}", 1000 + n.unwrap_or(9)))
+                            .unwrap(),
                         language: language.and_then(Language::parse),
                         metadata: Metadata::from_json("metadata", &serde_json::json!({"n": n}))
                             .unwrap(),
@@ -1719,7 +1727,7 @@ mod tests {
             })
             .unwrap();
         };
-        change(Some("fr"), 1);
+        change(Some("fr"), Some(1));
         check("after writes");
         // Dropped, then changed while not declared, then declared again:
         // entries written under the first declaration hold its old values.
@@ -1727,7 +1735,9 @@ mod tests {
             db.write_now(|tx| indexes::drop_index(tx, &a, &IndexField::Metadata(key.into())))
                 .unwrap();
         }
-        change(None, 2);
+        // Only the metadata changes (the same language): the contact's
+        // entry keeps its tag of `n` = 1 while `n` is not declared.
+        change(Some("fr"), None);
         check("dropped");
         declare("n");
         check("declared again");

@@ -537,6 +537,7 @@ impl TenantDb {
                 // Batch by batch, each its own short write: other writers
                 // (every organization's) go on between them.
                 let mut after = None;
+                let mut rewritten = 0;
                 loop {
                     let filling = field.clone();
                     let from = after.clone();
@@ -546,13 +547,20 @@ impl TenantDb {
                         })
                         .await?;
                     match filled.value {
-                        Some(last) => after = Some(last),
+                        Some((last, entries)) => {
+                            after = Some(last);
+                            rewritten += entries;
+                        }
                         None => break,
                     }
                 }
-                // A metadata index rewrote the organization's search-index
-                // entries: merge the index again, step by step.
-                if matches!(field, IndexField::Metadata(_)) {
+                // Many search-index entries rewritten: merge the index
+                // again, step by step.
+                if self
+                    .write(move |tx, _| indexes::worth_compacting(tx, rewritten))
+                    .await?
+                    .value
+                {
                     while self
                         .write(|tx, _| indexes::compact_search_index(tx))
                         .await?
