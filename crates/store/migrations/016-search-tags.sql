@@ -93,15 +93,25 @@ FROM contacts c JOIN contact_search_tags t ON t.seq = c.seq;
 -- reads each of them.
 INSERT INTO contacts_trigram (contacts_trigram) VALUES ('optimize');
 
+-- The language's tag is added here directly (`contact_missing_tags` would
+-- also look for declared metadata indexes, which most organizations do not
+-- have: 7% of the import rate).
 CREATE TRIGGER contacts_after_insert AFTER INSERT ON contacts BEGIN
     INSERT INTO search_tags (kind, key, value)
+        SELECT 'language', '', new.language
+        WHERE new.language IS NOT NULL
+          AND NOT EXISTS (SELECT 1 FROM search_tags t
+                          WHERE t.kind = 'language' AND t.key = '' AND t.value = new.language);
+    INSERT INTO search_tags (kind, key, value)
         SELECT m.kind, m.key, m.value FROM contact_missing_tags m
-        WHERE m.seq = new.seq
+        WHERE m.seq = new.seq AND m.kind = 'metadata'
+          AND EXISTS (SELECT 1 FROM declared_indexes
+                      WHERE org_seq = new.org_seq AND kind = 'metadata')
           AND NOT EXISTS (SELECT 1 FROM search_tags t
                           WHERE t.kind = m.kind AND t.key = m.key AND t.value = m.value);
     INSERT INTO contacts_trigram (rowid, name, phone, initials, tags)
-        SELECT (new.org_seq << 32) + new.seq, new.name, new.phone, new.initials, t.tags
-        FROM contact_search_tags t WHERE t.seq = new.seq;
+        VALUES ((new.org_seq << 32) + new.seq, new.name, new.phone, new.initials,
+                (SELECT t.tags FROM contact_search_tags t WHERE t.seq = new.seq));
     UPDATE organizations SET contact_count = contact_count + 1, change_seq = new.change_seq
     WHERE seq = new.org_seq;
 END;
