@@ -25,7 +25,8 @@ pub(crate) const MAX_TERMS: usize = 16;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SearchPlan {
     /// An FTS5 query for `contacts_trigram` (columns `name`, `phone`,
-    /// `initials`).
+    /// `initials`; every term names its column, so none matches the
+    /// fourth, `tags`, which only storage's planner queries).
     pub trigram: Option<String>,
     /// Texts the name must contain byte for byte.
     pub literals: Vec<String>,
