@@ -80,8 +80,8 @@ INSERT INTO contacts_trigram (contacts_trigram, rank) VALUES ('automerge', 8);
 -- entries are deleted ('deletemerge', 10 by default): 9 s at two million
 -- contacts, during which every other writer waits and gives up after 5 s.
 -- Rewriting entries (a declaration, a re-import that renames) gets there
--- fast. Deleted entries are dropped by the ordinary, incremental merges
--- instead, and by the step-by-step merge after a declaration.
+-- fast. Deleted entries then stay, skipped, until a merge reaches their
+-- segment (the step-by-step merge after a declaration rewrites them all).
 INSERT INTO contacts_trigram (contacts_trigram, rank) VALUES ('deletemerge', 0);
 
 INSERT INTO search_tags (kind, key, value)
@@ -121,13 +121,16 @@ CREATE TRIGGER contacts_after_delete AFTER DELETE ON contacts BEGIN
     UPDATE organizations SET contact_count = contact_count - 1 WHERE seq = old.org_seq;
 END;
 
--- Re-indexing only when the indexed text or a tag may change keeps
--- re-imports of unchanged rows (and metadata-only updates of organizations
--- that declare no metadata index) cheap.
+-- Re-indexing only when the indexed text or a tag changes keeps re-imports
+-- of unchanged rows, and metadata updates that leave every declared key's
+-- value as it was, cheap.
 CREATE TRIGGER contacts_after_update_search AFTER UPDATE OF name, phone, language, metadata ON contacts
 WHEN old.name IS NOT new.name OR old.phone IS NOT new.phone OR old.language IS NOT new.language
   OR (old.metadata IS NOT new.metadata
-      AND EXISTS (SELECT 1 FROM declared_indexes WHERE org_seq = new.org_seq AND kind = 'metadata'))
+      AND EXISTS (SELECT 1 FROM declared_indexes d
+                  WHERE d.org_seq = new.org_seq AND d.kind = 'metadata'
+                    AND (old.metadata -> ('$."' || d.key || '"'))
+                        IS NOT (new.metadata -> ('$."' || d.key || '"'))))
 BEGIN
     INSERT INTO search_tags (kind, key, value)
         SELECT m.kind, m.key, m.value FROM contact_missing_tags m

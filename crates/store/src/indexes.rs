@@ -163,9 +163,25 @@ pub(crate) struct FillCursor {
 pub(crate) fn fill_batch(
     tx: &Transaction<'_>,
     tenant: &Tenant,
-    field: &IndexField,
+    index: &DeclaredIndex,
     after: Option<&FillCursor>,
 ) -> Result<Option<(FillCursor, usize)>> {
+    let field = &index.field;
+    let (kind, key) = field.kind_and_key();
+    // Stop when the declaration being filled is gone (dropped, or dropped
+    // and declared again, which a fill of its own fills) or filled.
+    let filling: bool = tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM declared_indexes
+                            WHERE org_seq = ?1 AND kind = ?2 AND key = ?3
+                              AND created_at = ?4 AND NOT ready)",
+        )?
+        .query_row(params![tenant.org_seq, kind, key, index.created_at], |r| {
+            r.get(0)
+        })?;
+    if !filling {
+        return Ok(None);
+    }
     let (after_created_at, after_id) = after.map_or((i64::MIN, ""), |c| (c.created_at, &c.id));
     let mut seqs = Vec::new();
     let mut last: Option<FillCursor> = None;
@@ -190,7 +206,6 @@ pub(crate) fn fill_batch(
         }
     }
     let Some(last) = last else {
-        let (kind, key) = field.kind_and_key();
         tx.execute(
             "UPDATE declared_indexes SET ready = 1 WHERE org_seq = ?1 AND kind = ?2 AND key = ?3",
             params![tenant.org_seq, kind, key],
@@ -243,35 +258,44 @@ pub(crate) fn fill_batch(
 }
 
 /// One step of merging the search index into one segment again, after a
-/// declaration rewrote its entries (FTS5's `merge` with a negative page
-/// count: an optimize done a little at a time, so other writers go on
+/// declaration rewrote many of its entries (FTS5's `merge` with a negative
+/// page count: an optimize done a little at a time, so other writers go on
 /// between steps): rewritten entries left it in many segments, and queries
 /// read every segment (three times slower at a million contacts). Whether
 /// there was work left.
 pub(crate) fn compact_search_index(tx: &Transaction<'_>) -> Result<bool> {
-    compact_step(tx)
+    let before = tx.total_changes();
+    tx.execute(
+        "INSERT INTO contacts_trigram (contacts_trigram, rank) VALUES ('merge', ?1)",
+        [-COMPACTION_PAGES],
+    )?;
+    Ok(tx.total_changes() > before + 1)
 }
 
-/// Whether rewriting `rewritten` search-index entries left enough of them
-/// in new segments (a tenth of the file's contacts) to merge the index
-/// again; fewer are merged by FTS5's own merges as writes go on.
-pub(crate) fn worth_compacting(tx: &Transaction<'_>, rewritten: usize) -> Result<bool> {
+/// Pages one step of [`compact_search_index`] writes at most.
+const COMPACTION_PAGES: i64 = 2000;
+
+/// How many steps of [`compact_search_index`] to take after `rewritten`
+/// search-index entries were written again: none when that was under a
+/// tenth of the file's contacts (FTS5's own merges take them in as writes
+/// go on), else about twice what merging the whole index takes, so that
+/// other writers, whose writes start the merge over, cannot keep it going
+/// forever.
+pub(crate) fn compaction_steps(tx: &Transaction<'_>, rewritten: usize) -> Result<usize> {
     let contacts: i64 = tx
         .prepare_cached("SELECT coalesce(sum(contact_count), 0) FROM organizations")?
         .query_row([], |r| r.get(0))?;
-    Ok(i64::try_from(rewritten)
+    if i64::try_from(rewritten)
         .unwrap_or(i64::MAX)
         .saturating_mul(10)
-        >= contacts)
-}
-
-fn compact_step(tx: &Transaction<'_>) -> Result<bool> {
-    let before = tx.total_changes();
-    tx.execute(
-        "INSERT INTO contacts_trigram (contacts_trigram, rank) VALUES ('merge', -2000)",
-        [],
-    )?;
-    Ok(tx.total_changes() > before + 1)
+        < contacts
+    {
+        return Ok(0);
+    }
+    let pages: i64 = tx
+        .prepare_cached("SELECT count(*) FROM contacts_trigram_data")?
+        .query_row([], |r| r.get(0))?;
+    Ok(usize::try_from(pages / COMPACTION_PAGES * 2 + 4).unwrap_or(4))
 }
 
 /// Writes the search-index entries of the organization's contacts in

@@ -312,7 +312,8 @@ fn plan<'a>(conn: &Connection, tenant: &'a Tenant, request: &'a ListRequest) -> 
         }
     };
     let membership = membership(conn, tenant, filters)?;
-    let filters = match fold_into_search(conn, filters, &declared)? {
+    let audience_drives = matches!(membership, Some(Membership::In { .. }));
+    let filters = match fold_into_search(conn, filters, &declared, audience_drives)? {
         Some(folded) => Cow::Owned(folded),
         None => Cow::Borrowed(filters),
     };
@@ -372,12 +373,19 @@ fn tags_condition(codes: &[String]) -> String {
 /// intersects them far faster than each match's row can be checked
 /// (`language=hi-IN&search=sharma` at a million contacts: 8 ms against
 /// 40). One such condition alone keeps its own index.
+///
+/// Without a search, an audience's members drive the query instead
+/// (`audience_drives`): an audience is often far smaller than a language.
 fn fold_into_search(
     conn: &Connection,
     filters: &Filters,
     declared: &Declared,
+    audience_drives: bool,
 ) -> Result<Option<Filters>> {
     let trigram = filters.search.as_ref().and_then(|s| s.trigram.as_deref());
+    if audience_drives && trigram.is_none() {
+        return Ok(None);
+    }
     let (tagged, untagged): (Vec<&MetadataFilter>, Vec<&MetadataFilter>) = filters
         .metadata
         .iter()
@@ -1528,11 +1536,12 @@ mod tests {
         };
         let before = every(&db);
         for field in [IndexField::Name, IndexField::Metadata("n".into())] {
-            db.write_now(|tx| indexes::declare(tx, &a, &field).map(|_| ()))
-                .unwrap();
+            let index = match db.write_now(|tx| indexes::declare(tx, &a, &field)).unwrap() {
+                indexes::Declaration::Ready(index) | indexes::Declaration::Fill(index, _) => index,
+            };
             let mut after = None;
             while let Some((last, _)) = db
-                .write_now(|tx| indexes::fill_batch(tx, &a, &field, after.as_ref()))
+                .write_now(|tx| indexes::fill_batch(tx, &a, &index, after.as_ref()))
                 .unwrap()
             {
                 after = Some(last);
@@ -1602,6 +1611,33 @@ mod tests {
     }
 
     #[test]
+    fn a_fill_stops_when_its_declaration_is_dropped() {
+        let (_dir, db, a, _) = interleaved();
+        let field = IndexField::Metadata("n".into());
+        let Ok(indexes::Declaration::Fill(index, true)) =
+            db.write_now(|tx| indexes::declare(tx, &a, &field))
+        else {
+            panic!("a new declaration to fill");
+        };
+        db.write_now(|tx| indexes::drop_index(tx, &a, &field))
+            .unwrap();
+        let filled = db
+            .write_now(|tx| indexes::fill_batch(tx, &a, &index, None))
+            .unwrap();
+        assert!(filled.is_none());
+        let conn = db.pool.get().unwrap();
+        let (values, retired): (i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM metadata_values),
+                        (SELECT count(*) FROM retired_tag_keys WHERE key = 'n')",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert_eq!((values, retired), (0, 1));
+    }
+
+    #[test]
     fn the_search_index_tags_answer_as_the_rows_do_and_stay_exact() {
         let (_dir, db, a, b) = interleaved();
         let metadata = |pairs: &[(&str, &str)]| -> Vec<MetadataFilter> {
@@ -1640,8 +1676,20 @@ mod tests {
         let sorts = [
             Sort::default(),
             Sort {
+                field: SortField::CreatedAt,
+                descending: false,
+            },
+            Sort {
+                field: SortField::UpdatedAt,
+                descending: true,
+            },
+            Sort {
                 field: SortField::Name,
                 descending: false,
+            },
+            Sort {
+                field: SortField::Name,
+                descending: true,
             },
         ];
         let conn = db.pool.get().unwrap();
@@ -1654,16 +1702,23 @@ mod tests {
                     UNFOLDED.with(|u| u.set(false));
                     assert_eq!(folded, rows, "{when}: {filters:?} {sort:?}");
                 }
+                // Counted in parallel parts on other pooled connections.
+                let req = request(filters.clone(), Sort::default(), Window::Offset(0), 100);
+                let parallel = list(&conn, &a, &req, Some(&db.pool)).unwrap();
+                let alone = list(&conn, &a, &req, None).unwrap();
+                assert_eq!(parallel.total, alone.total, "{when}: {filters:?}");
+                assert_eq!(names(&parallel), names(&alone), "{when}: {filters:?}");
             }
         };
         check("nothing declared");
         let declare = |key: &str| {
             let field = IndexField::Metadata(key.into());
-            db.write_now(|tx| indexes::declare(tx, &a, &field).map(|_| ()))
-                .unwrap();
+            let index = match db.write_now(|tx| indexes::declare(tx, &a, &field)).unwrap() {
+                indexes::Declaration::Ready(index) | indexes::Declaration::Fill(index, _) => index,
+            };
             let mut after = None;
             while let Some((last, _)) = db
-                .write_now(|tx| indexes::fill_batch(tx, &a, &field, after.as_ref()))
+                .write_now(|tx| indexes::fill_batch(tx, &a, &index, after.as_ref()))
                 .unwrap()
             {
                 after = Some(last);

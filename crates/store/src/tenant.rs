@@ -539,7 +539,7 @@ impl TenantDb {
                 let mut after = None;
                 let mut rewritten = 0;
                 loop {
-                    let filling = field.clone();
+                    let filling = index.clone();
                     let from = after.clone();
                     let filled = self
                         .write(move |tx, tenant| {
@@ -555,17 +555,17 @@ impl TenantDb {
                     }
                 }
                 // Many search-index entries rewritten: merge the index
-                // again, step by step.
-                if self
-                    .write(move |tx, _| indexes::worth_compacting(tx, rewritten))
-                    .await?
-                    .value
-                {
-                    while self
-                        .write(|tx, _| indexes::compact_search_index(tx))
-                        .await?
-                        .value
-                    {}
+                // again, step by step, a bounded number of steps. The index
+                // is filled already: a step that fails only ends the merge.
+                let steps = self
+                    .write(move |tx, _| indexes::compaction_steps(tx, rewritten))
+                    .await
+                    .map_or(0, |steps| steps.value);
+                for _ in 0..steps {
+                    match self.write(|tx, _| indexes::compact_search_index(tx)).await {
+                        Ok(step) if step.value => {}
+                        _ => break,
+                    }
                 }
                 (index, new)
             }
