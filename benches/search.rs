@@ -178,22 +178,10 @@ fn main() {
     for field in DECLARED {
         client.request("DELETE", &format!("/v1/indexes/{field}"), b"");
     }
-    let get = |client: &mut Client, path: &str| -> Value {
-        let (status, body) = client.request("GET", path, b"");
-        let body: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(status, 200, "{path}: {body}");
-        body
-    };
     let deep = get(&mut client, "/v1/contacts?page=24999");
     let cursor = deep["nextCursor"].as_str().unwrap().to_string();
     let some_id = deep["data"][0]["id"].as_str().unwrap().to_string();
-    let encoded_cursor: String = cursor
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let encoded_cursor = percent_encoded(&cursor);
 
     let scenarios: Vec<(&str, String, &str)> = vec![
         ("page 1", String::from("/v1/contacts"), "10"),
@@ -294,12 +282,6 @@ fn main() {
         return;
     }
     let mut client = Client::connect(port, &key);
-    let get = |client: &mut Client, path: &str| -> Value {
-        let (status, body) = client.request("GET", path, b"");
-        let body: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(status, 200, "{path}: {body}");
-        body
-    };
 
     // The same slow paths with their indexes declared.
     println!();
@@ -313,15 +295,7 @@ fn main() {
         println!("| `{field}` | {:.1} s |", started.elapsed().as_secs_f64());
     }
     let by_name = get(&mut client, "/v1/contacts?sort=name&page=1000");
-    let name_cursor: String = by_name["nextCursor"]
-        .as_str()
-        .unwrap()
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let name_cursor = percent_encoded(by_name["nextCursor"].as_str().unwrap());
     let declared: Vec<(&str, String, u32)> = vec![
         (
             "metadata filter, declared",
@@ -405,12 +379,6 @@ fn main() {
 /// in SQLite for the same rows, on a copy of the same file, in
 /// alternating rounds.
 fn compare_with_plain_scan(path: &Path, port: u16, key: &str, org_id: &str) {
-    let get = |client: &mut Client, path: &str| -> Value {
-        let (status, body) = client.request("GET", path, b"");
-        let body: Value = serde_json::from_slice(&body).unwrap();
-        assert_eq!(status, 200, "{path}: {body}");
-        body
-    };
     println!();
     println!(
         "| undeclared filter | matches | contactsd, page 1 with total (ms) | plain `json_extract` count on a copy (ms) | contactsd faster by |"
@@ -470,4 +438,22 @@ fn compare_with_plain_scan(path: &Path, port: u16, key: &str, org_id: &str) {
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", copy.display()));
     }
+}
+
+/// `GET path`, which must answer 200; its JSON body.
+fn get(client: &mut Client, path: &str) -> Value {
+    let (status, body) = client.request("GET", path, b"");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(status, 200, "{path}: {body}");
+    body
+}
+
+/// `text` as a query-string value.
+fn percent_encoded(text: &str) -> String {
+    text.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
