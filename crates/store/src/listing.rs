@@ -506,6 +506,68 @@ fn count_matches(
     count(conn, (0, 0xFFFF_FFFF))
 }
 
+/// The row numbers of the organization's matches of FTS5 `query` at
+/// positions `offset..offset + fetch` counted from the newest, when it has
+/// about `total` matches.
+///
+/// FTS5 walks a row list backwards by first reading all of it: a tag's
+/// list spans every organization, and at 10M contacts reading the newest
+/// 51 matches backwards took 5-10 ms where reading forwards took 0.2 ms.
+/// So the matches are read forwards over the newest part of the
+/// organization's range, sized from `total` to hold the page twice over,
+/// and widened until it holds the page or the whole organization. `total`
+/// sizes the first part only; the answer does not depend on it.
+fn newest_matches(
+    conn: &Connection,
+    tenant: &Tenant,
+    query: &str,
+    total: i64,
+    offset: i64,
+    fetch: i64,
+) -> Result<Vec<i64>> {
+    let Some((first, last, _)) = organization_bounds(conn, tenant)? else {
+        return Ok(Vec::new());
+    };
+    if offset >= total {
+        // Past the end (as of the count): whatever is there is read
+        // backwards, the rare way, so the answer stays exact.
+        let mut stmt = conn.prepare_cached(&format!(
+            "{SEARCH_MATCHES} ORDER BY rowid DESC LIMIT ? OFFSET ?"
+        ))?;
+        let (low, high) = search_range(tenant);
+        let seqs = stmt
+            .query_map(
+                rusqlite::params![low, query, low, high, fetch, offset],
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        return Ok(seqs);
+    }
+    let base = tenant.org_seq << 32;
+    let wanted = offset.saturating_add(fetch);
+    let span = last - first + 1;
+    // Twice the width that `wanted` matches take on average.
+    let mut width = ((span as f64) * (wanted as f64) / (total.max(1) as f64) * 2.0).ceil() as i64;
+    let mut stmt = conn.prepare_cached(&format!("{SEARCH_MATCHES} ORDER BY rowid"))?;
+    loop {
+        let low = last.saturating_sub(width.max(64) - 1).max(first);
+        let seqs = stmt
+            .query_map(
+                rusqlite::params![base, query, base + low, base + last],
+                |r| r.get(0),
+            )?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        let found = i64::try_from(seqs.len()).unwrap_or(i64::MAX);
+        if found >= wanted || low == first {
+            let skip = usize::try_from(offset).unwrap_or(usize::MAX);
+            let take = usize::try_from(fetch).unwrap_or(usize::MAX);
+            return Ok(seqs.into_iter().rev().skip(skip).take(take).collect());
+        }
+        // Widen by the density seen so far, at least fourfold.
+        width = width.saturating_mul(4.max(2 * wanted / found.max(1)));
+    }
+}
+
 /// One metadata filter checked on the row aliased `c`, without a declared
 /// index, and its arguments: first a substring test on the stored text
 /// (see [`Metadata::member_texts`]), which rules out most rows without
@@ -1061,6 +1123,22 @@ pub(crate) fn list(
         // index, then read just those rows. The organization is checked on
         // each row too; `+` keeps the planner from scanning the
         // organization's rows by that condition instead.
+        (Window::Offset(offset), Some(fts_query))
+            if sort.field == SortField::CreatedAt && sort.descending && cheap_total.is_some() =>
+        {
+            let total = cheap_total.expect("checked above");
+            let seqs = newest_matches(conn, tenant, fts_query, total, *offset, fetch)?;
+            let seqs = serde_json::to_string(&seqs).expect("integers serialize");
+            (
+                format!(
+                    "SELECT {COLUMNS}, NULL FROM contacts c
+                     WHERE c.seq IN (SELECT value FROM json_each(?))
+                     AND +c.org_seq = ?
+                     ORDER BY {order_by}"
+                ),
+                vec![seqs.into(), tenant.org_seq.into()],
+            )
+        }
         (Window::Offset(offset), Some(fts_query)) if sort.field == SortField::CreatedAt => {
             let mut args = search_args(tenant, fts_query).to_vec();
             args.extend([fetch.into(), (*offset).into(), tenant.org_seq.into()]);
@@ -1295,6 +1373,77 @@ mod tests {
                 if scan {
                     assert_eq!(alone.scan.as_ref().map(|s| s.rows), Some(60));
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn a_newest_first_search_reads_back_until_its_page_is_whole() {
+        // 200 old matches, 196 rows that do not match, then 4 new matches:
+        // the newest part of the range first read (64 rows at least) holds
+        // only 4 matches, so pages that reach past them must widen it.
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let (org, _) = db.create_org("a").unwrap();
+        let tenant = Tenant {
+            org_seq: org.seq,
+            org_id: org.id.clone(),
+            key_seq: 0,
+            read_only: false,
+        };
+        db.write_now(|tx| {
+            for i in 0..400 {
+                let who = if (200..396).contains(&i) {
+                    "Other"
+                } else {
+                    "Sharma"
+                };
+                contacts::insert(
+                    tx,
+                    &tenant,
+                    NewContact {
+                        name: Name::parse(&format!("{who} Person{i}")).unwrap(),
+                        phone: PhoneNumber::parse(&format!("+1415555{:04}", 1000 + i)).unwrap(),
+                        language: Language::parse("en"),
+                        metadata: Metadata::from_json("metadata", &serde_json::json!({})).unwrap(),
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let conn = db.pool.get().unwrap();
+        let filters = search("sharma");
+        let oldest_first = Sort {
+            descending: false,
+            ..Sort::default()
+        };
+        let everything = request(filters.clone(), oldest_first, Window::Offset(0), 1000);
+        let mut expected = names(&list(&conn, &tenant, &everything, None).unwrap());
+        expected.reverse();
+        assert_eq!(expected.len(), 204);
+        for limit in [1, 2, 3, 7, 50] {
+            for offset in 0..=206 {
+                let req = request(
+                    filters.clone(),
+                    Sort::default(),
+                    Window::Offset(offset),
+                    limit,
+                );
+                let page = list(&conn, &tenant, &req, None).unwrap();
+                let from = usize::try_from(offset).unwrap().min(expected.len());
+                let to = (from + usize::try_from(limit).unwrap()).min(expected.len());
+                assert_eq!(
+                    names(&page),
+                    expected[from..to],
+                    "offset {offset}, limit {limit}"
+                );
+                assert_eq!(page.total, 204);
+                assert_eq!(
+                    page.has_more,
+                    to < expected.len(),
+                    "offset {offset}, limit {limit}"
+                );
             }
         }
     }
