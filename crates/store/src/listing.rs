@@ -139,6 +139,10 @@ pub struct Scan {
     pub rows: i64,
 }
 
+/// What a connection saw of an organization: its change number, its
+/// contact count, and its declared indexes.
+type Seen = (i64, i64, Option<String>);
+
 /// Counts over the row numbers `first..=last` cut in parts, one a core,
 /// the first on `conn` and the others at once on connections borrowed
 /// from `pool`; each part's count. A part counted on another connection is
@@ -170,9 +174,17 @@ where
     let ranges: Vec<(i64, i64)> = (0..cores)
         .map(|i| (first + i * step, (first + (i + 1) * step - 1).min(last)))
         .collect();
-    let marker = |conn: &Connection| -> rusqlite::Result<(i64, i64)> {
-        conn.prepare_cached("SELECT change_seq, contact_count FROM organizations WHERE seq = ?1")?
-            .query_row([org_seq], |r| Ok((r.get(0)?, r.get(1)?)))
+    // Declaring or dropping an index changes no contact, so the
+    // declarations are part of what must be seen alike.
+    let marker = |conn: &Connection| -> rusqlite::Result<Seen> {
+        conn.prepare_cached(
+            "SELECT change_seq, contact_count,
+                    (SELECT group_concat(kind || ':' || key || ':' || created_at || ':' || ready,
+                                         char(10))
+                     FROM declared_indexes WHERE org_seq = ?1)
+             FROM organizations WHERE seq = ?1",
+        )?
+        .query_row([org_seq], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
     };
     let seen = marker(conn)?;
     let (mine, others) = std::thread::scope(|scope| {
@@ -182,7 +194,7 @@ where
                 let marker = &marker;
                 // A thread that cannot start leaves its part to this one.
                 std::thread::Builder::new()
-                    .spawn_scoped(scope, move || -> Option<((i64, i64), T)> {
+                    .spawn_scoped(scope, move || -> Option<(Seen, T)> {
                         let helper = pool.try_get()?;
                         helper.execute_batch("BEGIN DEFERRED").ok()?;
                         let counted = marker(&helper)
@@ -475,29 +487,24 @@ fn organization_bounds(conn: &Connection, tenant: &Tenant) -> Result<Option<(i64
     })
 }
 
-/// The organization's matches of FTS5 `query`: counted inside the search
-/// index, in parts at once over an organization of more than
-/// [`PARALLEL_SPAN`] contacts when `helpers` can lend connections (a
-/// search counted whole at a million contacts took 8 ms of a 10 ms answer).
-fn count_matches(
+/// A count over the organization's row numbers: `count` counts the rows
+/// numbered within a range. Over an organization of more than
+/// [`PARALLEL_SPAN`] contacts it runs in parts at once when `helpers` can
+/// lend connections (a search counted whole at a million contacts took
+/// 8 ms of a 10 ms answer).
+fn count_in_parts<F>(
     conn: &Connection,
     tenant: &Tenant,
     helpers: Option<&Pool>,
-    query: &str,
-) -> Result<i64> {
-    let base = tenant.org_seq << 32;
-    let count = |conn: &Connection, (first, last): (i64, i64)| -> Result<i64> {
-        Ok(conn
-            .prepare_cached(&format!("SELECT count(*) FROM ({SEARCH_MATCHES})"))?
-            .query_row(
-                rusqlite::params![base, query, base + first, base + last],
-                |r| r.get(0),
-            )?)
-    };
+    count: &F,
+) -> Result<i64>
+where
+    F: Fn(&Connection, (i64, i64)) -> Result<i64> + Sync,
+{
     if let Some(pool) = helpers {
         if let Some((first, last, contacts)) = organization_bounds(conn, tenant)? {
             if contacts >= PARALLEL_SPAN {
-                if let Some(parts) = in_parts(conn, pool, tenant.org_seq, (first, last), &count)? {
+                if let Some(parts) = in_parts(conn, pool, tenant.org_seq, (first, last), count)? {
                     return Ok(parts.into_iter().sum());
                 }
             }
@@ -506,9 +513,57 @@ fn count_matches(
     count(conn, (0, 0xFFFF_FFFF))
 }
 
-/// The row numbers of the organization's matches of FTS5 `query` at
-/// positions `offset..offset + fetch` counted from the newest, when it has
-/// about `total` matches.
+/// The organization's matches of FTS5 `query`, counted inside the search
+/// index.
+fn count_matches(
+    conn: &Connection,
+    tenant: &Tenant,
+    helpers: Option<&Pool>,
+    query: &str,
+) -> Result<i64> {
+    let base = tenant.org_seq << 32;
+    count_in_parts(conn, tenant, helpers, &|conn, (first, last)| {
+        Ok(conn
+            .prepare_cached(&format!("SELECT count(*) FROM ({SEARCH_MATCHES})"))?
+            .query_row(
+                rusqlite::params![base, query, base + first, base + last],
+                |r| r.get(0),
+            )?)
+    })
+}
+
+/// Matches read from the search index: `sql` selects each match's `seq`,
+/// and its last two arguments are the range of search-index rows to read
+/// (`rowid` names that column); `leading` are its other arguments.
+struct IndexMatches<'a> {
+    sql: String,
+    rowid: &'a str,
+    leading: Vec<SqlValue>,
+}
+
+impl IndexMatches<'_> {
+    fn read(
+        &self,
+        conn: &Connection,
+        order: &str,
+        range: (i64, i64),
+        tail: &[i64],
+    ) -> Result<Vec<i64>> {
+        let mut args = self.leading.clone();
+        args.extend([range.0.into(), range.1.into()]);
+        args.extend(tail.iter().map(|&n| SqlValue::Integer(n)));
+        let mut stmt =
+            conn.prepare_cached(&format!("{} ORDER BY {} {order}", self.sql, self.rowid))?;
+        let seqs = stmt
+            .query_map(params_from_iter(args.iter()), |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        Ok(seqs)
+    }
+}
+
+/// The row numbers of the organization's `matches` at positions
+/// `offset..offset + fetch` counted from the newest, when it has about
+/// `total` matches.
 ///
 /// FTS5 walks a row list backwards by first reading all of it: a tag's
 /// list spans every organization, and at 10M contacts reading the newest
@@ -520,7 +575,7 @@ fn count_matches(
 fn newest_matches(
     conn: &Connection,
     tenant: &Tenant,
-    query: &str,
+    matches: &IndexMatches,
     total: i64,
     offset: i64,
     fetch: i64,
@@ -531,32 +586,21 @@ fn newest_matches(
     if offset >= total {
         // Past the end (as of the count): whatever is there is read
         // backwards, the rare way, so the answer stays exact.
-        let mut stmt = conn.prepare_cached(&format!(
-            "{SEARCH_MATCHES} ORDER BY rowid DESC LIMIT ? OFFSET ?"
-        ))?;
-        let (low, high) = search_range(tenant);
-        let seqs = stmt
-            .query_map(
-                rusqlite::params![low, query, low, high, fetch, offset],
-                |r| r.get(0),
-            )?
-            .collect::<rusqlite::Result<Vec<i64>>>()?;
-        return Ok(seqs);
+        return matches.read(
+            conn,
+            "DESC LIMIT ? OFFSET ?",
+            search_range(tenant),
+            &[fetch, offset],
+        );
     }
     let base = tenant.org_seq << 32;
     let wanted = offset.saturating_add(fetch);
     let span = last - first + 1;
     // Twice the width that `wanted` matches take on average.
     let mut width = ((span as f64) * (wanted as f64) / (total.max(1) as f64) * 2.0).ceil() as i64;
-    let mut stmt = conn.prepare_cached(&format!("{SEARCH_MATCHES} ORDER BY rowid"))?;
     loop {
         let low = last.saturating_sub(width.max(64) - 1).max(first);
-        let seqs = stmt
-            .query_map(
-                rusqlite::params![base, query, base + low, base + last],
-                |r| r.get(0),
-            )?
-            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        let seqs = matches.read(conn, "ASC", (base + low, base + last), &[])?;
         let found = i64::try_from(seqs.len()).unwrap_or(i64::MAX);
         if found >= wanted || low == first {
             let skip = usize::try_from(offset).unwrap_or(usize::MAX);
@@ -924,12 +968,18 @@ impl Plan<'_> {
         }
         if let Some(filter) = self.metadata_alone() {
             let (values, args) = metadata_values_condition(self.tenant, filter);
-            return Ok(Some(
-                conn.prepare_cached(&format!(
-                    "SELECT count(*) FROM metadata_values WHERE {values}"
-                ))?
-                .query_row(params_from_iter(args.iter()), |r| r.get(0))?,
-            ));
+            let sql = format!(
+                "SELECT count(*) FROM metadata_values WHERE {values} \
+                 AND contact_seq BETWEEN ? AND ?"
+            );
+            let count = |conn: &Connection, (first, last): (i64, i64)| -> Result<i64> {
+                let mut args = args.clone();
+                args.extend([first.into(), last.into()]);
+                Ok(conn
+                    .prepare_cached(&sql)?
+                    .query_row(params_from_iter(args.iter()), |r| r.get(0))?)
+            };
+            return Ok(Some(count_in_parts(conn, self.tenant, helpers, &count)?));
         }
         match self.search_alone() {
             Some(query) => Ok(Some(count_matches(conn, self.tenant, helpers, query)?)),
@@ -1059,6 +1109,20 @@ pub(crate) fn for_each(
 
 /// One page of the tenant's contacts.
 ///
+/// The page query reading the organization's rows `seqs`, in `order_by`.
+fn rows_by_seq(tenant: &Tenant, seqs: &[i64], order_by: &str) -> (String, Vec<SqlValue>) {
+    let seqs = serde_json::to_string(seqs).expect("integers serialize");
+    (
+        format!(
+            "SELECT {COLUMNS}, NULL FROM contacts c
+             WHERE c.seq IN (SELECT value FROM json_each(?))
+             AND +c.org_seq = ?
+             ORDER BY {order_by}"
+        ),
+        vec![seqs.into(), tenant.org_seq.into()],
+    )
+}
+
 /// `helpers`: the pool to borrow connections from for counting in
 /// parallel (none: everything on `conn`).
 pub(crate) fn list(
@@ -1126,18 +1190,16 @@ pub(crate) fn list(
         (Window::Offset(offset), Some(fts_query))
             if sort.field == SortField::CreatedAt && sort.descending && cheap_total.is_some() =>
         {
+            let mut leading = search_args(tenant, fts_query).to_vec();
+            leading.truncate(2);
+            let matches = IndexMatches {
+                sql: SEARCH_MATCHES.to_string(),
+                rowid: "rowid",
+                leading,
+            };
             let total = cheap_total.expect("checked above");
-            let seqs = newest_matches(conn, tenant, fts_query, total, *offset, fetch)?;
-            let seqs = serde_json::to_string(&seqs).expect("integers serialize");
-            (
-                format!(
-                    "SELECT {COLUMNS}, NULL FROM contacts c
-                     WHERE c.seq IN (SELECT value FROM json_each(?))
-                     AND +c.org_seq = ?
-                     ORDER BY {order_by}"
-                ),
-                vec![seqs.into(), tenant.org_seq.into()],
-            )
+            let seqs = newest_matches(conn, tenant, &matches, total, *offset, fetch)?;
+            rows_by_seq(tenant, &seqs, &order_by)
         }
         (Window::Offset(offset), Some(fts_query)) if sort.field == SortField::CreatedAt => {
             let mut args = search_args(tenant, fts_query).to_vec();
@@ -1156,6 +1218,24 @@ pub(crate) fn list(
         // A search and `callable` alone, newest first: the page's row
         // numbers come from the two indexes in the search index's order,
         // which stops at the page's end; then just those rows are read.
+        (Window::Offset(offset), _)
+            if sort.field == SortField::CreatedAt
+                && sort.descending
+                && plan.search_with_callable().is_some()
+                && cheap_total.is_some() =>
+        {
+            let (fts_query, callable) = plan.search_with_callable().expect("checked above");
+            let mut leading = callable_search_args(tenant, fts_query);
+            leading.truncate(3);
+            let matches = IndexMatches {
+                sql: callable.search_matches("t.rowid - ? AS seq"),
+                rowid: "t.rowid",
+                leading,
+            };
+            let total = cheap_total.expect("checked above");
+            let seqs = newest_matches(conn, tenant, &matches, total, *offset, fetch)?;
+            rows_by_seq(tenant, &seqs, &order_by)
+        }
         (Window::Offset(offset), _)
             if sort.field == SortField::CreatedAt && plan.search_with_callable().is_some() =>
         {
@@ -1272,6 +1352,7 @@ mod tests {
     use super::*;
     use crate::indexes::IndexField;
     use crate::{contacts, Db};
+    use contactsd_domain::listing::CallableFilter;
     use contactsd_domain::{search, Language};
     use contactsd_domain::{Metadata, Name, NewContact, PhoneNumber};
 
@@ -1375,13 +1456,33 @@ mod tests {
                 }
             }
         }
+        // A declared metadata key: counted in its index, in parts.
+        for tenant in [&a, &b] {
+            declare_and_fill(&db, tenant, &IndexField::Metadata("n".into()));
+        }
+        for filters in [metadata(&[("n", "1")]), metadata(&[("n", "7")])] {
+            for tenant in [&a, &b] {
+                let req = request(filters.clone(), Sort::default(), Window::Offset(0), 100);
+                let alone = list(&conn, tenant, &req, None).unwrap();
+                let parallel = list(&conn, tenant, &req, Some(&db.pool)).unwrap();
+                assert_eq!(alone.scan, None, "{filters:?}");
+                assert_eq!(parallel.total, alone.total, "{filters:?}");
+                assert_eq!(names(&parallel), names(&alone), "{filters:?}");
+                assert_eq!(
+                    alone.total,
+                    i64::try_from(alone.rows.len()).unwrap(),
+                    "{filters:?}"
+                );
+            }
+        }
     }
 
     #[test]
     fn a_newest_first_search_reads_back_until_its_page_is_whole() {
         // 200 old matches, 196 rows that do not match, then 4 new matches:
         // the newest part of the range first read (64 rows at least) holds
-        // only 4 matches, so pages that reach past them must widen it.
+        // only 4 matches, so pages that reach past them must widen it. The
+        // same with the `callable` filter, which halves the matches.
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db")).unwrap();
         let (org, _) = db.create_org("a").unwrap();
@@ -1403,7 +1504,13 @@ mod tests {
                     &tenant,
                     NewContact {
                         name: Name::parse(&format!("{who} Person{i}")).unwrap(),
-                        phone: PhoneNumber::parse(&format!("+1415555{:04}", 1000 + i)).unwrap(),
+                        // New York and San Francisco, alternately.
+                        phone: PhoneNumber::parse(&format!(
+                            "+1{}555{:04}",
+                            if i % 2 == 0 { 212 } else { 415 },
+                            1000 + i
+                        ))
+                        .unwrap(),
                         language: Language::parse("en"),
                         metadata: Metadata::from_json("metadata", &serde_json::json!({})).unwrap(),
                     },
@@ -1413,37 +1520,46 @@ mod tests {
         })
         .unwrap();
         let conn = db.pool.get().unwrap();
-        let filters = search("sharma");
         let oldest_first = Sort {
             descending: false,
             ..Sort::default()
         };
-        let everything = request(filters.clone(), oldest_first, Window::Offset(0), 1000);
-        let mut expected = names(&list(&conn, &tenant, &everything, None).unwrap());
-        expected.reverse();
-        assert_eq!(expected.len(), 204);
-        for limit in [1, 2, 3, 7, 50] {
-            for offset in 0..=206 {
-                let req = request(
-                    filters.clone(),
-                    Sort::default(),
-                    Window::Offset(offset),
-                    limit,
-                );
-                let page = list(&conn, &tenant, &req, None).unwrap();
-                let from = usize::try_from(offset).unwrap().min(expected.len());
-                let to = (from + usize::try_from(limit).unwrap()).min(expected.len());
-                assert_eq!(
-                    names(&page),
-                    expected[from..to],
-                    "offset {offset}, limit {limit}"
-                );
-                assert_eq!(page.total, 204);
-                assert_eq!(
-                    page.has_more,
-                    to < expected.len(),
-                    "offset {offset}, limit {limit}"
-                );
+        // 16:30 UTC on a Monday: 11:30 in New York, inside the default
+        // calling hours; 08:30 in San Francisco, outside them.
+        let callable = |wanted| Filters {
+            callable: Some(CallableFilter {
+                wanted,
+                at: 1_796_661_000_000,
+            }),
+            ..search("sharma")
+        };
+        for filters in [search("sharma"), callable(true), callable(false)] {
+            // The reference: oldest first, in one page, reversed.
+            let everything = request(filters.clone(), oldest_first, Window::Offset(0), 1000);
+            let mut expected = names(&list(&conn, &tenant, &everything, None).unwrap());
+            expected.reverse();
+            let total = i64::try_from(expected.len()).unwrap();
+            if filters.callable.is_none() {
+                assert_eq!(total, 204);
+            } else {
+                assert_eq!(total, 102, "{filters:?}");
+            }
+            for limit in [1, 2, 3, 7, 50] {
+                for offset in 0..=total + 2 {
+                    let req = request(
+                        filters.clone(),
+                        Sort::default(),
+                        Window::Offset(offset),
+                        limit,
+                    );
+                    let page = list(&conn, &tenant, &req, None).unwrap();
+                    let from = usize::try_from(offset).unwrap().min(expected.len());
+                    let to = (from + usize::try_from(limit).unwrap()).min(expected.len());
+                    let at = format!("{filters:?}, offset {offset}, limit {limit}");
+                    assert_eq!(names(&page), expected[from..to], "{at}");
+                    assert_eq!(page.total, total, "{at}");
+                    assert_eq!(page.has_more, to < expected.len(), "{at}");
+                }
             }
         }
     }
