@@ -1107,8 +1107,6 @@ pub(crate) fn for_each(
     Ok(())
 }
 
-/// One page of the tenant's contacts.
-///
 /// The page query reading the organization's rows `seqs`, in `order_by`.
 fn rows_by_seq(tenant: &Tenant, seqs: &[i64], order_by: &str) -> (String, Vec<SqlValue>) {
     let seqs = serde_json::to_string(seqs).expect("integers serialize");
@@ -1123,6 +1121,8 @@ fn rows_by_seq(tenant: &Tenant, seqs: &[i64], order_by: &str) -> (String, Vec<Sq
     )
 }
 
+/// One page of the tenant's contacts.
+///
 /// `helpers`: the pool to borrow connections from for counting in
 /// parallel (none: everything on `conn`).
 pub(crate) fn list(
@@ -1184,9 +1184,8 @@ pub(crate) fn list(
         // An organization's (created_at, id) order is its row-number order
         // (see `contacts::NewRows`), which is the search index's own order:
         // take the page's row numbers from the organization's range of the
-        // index, then read just those rows. The organization is checked on
-        // each row too; `+` keeps the planner from scanning the
-        // organization's rows by that condition instead.
+        // index, then read just those rows. Newest first, they are read
+        // forwards over the newest part of the range (`newest_matches`).
         (Window::Offset(offset), Some(fts_query))
             if sort.field == SortField::CreatedAt && sort.descending && cheap_total.is_some() =>
         {
@@ -1201,6 +1200,9 @@ pub(crate) fn list(
             let seqs = newest_matches(conn, tenant, &matches, total, *offset, fetch)?;
             rows_by_seq(tenant, &seqs, &order_by)
         }
+        // Oldest first: straight from the index. The organization is
+        // checked on each row too; `+` keeps the planner from scanning the
+        // organization's rows by that condition instead.
         (Window::Offset(offset), Some(fts_query)) if sort.field == SortField::CreatedAt => {
             let mut args = search_args(tenant, fts_query).to_vec();
             args.extend([fetch.into(), (*offset).into(), tenant.org_seq.into()]);
@@ -1215,9 +1217,10 @@ pub(crate) fn list(
                 args,
             )
         }
-        // A search and `callable` alone, newest first: the page's row
-        // numbers come from the two indexes in the search index's order,
-        // which stops at the page's end; then just those rows are read.
+        // A search and `callable` alone: the page's row numbers come from
+        // the two indexes in the search index's order, which stops at the
+        // page's end; then just those rows are read. Newest first, as for
+        // a search alone.
         (Window::Offset(offset), _)
             if sort.field == SortField::CreatedAt
                 && sort.descending
