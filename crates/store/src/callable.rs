@@ -232,12 +232,7 @@ mod tests {
         let path = dir.path().join("zones.db");
         let db = Db::open(&path).unwrap();
         let (org, _) = db.create_org("Acme").unwrap();
-        let tenant = Tenant {
-            org_seq: org.seq,
-            org_id: org.id.clone(),
-            key_seq: 0,
-            read_only: false,
-        };
+        let tenant = Tenant::of_org(&org);
         db.write_now(|tx| {
             for phone in ["+919876543210", "+447911123456", "+12125550123"] {
                 contacts::insert(

@@ -145,6 +145,19 @@ impl Tenant {
     }
 }
 
+#[cfg(test)]
+impl Tenant {
+    /// A tenant of `org` holding no key, for the storage layer's own tests.
+    pub(crate) fn of_org(org: &orgs::Org) -> Tenant {
+        Tenant {
+            org_seq: org.seq,
+            org_id: org.id.clone(),
+            key_seq: 0,
+            read_only: false,
+        }
+    }
+}
+
 /// The versioned schema. `schema.sql` is migration 1; later changes are new
 /// migrations appended here, never edits of an applied one.
 pub(crate) fn migrations() -> Migrations<'static> {

@@ -351,22 +351,16 @@ fn plan<'a>(conn: &Connection, tenant: &'a Tenant, request: &'a ListRequest) -> 
     })
 }
 
-/// The search index's tag for `value` of `kind` (migration 16): three
-/// characters of the private use area spelling the tag's row number.
-fn tag_code(seq: i64) -> String {
-    [(seq >> 24) & 4095, (seq >> 12) & 4095, seq & 4095]
-        .iter()
-        .map(|part| {
-            char::from_u32(0xE000 + u32::try_from(*part).unwrap_or(0)).unwrap_or('\u{E000}')
-        })
-        .collect()
-}
+/// The search index's tag of row 0 of `search_tags`, which no row ever
+/// is: three characters of the private use area spelling the row number,
+/// as the `search_tag_codes` view of migration 16 spells every tag.
+const NO_TAG: &str = "\u{E000}\u{E000}\u{E000}";
 
 /// An FTS5 condition on the `tags` column matching any of `codes`; a tag
 /// nobody has (row number 0 is never one) when there are none.
 fn tags_condition(codes: &[String]) -> String {
     match codes {
-        [] => format!("tags : \"{}\"", tag_code(0)),
+        [] => format!("tags : \"{NO_TAG}\""),
         [one] => format!("tags : \"{one}\""),
         many => format!(
             "({})",
@@ -1372,13 +1366,7 @@ mod tests {
         let db = Db::open(&dir.path().join("t.db")).unwrap();
         let (a, _) = db.create_org("a").unwrap();
         let (b, _) = db.create_org("b").unwrap();
-        let tenant = |org: &crate::orgs::Org| Tenant {
-            org_seq: org.seq,
-            org_id: org.id.clone(),
-            key_seq: 0,
-            read_only: false,
-        };
-        let (a, b) = (tenant(&a), tenant(&b));
+        let (a, b) = (Tenant::of_org(&a), Tenant::of_org(&b));
         db.write_now(|tx| {
             for i in 0..60 {
                 for (t, who) in [(&a, "Alpha"), (&b, "Beta")] {
@@ -1489,12 +1477,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let db = Db::open(&dir.path().join("t.db")).unwrap();
         let (org, _) = db.create_org("a").unwrap();
-        let tenant = Tenant {
-            org_seq: org.seq,
-            org_id: org.id.clone(),
-            key_seq: 0,
-            read_only: false,
-        };
+        let tenant = Tenant::of_org(&org);
         db.write_now(|tx| {
             for i in 0..400 {
                 let who = if (200..396).contains(&i) {
