@@ -12,7 +12,7 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use rusqlite::types::Value as SqlValue;
-use rusqlite::{params_from_iter, Connection};
+use rusqlite::{params_from_iter, Connection, OptionalExtension};
 
 use super::contacts::{from_row, Contact, COLUMNS};
 use super::indexes::{self, Declared};
@@ -589,40 +589,42 @@ impl IndexMatches<'_> {
 }
 
 /// The row numbers of the organization's `matches` at positions
-/// `offset..offset + fetch` counted from the newest, when it has about
-/// `total` matches.
+/// `offset..offset + fetch` counted from the newest, among its rows
+/// numbered `below` or less (all of them when `None`), when it has about
+/// `total` matches in all.
 ///
 /// FTS5 walks a row list backwards by first reading all of it: a tag's
 /// list spans every organization, and at 10M contacts reading the newest
 /// 51 matches backwards took 5-10 ms where reading forwards took 0.2 ms.
-/// So the matches are read forwards over the newest part of the
-/// organization's range, sized from `total` to hold the page twice over,
-/// and widened until it holds the page or the whole organization. `total`
-/// sizes the first part only; the answer does not depend on it.
+/// So the matches are read forwards over the newest part of the range,
+/// sized from `total` to hold the page twice over, and widened until it
+/// holds the page or reaches the organization's first row. `total` sizes
+/// the first part only; the answer does not depend on it.
 fn newest_matches(
     conn: &Connection,
     tenant: &Tenant,
     matches: &IndexMatches,
     total: i64,
+    below: Option<i64>,
     offset: i64,
     fetch: i64,
 ) -> Result<Vec<i64>> {
-    let Some((first, last, _)) = organization_bounds(conn, tenant)? else {
+    let Some((first, org_last, _)) = organization_bounds(conn, tenant)? else {
         return Ok(Vec::new());
     };
+    let base = tenant.org_seq << 32;
+    let last = below.map_or(org_last, |below| below.min(org_last));
     if offset >= total {
         // Past the end (as of the count): whatever is there is read
         // backwards, the rare way, so the answer stays exact.
-        return matches.read(
-            conn,
-            "DESC LIMIT ? OFFSET ?",
-            search_range(tenant),
-            &[fetch, offset],
-        );
+        let range = match below {
+            Some(_) => (base, base + last),
+            None => search_range(tenant),
+        };
+        return matches.read(conn, "DESC LIMIT ? OFFSET ?", range, &[fetch, offset]);
     }
-    let base = tenant.org_seq << 32;
     let wanted = offset.saturating_add(fetch);
-    let span = last - first + 1;
+    let span = org_last - first + 1;
     // Twice the width that `wanted` matches take on average.
     let mut width = ((span as f64) * (wanted as f64) / (total.max(1) as f64) * 2.0).ceil() as i64;
     loop {
@@ -637,6 +639,56 @@ fn newest_matches(
         // Widen by the density seen so far, at least fourfold.
         width = width.saturating_mul(4.max(2 * wanted / found.max(1)));
     }
+}
+
+/// The row numbers of the organization's `matches` that come after the
+/// cursor's row (`created_at`, `id`) in creation order, newest first when
+/// `descending`: at most `fetch` of them, when it has about `total`
+/// matches in all.
+///
+/// An organization's creation order is its row-number order (see
+/// `contacts::NewRows`), so the rows after the cursor are those on one
+/// side of the nearest row past it (the cursor's own row may be gone),
+/// and the page is read from the search index as an offset page is,
+/// instead of every match being sorted (70 ms for `priya` at a million
+/// contacts).
+fn matches_after(
+    conn: &Connection,
+    tenant: &Tenant,
+    matches: &IndexMatches,
+    total: i64,
+    descending: bool,
+    (created_at, id): (&SqlValue, &str),
+    fetch: i64,
+) -> Result<Vec<i64>> {
+    let nearest = if descending {
+        "SELECT seq FROM contacts INDEXED BY contacts_by_created
+         WHERE org_seq = ?1 AND (created_at, id) < (?2, ?3)
+         ORDER BY created_at DESC, id DESC LIMIT 1"
+    } else {
+        "SELECT seq FROM contacts INDEXED BY contacts_by_created
+         WHERE org_seq = ?1 AND (created_at, id) > (?2, ?3)
+         ORDER BY created_at, id LIMIT 1"
+    };
+    let nearest: Option<i64> = conn
+        .prepare_cached(nearest)?
+        .query_row(rusqlite::params![tenant.org_seq, created_at, id], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    let Some(nearest) = nearest else {
+        return Ok(Vec::new());
+    };
+    if descending {
+        return newest_matches(conn, tenant, matches, total, Some(nearest), 0, fetch);
+    }
+    let base = tenant.org_seq << 32;
+    matches.read(
+        conn,
+        "ASC LIMIT ?",
+        (base + nearest, base + 0xFFFF_FFFF),
+        &[fetch],
+    )
 }
 
 /// One metadata filter checked on the row aliased `c`, without a declared
@@ -1065,6 +1117,28 @@ impl Plan<'_> {
         }
     }
 
+    /// The matches of a search alone (filters folded in) or a search with
+    /// `callable` alone, as the search index reads them.
+    fn index_matches(&self) -> Option<IndexMatches<'static>> {
+        if let Some(fts_query) = self.search_alone() {
+            let mut leading = search_args(self.tenant, fts_query).to_vec();
+            leading.truncate(2);
+            return Some(IndexMatches {
+                sql: SEARCH_MATCHES.to_string(),
+                rowid: "rowid",
+                leading,
+            });
+        }
+        let (fts_query, callable) = self.search_with_callable()?;
+        let mut leading = callable_search_args(self.tenant, fts_query);
+        leading.truncate(3);
+        Some(IndexMatches {
+            sql: callable.search_matches("t.rowid - ? AS seq"),
+            rowid: "t.rowid",
+            leading,
+        })
+    }
+
     /// The FTS5 query when a search is the listing's only condition.
     fn search_alone(&self) -> Option<&str> {
         match &self.filters.search {
@@ -1209,6 +1283,7 @@ pub(crate) fn list(
     let sort = request.sort;
     let order_by = sort.order_by();
     let pick_order = plan.order_by(sort);
+    let index_matches = plan.index_matches();
     // One row more than the page tells whether another page follows.
     let fetch = request.limit + 1;
 
@@ -1238,19 +1313,30 @@ pub(crate) fn list(
         // (see `contacts::NewRows`), which is the search index's own order:
         // take the page's row numbers from the organization's range of the
         // index, then read just those rows. Newest first, they are read
-        // forwards over the newest part of the range (`newest_matches`).
-        (Window::Offset(offset), Some(fts_query))
-            if sort.field == SortField::CreatedAt && sort.descending && cheap_total.is_some() =>
+        // forwards over the newest part of the range (`newest_matches`);
+        // after a cursor, over the range on its side (`matches_after`).
+        // For a search alone (filters folded in) and a search with
+        // `callable`.
+        (Window::Offset(offset), _)
+            if sort.field == SortField::CreatedAt
+                && sort.descending
+                && cheap_total.is_some()
+                && index_matches.is_some() =>
         {
-            let mut leading = search_args(tenant, fts_query).to_vec();
-            leading.truncate(2);
-            let matches = IndexMatches {
-                sql: SEARCH_MATCHES.to_string(),
-                rowid: "rowid",
-                leading,
-            };
+            let matches = index_matches.as_ref().expect("checked above");
             let total = cheap_total.expect("checked above");
-            let seqs = newest_matches(conn, tenant, &matches, total, *offset, fetch)?;
+            let seqs = newest_matches(conn, tenant, matches, total, None, *offset, fetch)?;
+            rows_by_seq(tenant, &seqs, &order_by)
+        }
+        (Window::After { key, id }, _)
+            if sort.field == SortField::CreatedAt
+                && cheap_total.is_some()
+                && index_matches.is_some() =>
+        {
+            let matches = index_matches.as_ref().expect("checked above");
+            let total = cheap_total.expect("checked above");
+            let after = (&sql_key(key), id.as_str());
+            let seqs = matches_after(conn, tenant, matches, total, sort.descending, after, fetch)?;
             rows_by_seq(tenant, &seqs, &order_by)
         }
         // Oldest first: straight from the index. The organization is
@@ -1270,28 +1356,9 @@ pub(crate) fn list(
                 args,
             )
         }
-        // A search and `callable` alone: the page's row numbers come from
-        // the two indexes in the search index's order, which stops at the
-        // page's end; then just those rows are read. Newest first, as for
-        // a search alone.
-        (Window::Offset(offset), _)
-            if sort.field == SortField::CreatedAt
-                && sort.descending
-                && plan.search_with_callable().is_some()
-                && cheap_total.is_some() =>
-        {
-            let (fts_query, callable) = plan.search_with_callable().expect("checked above");
-            let mut leading = callable_search_args(tenant, fts_query);
-            leading.truncate(3);
-            let matches = IndexMatches {
-                sql: callable.search_matches("t.rowid - ? AS seq"),
-                rowid: "t.rowid",
-                leading,
-            };
-            let total = cheap_total.expect("checked above");
-            let seqs = newest_matches(conn, tenant, &matches, total, *offset, fetch)?;
-            rows_by_seq(tenant, &seqs, &order_by)
-        }
+        // A search and `callable` alone, oldest first: the page's row
+        // numbers come from the two indexes in the search index's order,
+        // which stops at the page's end; then just those rows are read.
         (Window::Offset(offset), _)
             if sort.field == SortField::CreatedAt && plan.search_with_callable().is_some() =>
         {
@@ -1606,6 +1673,64 @@ mod tests {
                     assert_eq!(page.has_more, to < expected.len(), "{at}");
                 }
             }
+            // By cursor, newest and oldest first.
+            for descending in [true, false] {
+                let sort = Sort {
+                    descending,
+                    ..Sort::default()
+                };
+                let mut expected = expected.clone();
+                if !descending {
+                    expected.reverse();
+                }
+                for limit in [1, 3, 50] {
+                    let (mut got, mut window) = (Vec::new(), Window::Offset(0));
+                    loop {
+                        let req = request(filters.clone(), sort, window.clone(), limit);
+                        let page = list(&conn, &tenant, &req, None).unwrap();
+                        assert_eq!(page.total, total, "{filters:?} {sort:?} {limit}");
+                        got.extend(names(&page));
+                        assert!(got.len() <= expected.len(), "{filters:?} {sort:?} {limit}");
+                        match page.rows.last() {
+                            Some(last) if page.has_more => {
+                                window = Window::After {
+                                    key: sort.key_of(&last.row_key()),
+                                    id: last.id.clone(),
+                                }
+                            }
+                            _ => break,
+                        }
+                    }
+                    assert_eq!(got, expected, "{filters:?} {sort:?} {limit}");
+                }
+            }
+        }
+        // After a cursor whose row has since been deleted: the rows after
+        // where it stood, either way.
+        let newest = Sort::default();
+        let all = request(search("sharma"), newest, Window::Offset(0), 1000);
+        let rows = list(&conn, &tenant, &all, None).unwrap().rows;
+        let gone = rows[10].clone();
+        let after_gone = Window::After {
+            key: newest.key_of(&gone.row_key()),
+            id: gone.id.clone(),
+        };
+        db.write_now(|tx| contacts::delete(tx, &tenant, &gone.id))
+            .unwrap();
+        let names_of = |rows: &[Contact]| -> Vec<String> {
+            rows.iter().map(|c| c.name.as_str().to_string()).collect()
+        };
+        for (sort, expected) in [
+            (newest, names_of(&rows[11..14])),
+            (oldest_first, {
+                let mut older = names_of(&rows[7..10]);
+                older.reverse();
+                older
+            }),
+        ] {
+            let req = request(search("sharma"), sort, after_gone.clone(), 3);
+            let page = list(&conn, &tenant, &req, None).unwrap();
+            assert_eq!(names(&page), expected, "{sort:?}");
         }
     }
 
@@ -1685,6 +1810,10 @@ mod tests {
             )
             .unwrap();
             by_cursor.extend(names(&page));
+            assert!(
+                by_cursor.len() <= by_offset.len(),
+                "{filters:?} {sort:?}: more rows by cursor than by page"
+            );
             match page.rows.last() {
                 Some(last) if page.has_more => {
                     window = Window::After {
