@@ -1684,23 +1684,11 @@ mod tests {
                     expected.reverse();
                 }
                 for limit in [1, 3, 50] {
-                    let (mut got, mut window) = (Vec::new(), Window::Offset(0));
-                    loop {
-                        let req = request(filters.clone(), sort, window.clone(), limit);
-                        let page = list(&conn, &tenant, &req, None).unwrap();
+                    let pages = cursor_pages(&conn, &tenant, &filters, sort, limit, expected.len());
+                    for page in &pages {
                         assert_eq!(page.total, total, "{filters:?} {sort:?} {limit}");
-                        got.extend(names(&page));
-                        assert!(got.len() <= expected.len(), "{filters:?} {sort:?} {limit}");
-                        match page.rows.last() {
-                            Some(last) if page.has_more => {
-                                window = Window::After {
-                                    key: sort.key_of(&last.row_key()),
-                                    id: last.id.clone(),
-                                }
-                            }
-                            _ => break,
-                        }
                     }
+                    let got: Vec<String> = pages.iter().flat_map(names).collect();
                     assert_eq!(got, expected, "{filters:?} {sort:?} {limit}");
                 }
             }
@@ -1775,6 +1763,40 @@ mod tests {
     }
 
     /// Every page of `filters` in `sort`, by offset and by cursor.
+    /// Every page of the listing by cursor, `limit` rows a page; fails
+    /// instead of spinning when the pages hold more than `at_most` rows.
+    fn cursor_pages(
+        conn: &Connection,
+        tenant: &Tenant,
+        filters: &Filters,
+        sort: Sort,
+        limit: i64,
+        at_most: usize,
+    ) -> Vec<ListPage> {
+        let (mut pages, mut rows, mut window) = (Vec::new(), 0, Window::Offset(0));
+        loop {
+            let req = request(filters.clone(), sort, window, limit);
+            let page = list(conn, tenant, &req, None).unwrap();
+            rows += page.rows.len();
+            assert!(
+                rows <= at_most,
+                "{filters:?} {sort:?}: more rows by cursor than {at_most}"
+            );
+            let next = match page.rows.last() {
+                Some(last) if page.has_more => Some(Window::After {
+                    key: sort.key_of(&last.row_key()),
+                    id: last.id.clone(),
+                }),
+                _ => None,
+            };
+            pages.push(page);
+            match next {
+                Some(next) => window = next,
+                None => return pages,
+            }
+        }
+    }
+
     fn all_pages(
         conn: &Connection,
         tenant: &Tenant,
@@ -1782,9 +1804,7 @@ mod tests {
         sort: Sort,
     ) -> Vec<Vec<String>> {
         let mut by_offset = Vec::new();
-        let mut by_cursor = Vec::new();
         let mut offset = 0;
-        let mut window = Window::Offset(0);
         let mut total = None;
         loop {
             let page = list(
@@ -1801,29 +1821,10 @@ mod tests {
                 break;
             }
         }
-        loop {
-            let page = list(
-                conn,
-                tenant,
-                &request(filters.clone(), sort, window.clone(), 7),
-                None,
-            )
-            .unwrap();
-            by_cursor.extend(names(&page));
-            assert!(
-                by_cursor.len() <= by_offset.len(),
-                "{filters:?} {sort:?}: more rows by cursor than by page"
-            );
-            match page.rows.last() {
-                Some(last) if page.has_more => {
-                    window = Window::After {
-                        key: sort.key_of(&last.row_key()),
-                        id: last.id.clone(),
-                    }
-                }
-                _ => break,
-            }
-        }
+        let by_cursor = cursor_pages(conn, tenant, filters, sort, 7, by_offset.len())
+            .iter()
+            .flat_map(names)
+            .collect();
         let total = total.unwrap_or_default();
         assert_eq!(
             total,
