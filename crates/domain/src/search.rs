@@ -9,10 +9,17 @@
 //! of digits, spaces, `+ - . ( )` is one phone term. User text never becomes
 //! FTS5 syntax: every term is a quoted string with its `"` doubled.
 //!
-//! All of it runs on one FTS5 trigram index (case- and accent-insensitive),
-//! which costs a quarter less to keep up on import than a second, word
-//! index with prefix indexes did (measured: 16,100 against 21,500 contacts/s
-//! without it).
+//! All of it runs on one FTS5 index, `contacts_search` (migration 17),
+//! whose tokens FTS5 folds (case and accents). A substring of a name is a
+//! prefix of one of the name's suffixes, so the index holds, for each
+//! whitespace-free run of a name (and of the phone's digits), the suffixes
+//! of three characters or more, cut to [`WINDOW`] characters ([`windows`]),
+//! and a term is one prefix query. Every token starts with its
+//! organization's number: FTS5 answers a prefix query by merging the lists
+//! of every token it names over the whole index, so without it a search of
+//! a small organization would cost as much as the whole file's matches.
+//! A compiled query stands for the organization with [`SCOPE_MARK`];
+//! storage puts the number in ([`scoped`]).
 
 use crate::error::Rejection;
 
@@ -24,10 +31,10 @@ pub(crate) const MAX_TERMS: usize = 16;
 /// What a search compiles to; each part ANDs with the others.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct SearchPlan {
-    /// An FTS5 query for `contacts_trigram` (columns `name`, `phone`,
+    /// An FTS5 query for `contacts_search` (columns `name`, `phone`,
     /// `initials`; every term names its column, so none matches the
     /// fourth, `tags`, which only storage's planner queries).
-    pub trigram: Option<String>,
+    pub fts: Option<String>,
     /// Texts the name must contain byte for byte.
     pub literals: Vec<String>,
 }
@@ -59,9 +66,10 @@ fn words(name: &str) -> impl Iterator<Item = &str> {
 const MARK: &str = "^^";
 
 /// The `initials` column: each word's first one or two characters after
-/// [`MARK`] (`^^pr ^^sh` for "Priya Sharma"). A one-character term `p`
-/// then matches the trigram `^^p`, a two-character term `pr` the trigram
-/// `^pr`, and both only at the start of a word.
+/// [`MARK`] (`^^pr ^^sh` for "Priya Sharma"), one token each. A
+/// one-character term `p` is then the prefix query `^^p*`, a two-character
+/// term `pr` the prefix query `^^pr*`, and both match only at the start of
+/// a word.
 pub fn initials(name: &str) -> String {
     let mut out = String::with_capacity(name.len());
     for word in words(name) {
@@ -104,7 +112,7 @@ pub fn compile(search: &str) -> Result<Option<SearchPlan>, Rejection> {
         ));
     }
 
-    let mut trigram = Vec::new();
+    let mut fts = Vec::new();
     let mut literals = Vec::new();
 
     let is_phone_char = |c: char| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | '(' | ')');
@@ -114,28 +122,26 @@ pub fn compile(search: &str) -> Result<Option<SearchPlan>, Rejection> {
         .all(|c| is_phone_char(c) || c.is_whitespace())
         && whole_digits.len() >= 3
     {
-        trigram.push(format!("phone : {}", quote(&whole_digits)));
+        fts.push(term_query("phone", &whole_digits));
     } else {
         for term in terms {
             let digits = phone_digits(term);
             if term.chars().all(is_phone_char) && digits.len() >= 3 {
-                trigram.push(format!("phone : {}", quote(&digits)));
+                fts.push(term_query("phone", &digits));
             } else if !term.chars().any(char::is_alphanumeric) {
                 literals.push(term.to_string());
             } else if term.chars().count() >= 3 {
-                trigram.push(format!("name : {}", quote(term)));
+                fts.push(term_query("name", term));
             } else if words(term).next().is_none() {
                 // Nothing of it can start a word: match it literally.
                 literals.push(term.to_string());
             } else {
                 for word in words(term) {
                     let prefix: String = word.chars().take(2).collect();
-                    let pattern = if prefix.chars().count() == 1 {
-                        format!("{MARK}{prefix}")
-                    } else {
-                        format!("^{prefix}")
-                    };
-                    trigram.push(format!("initials : {}", quote(&pattern)));
+                    fts.push(format!(
+                        "initials : {}*",
+                        scope_quote(&format!("{MARK}{prefix}"))
+                    ));
                 }
             }
         }
@@ -143,9 +149,86 @@ pub fn compile(search: &str) -> Result<Option<SearchPlan>, Rejection> {
 
     let join = |parts: Vec<String>| (!parts.is_empty()).then(|| parts.join(" AND "));
     Ok(Some(SearchPlan {
-        trigram: join(trigram),
+        fts: join(fts),
         literals,
     }))
+}
+
+/// The longest token of the `name` and `phone` columns, in characters. A
+/// suffix is cut to it, so a long run costs the index a bounded amount
+/// (a 200-character name without a space is 198 tokens of at most 16
+/// characters); a longer term is matched as the phrase of its windows
+/// ([`term_query`]). Most words are shorter, so most terms are one token.
+pub const WINDOW: usize = 16;
+
+/// The shortest suffix indexed: terms of one or two characters match word
+/// starts only, through `initials`.
+const SHORTEST: usize = 3;
+
+/// Stands for the organization's number in a compiled query, at the start
+/// of every quoted string: a control character, which [`compile`] never
+/// leaves in user text.
+pub const SCOPE_MARK: char = '\u{1A}';
+
+/// `query` (compiled) for the organization numbered `scope`.
+pub fn scoped(query: &str, scope: i64) -> String {
+    query.replace(&format!("\"{SCOPE_MARK}"), &format!("\"{scope}:"))
+}
+
+/// The `name` and `phone` columns' text for the organization numbered
+/// `scope`: for each whitespace-free run of `text`, the suffixes of
+/// [`SHORTEST`] characters or more, each cut to [`WINDOW`] characters and
+/// led by `scope:`, separated by spaces (the index's only separator).
+/// Consecutive suffixes are consecutive token positions, which
+/// [`term_query`] relies on for long terms.
+pub fn windows(scope: i64, text: &str) -> String {
+    let prefix = format!("{scope}:");
+    let mut out = String::with_capacity(text.len() * 8);
+    for run in text.split_whitespace() {
+        let starts: Vec<usize> = run.char_indices().map(|(i, _)| i).collect();
+        for (n, &start) in starts.iter().enumerate() {
+            if starts.len() - n < SHORTEST {
+                break;
+            }
+            let end = starts.get(n + WINDOW).copied().unwrap_or(run.len());
+            if !out.is_empty() {
+                out.push(' ');
+            }
+            out.push_str(&prefix);
+            out.push_str(&run[start..end]);
+        }
+    }
+    out
+}
+
+/// The `initials` column's text for the organization numbered `scope`:
+/// each whitespace-free run of `initials` ([`initials`]) led by `scope:`.
+pub fn initial_tokens(scope: i64, initials: &str) -> String {
+    initials
+        .split_whitespace()
+        .map(|run| format!("{scope}:{run}"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The query matching contacts whose `column` ([`windows`]) holds `term`
+/// (no white space, [`SHORTEST`] characters or more) as a substring: a
+/// prefix query when it fits one window, else the phrase of its windows,
+/// each but the last whole (a window of a run is one token), so that they
+/// must lie one after another in one run.
+fn term_query(column: &str, term: &str) -> String {
+    let starts: Vec<usize> = term.char_indices().map(|(i, _)| i).collect();
+    if starts.len() <= WINDOW {
+        return format!("{column} : {}*", scope_quote(term));
+    }
+    let last = starts.len() - WINDOW;
+    let parts: Vec<String> = (0..=last)
+        .map(|n| {
+            let end = starts.get(n + WINDOW).copied().unwrap_or(term.len());
+            scope_quote(&term[starts[n]..end])
+        })
+        .collect();
+    format!("{column} : {}*", parts.join(" + "))
 }
 
 fn phone_digits(text: &str) -> String {
@@ -157,12 +240,22 @@ fn quote(text: &str) -> String {
     format!("\"{}\"", text.replace('"', "\"\""))
 }
 
+/// [`quote`] of `text` led by the organization ([`SCOPE_MARK`]).
+fn scope_quote(text: &str) -> String {
+    quote(&format!("{SCOPE_MARK}{text}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     fn plan(s: &str) -> SearchPlan {
         compile(s).unwrap().unwrap()
+    }
+
+    /// The compiled query of `s` for organization 7.
+    fn fts(s: &str) -> Option<String> {
+        plan(s).fts.map(|q| scoped(&q, 7))
     }
 
     #[test]
@@ -174,6 +267,39 @@ mod tests {
     }
 
     #[test]
+    fn windows_are_each_runs_suffixes_cut_to_a_window() {
+        assert_eq!(
+            windows(7, "Priya  Sharma"),
+            "7:Priya 7:riya 7:iya 7:Sharma 7:harma 7:arma 7:rma"
+        );
+        assert_eq!(windows(7, "Al O'B x"), "7:O'B");
+        assert_eq!(windows(12, "राम"), "12:राम");
+        assert_eq!(windows(7, " \t"), "");
+        assert_eq!(initial_tokens(7, "^^Pr ^^Sh"), "7:^^Pr 7:^^Sh");
+        let long = "abcdefghijklmnopqrst";
+        let w = windows(1, long).replace("1:", "");
+        let tokens: Vec<&str> = w.split(' ').collect();
+        assert_eq!(tokens.len(), 18);
+        assert_eq!(tokens[0], "abcdefghijklmnop");
+        assert_eq!(tokens[4], "efghijklmnopqrst");
+        assert_eq!(tokens[17], "rst");
+    }
+
+    #[test]
+    fn a_term_longer_than_a_window_is_the_phrase_of_its_windows() {
+        assert_eq!(
+            fts("abcdefghijklmnopqr").as_deref(),
+            Some(
+                "name : \"7:abcdefghijklmnop\" + \"7:bcdefghijklmnopq\" + \"7:cdefghijklmnopqr\"*"
+            )
+        );
+        assert_eq!(
+            fts("abcdefghijklmnop").as_deref(),
+            Some("name : \"7:abcdefghijklmnop\"*")
+        );
+    }
+
+    #[test]
     fn blank_is_no_filter() {
         assert_eq!(compile("   ").unwrap(), None);
     }
@@ -181,23 +307,20 @@ mod tests {
     #[test]
     fn phone_queries_become_one_digit_term() {
         assert_eq!(
-            plan("+91 98765 43210").trigram.as_deref(),
-            Some("phone : \"919876543210\"")
+            fts("+91 98765 43210").as_deref(),
+            Some("phone : \"7:919876543210\"*")
         );
-        assert_eq!(
-            plan("(987) 65").trigram.as_deref(),
-            Some("phone : \"98765\"")
-        );
+        assert_eq!(fts("(987) 65").as_deref(), Some("phone : \"7:98765\"*"));
     }
 
     #[test]
     fn name_terms_by_length_and_punctuation() {
         let p = plan("pri sh % o\"neil \"x");
         assert_eq!(
-            p.trigram.as_deref(),
+            fts("pri sh % o\"neil \"x").as_deref(),
             Some(
-                "name : \"pri\" AND initials : \"^sh\" AND name : \"o\"\"neil\" \
-                 AND initials : \"^^x\""
+                "name : \"7:pri\"* AND initials : \"7:^^sh\"* AND name : \"7:o\"\"neil\"* \
+                 AND initials : \"7:^^x\"*"
             )
         );
         assert_eq!(p.literals, vec!["%".to_string()]);
@@ -207,13 +330,14 @@ mod tests {
     fn every_term_adds_a_condition() {
         for term in ["µ", "²", "ª"] {
             let p = plan(term);
-            assert!(p.trigram.is_some() || !p.literals.is_empty(), "{term}");
+            assert!(p.fts.is_some() || !p.literals.is_empty(), "{term}");
         }
     }
 
     #[test]
     fn control_characters_separate_terms() {
-        assert_eq!(plan("\0abc").trigram.as_deref(), Some("name : \"abc\""));
+        assert_eq!(fts("\0abc").as_deref(), Some("name : \"7:abc\"*"));
+        assert_eq!(fts("\u{1A}abc").as_deref(), Some("name : \"7:abc\"*"));
         assert_eq!(compile("\0\u{7}").unwrap(), None);
     }
 
@@ -221,8 +345,8 @@ mod tests {
     fn fts_operators_are_plain_text() {
         let p = plan("a AND NEAR(b) *");
         assert_eq!(
-            p.trigram.as_deref(),
-            Some("initials : \"^^a\" AND name : \"AND\" AND name : \"NEAR(b)\"")
+            fts("a AND NEAR(b) *").as_deref(),
+            Some("initials : \"7:^^a\"* AND name : \"7:AND\"* AND name : \"7:NEAR(b)\"*")
         );
         assert_eq!(p.literals, vec!["*".to_string()]);
     }
@@ -246,10 +370,15 @@ mod tests {
             match compiled {
                 Ok(Some(plan)) => {
                     // Every term adds a condition.
-                    proptest::prop_assert!(plan.trigram.is_some() || !plan.literals.is_empty());
-                    if let Some(query) = plan.trigram {
+                    proptest::prop_assert!(plan.fts.is_some() || !plan.literals.is_empty());
+                    if let Some(query) = plan.fts {
                         // Every user text is inside a quoted string: quotes pair up.
                         proptest::prop_assert_eq!(query.matches('"').count() % 2, 0);
+                        // The organization's mark leads quoted strings only.
+                        proptest::prop_assert_eq!(
+                            query.matches(SCOPE_MARK).count(),
+                            query.matches(&format!("\"{SCOPE_MARK}")).count()
+                        );
                         for part in query.split(" AND ") {
                             proptest::prop_assert!(
                                 ["name : \"", "phone : \"", "initials : \""].iter().any(|p| part.starts_with(p)),

@@ -26,8 +26,10 @@ fn copy(source: &Connection, dest: &mut Connection) -> Result<()> {
     Ok(())
 }
 
-/// The tables the first migration makes: a contactsd database has them all.
-const TABLES: [&str; 8] = [
+/// Tables the first migration makes that no later one drops: a contactsd
+/// database of any version has them all (the search index was rebuilt
+/// under a new name by migration 17).
+const TABLES: [&str; 7] = [
     "settings",
     "organizations",
     "api_keys",
@@ -35,7 +37,6 @@ const TABLES: [&str; 8] = [
     "audiences",
     "audience_members",
     "calls",
-    "contacts_trigram",
 ];
 
 /// Checks that `conn` holds an intact contactsd database of this version
@@ -99,7 +100,7 @@ impl Db {
             .collect::<rusqlite::Result<Vec<_>>>()?
             .join("; ");
         let search_index = match conn.execute(
-            "INSERT INTO contacts_trigram (contacts_trigram, rank) VALUES ('integrity-check', 0)",
+            "INSERT INTO contacts_search (contacts_search, rank) VALUES ('integrity-check', 0)",
             [],
         ) {
             Ok(_) => String::from("ok"),

@@ -244,6 +244,7 @@ mod tests {
     /// A database at migration 9 with two organizations' rows, migrated.
     fn migrated_from_9() -> Connection {
         let mut conn = Connection::open_in_memory().unwrap();
+        crate::register_search_functions(&conn).unwrap();
         crate::migrations().to_version(&mut conn, 9).unwrap();
         conn.execute_batch(
             "INSERT INTO organizations (seq, id, name, created_at) VALUES (1, 'org_a', 'A', 0), (2, 'org_b', 'B', 0);

@@ -266,7 +266,7 @@ pub(crate) fn fill_batch(
 pub(crate) fn compact_search_index(tx: &Transaction<'_>) -> Result<bool> {
     let before = tx.total_changes();
     tx.execute(
-        "INSERT INTO contacts_trigram (contacts_trigram, rank) VALUES ('merge', ?1)",
+        "INSERT INTO contacts_search (contacts_search, rank) VALUES ('merge', ?1)",
         [-COMPACTION_PAGES],
     )?;
     Ok(tx.total_changes() > before + 1)
@@ -293,7 +293,7 @@ pub(crate) fn compaction_steps(tx: &Transaction<'_>, rewritten: usize) -> Result
         return Ok(0);
     }
     let pages: i64 = tx
-        .prepare_cached("SELECT count(*) FROM contacts_trigram_data")?
+        .prepare_cached("SELECT count(*) FROM contacts_search_data")?
         .query_row([], |r| r.get(0))?;
     Ok(usize::try_from(pages / COMPACTION_PAGES * 2 + 4).unwrap_or(4))
 }
@@ -314,13 +314,15 @@ fn retag(tx: &Transaction<'_>, tenant: &Tenant, batch: &str) -> Result<usize> {
         [batch],
     )?;
     tx.execute(
-        "DELETE FROM contacts_trigram
+        "DELETE FROM contacts_search
          WHERE rowid IN (SELECT (?2 << 32) + value FROM json_each(?1))",
         params![batch, tenant.org_seq],
     )?;
     Ok(tx.execute(
-        "INSERT INTO contacts_trigram (rowid, name, phone, initials, tags)
-         SELECT (c.org_seq << 32) + c.seq, c.name, c.phone, c.initials, t.tags
+        "INSERT INTO contacts_search (rowid, name, phone, initials, tags)
+         SELECT (c.org_seq << 32) + c.seq, search_windows(c.org_seq, c.name),
+                search_windows(c.org_seq, ltrim(c.phone, '+')),
+                search_initials(c.org_seq, c.initials), t.tags
          FROM contacts c JOIN contact_search_tags t ON t.seq = c.seq
          WHERE c.seq IN (SELECT value FROM json_each(?1))",
         [batch],

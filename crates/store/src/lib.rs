@@ -166,7 +166,7 @@ pub(crate) fn migrations() -> Migrations<'static> {
 
 /// Every migration's SQL, in order: `PRAGMA user_version` is how many of
 /// them a database has had.
-const MIGRATIONS: [&str; 16] = [
+const MIGRATIONS: [&str; 17] = [
     include_str!("../../../schema.sql"),
     include_str!("../migrations/002-one-clock-bounded-rows.sql"),
     include_str!("../migrations/003-idempotency-keys.sql"),
@@ -183,6 +183,7 @@ const MIGRATIONS: [&str; 16] = [
     include_str!("../migrations/014-callable-contacts.sql"),
     include_str!("../migrations/015-callable-index.sql"),
     include_str!("../migrations/016-search-tags.sql"),
+    include_str!("../migrations/017-search-windows.sql"),
 ];
 
 /// The schema version this build writes (and the newest it reads).
@@ -205,12 +206,51 @@ fn configure_with(
     wal_autocheckpoint: u32,
 ) -> rusqlite::Result<()> {
     conn.busy_timeout(busy_timeout)?;
+    register_search_functions(conn)?;
     conn.execute_batch(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = NORMAL;
          PRAGMA foreign_keys = ON;",
     )?;
     conn.pragma_update(None, "wal_autocheckpoint", wal_autocheckpoint)
+}
+
+/// Registers the functions the search index's triggers call (migration
+/// 17): `search_windows(org_seq, text)`, the `name` and `phone` columns'
+/// text ([`contactsd_domain::search::windows`]), and
+/// `search_initials(org_seq, initials)`, the `initials` column's
+/// ([`contactsd_domain::search::initial_tokens`]). A connection without
+/// them cannot write contacts.
+pub(crate) fn register_search_functions(conn: &Connection) -> rusqlite::Result<()> {
+    use contactsd_domain::search;
+    use rusqlite::functions::{Context, FunctionFlags};
+    use rusqlite::types::ValueRef;
+    /// The function's arguments: the organization's number and a text
+    /// (`None` when the text is NULL).
+    fn arguments<'a>(ctx: &'a Context<'_>) -> rusqlite::Result<(i64, Option<&'a str>)> {
+        let scope: i64 = ctx.get(0)?;
+        match ctx.get_raw(1) {
+            ValueRef::Text(bytes) => Ok((
+                scope,
+                Some(
+                    std::str::from_utf8(bytes)
+                        .map_err(|e| rusqlite::Error::UserFunctionError(e.into()))?,
+                ),
+            )),
+            _ => Ok((scope, None)),
+        }
+    }
+    let flags = FunctionFlags::SQLITE_UTF8
+        | FunctionFlags::SQLITE_DETERMINISTIC
+        | FunctionFlags::SQLITE_INNOCUOUS;
+    conn.create_scalar_function("search_windows", 2, flags, |ctx| {
+        let (scope, text) = arguments(ctx)?;
+        Ok(text.map(|text| search::windows(scope, text)))
+    })?;
+    conn.create_scalar_function("search_initials", 2, flags, |ctx| {
+        let (scope, text) = arguments(ctx)?;
+        Ok(text.map(|text| search::initial_tokens(scope, text)))
+    })
 }
 
 /// How the database is opened.
@@ -752,7 +792,21 @@ mod tests {
 
     #[test]
     fn migrations_are_valid() {
-        migrations().validate().unwrap();
+        // `Migrations::validate` opens a connection of its own, without the
+        // function the triggers call: the same check on one that has it.
+        let mut conn = Connection::open_in_memory().unwrap();
+        register_search_functions(&conn).unwrap();
+        migrations().to_latest(&mut conn).unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(usize::try_from(version).unwrap(), SCHEMA_VERSION);
+        let violations: i64 = conn
+            .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        assert_eq!(violations, 0);
     }
 
     #[tokio::test]

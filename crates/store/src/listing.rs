@@ -19,7 +19,7 @@ use super::indexes::{self, Declared};
 use super::{audiences, callable, Result, Tenant};
 use contactsd_domain::cursor::SortKey;
 use contactsd_domain::listing::{Filters, ListRequest, MetadataFilter, Sort, SortField, Window};
-use contactsd_domain::search::SearchPlan;
+use contactsd_domain::search::{self, SearchPlan};
 use contactsd_domain::Language;
 use contactsd_domain::{is_plain_metadata_key, Metadata};
 
@@ -282,9 +282,9 @@ impl Callable {
     /// first, last), after those of `select`.
     fn search_matches(&self, select: &str) -> String {
         format!(
-            "SELECT {select} FROM contacts_trigram t
+            "SELECT {select} FROM contacts_search t
              CROSS JOIN contacts k INDEXED BY contacts_callable ON k.seq = t.rowid - ?
-             WHERE t.contacts_trigram MATCH ? AND t.rowid BETWEEN ? AND ?{}",
+             WHERE t.contacts_search MATCH ? AND t.rowid BETWEEN ? AND ?{}",
             self.condition("k")
         )
     }
@@ -301,7 +301,18 @@ fn callable_search_args(tenant: &Tenant, query: &str) -> Vec<SqlValue> {
 /// The plan of `request` for `tenant`: its audience resolved, its
 /// declared indexes read when they could serve it.
 fn plan<'a>(conn: &Connection, tenant: &'a Tenant, request: &'a ListRequest) -> Result<Plan<'a>> {
-    let filters = &request.filters;
+    // The search for this organization: every token of the index is led
+    // by its number (migration 17).
+    let scoped = request.filters.search.as_ref().and_then(|search| {
+        search.fts.as_ref().map(|query| Filters {
+            search: Some(SearchPlan {
+                fts: Some(search::scoped(query, tenant.org_seq)),
+                literals: search.literals.clone(),
+            }),
+            ..request.filters.clone()
+        })
+    });
+    let filters = scoped.as_ref().unwrap_or(&request.filters);
     let declared = if request.sort.field == SortField::Name || !filters.metadata.is_empty() {
         indexes::declared(conn, tenant)?
     } else {
@@ -326,9 +337,13 @@ fn plan<'a>(conn: &Connection, tenant: &'a Tenant, request: &'a ListRequest) -> 
     };
     let membership = membership(conn, tenant, filters)?;
     let audience_drives = matches!(membership, Some(Membership::In { .. }));
-    let filters = match fold_into_search(conn, filters, &declared, audience_drives)? {
-        Some(folded) => Cow::Owned(folded),
-        None => Cow::Borrowed(filters),
+    let filters = match (
+        fold_into_search(conn, filters, &declared, audience_drives)?,
+        scoped,
+    ) {
+        (Some(folded), _) => Cow::Owned(folded),
+        (None, Some(scoped)) => Cow::Owned(scoped),
+        (None, None) => Cow::Borrowed(&request.filters),
     };
     let span = if filters
         .metadata
@@ -389,16 +404,15 @@ fn fold_into_search(
     declared: &Declared,
     audience_drives: bool,
 ) -> Result<Option<Filters>> {
-    let trigram = filters.search.as_ref().and_then(|s| s.trigram.as_deref());
-    if audience_drives && trigram.is_none() {
+    let fts = filters.search.as_ref().and_then(|s| s.fts.as_deref());
+    if audience_drives && fts.is_none() {
         return Ok(None);
     }
     let (tagged, untagged): (Vec<&MetadataFilter>, Vec<&MetadataFilter>) = filters
         .metadata
         .iter()
         .partition(|f| declared.has_metadata(&f.key));
-    let terms =
-        usize::from(trigram.is_some()) + usize::from(filters.language.is_some()) + tagged.len();
+    let terms = usize::from(fts.is_some()) + usize::from(filters.language.is_some()) + tagged.len();
     #[cfg(test)]
     if tests::UNFOLDED.with(std::cell::Cell::get) {
         return Ok(None);
@@ -406,7 +420,7 @@ fn fold_into_search(
     if terms < 2 {
         return Ok(None);
     }
-    let mut query: Vec<String> = trigram.map(|q| format!("({q})")).into_iter().collect();
+    let mut query: Vec<String> = fts.map(|q| format!("({q})")).into_iter().collect();
     if let Some(language) = &filters.language {
         query.push(tags_condition(&language_codes(conn, language)?));
     }
@@ -432,7 +446,7 @@ fn fold_into_search(
     }
     Ok(Some(Filters {
         search: Some(SearchPlan {
-            trigram: Some(query.join(" AND ")),
+            fts: Some(query.join(" AND ")),
             literals: filters
                 .search
                 .as_ref()
@@ -755,8 +769,8 @@ fn search_range(tenant: &Tenant) -> (i64, i64) {
 
 /// The search index's matches of `query` in the tenant's organization, as
 /// a subquery yielding `seq`.
-const SEARCH_MATCHES: &str = "SELECT rowid - ? AS seq FROM contacts_trigram \
-     WHERE contacts_trigram MATCH ? AND rowid BETWEEN ? AND ?";
+const SEARCH_MATCHES: &str = "SELECT rowid - ? AS seq FROM contacts_search \
+     WHERE contacts_search MATCH ? AND rowid BETWEEN ? AND ?";
 
 fn search_args(tenant: &Tenant, query: &str) -> [SqlValue; 4] {
     let (first, last) = search_range(tenant);
@@ -789,7 +803,7 @@ impl Plan<'_> {
     fn where_parts(&self, sort: Sort, scan: bool, split: bool) -> WhereParts {
         let (tenant, filters) = (self.tenant, &*self.filters);
         let mut args: Vec<SqlValue> = Vec::new();
-        let mut sql = match filters.search.as_ref().and_then(|p| p.trigram.as_ref()) {
+        let mut sql = match filters.search.as_ref().and_then(|p| p.fts.as_ref()) {
             _ if scan && self.span.is_some() => {
                 let (first, last) = self.span.unwrap_or_default();
                 args.extend([first.into(), last.into()]);
@@ -1099,7 +1113,7 @@ impl Plan<'_> {
         match (&filters.search, &self.callable) {
             (
                 Some(SearchPlan {
-                    trigram: Some(query),
+                    fts: Some(query),
                     literals,
                 }),
                 Some(callable),
@@ -1143,7 +1157,7 @@ impl Plan<'_> {
     fn search_alone(&self) -> Option<&str> {
         match &self.filters.search {
             Some(SearchPlan {
-                trigram: Some(query),
+                fts: Some(query),
                 literals,
             }) if literals.is_empty()
                 && self.membership.is_none()
@@ -2073,6 +2087,190 @@ mod tests {
             )
             .unwrap();
         assert_eq!((values, retired), (0, 1));
+    }
+
+    /// A database made before migration 17 has its search index rebuilt
+    /// as windows when opened: names, phone digits, word starts and
+    /// languages are all found again, and new contacts join them.
+    #[test]
+    fn migration_17_rebuilds_the_search_index_from_the_rows() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let mut conn = Connection::open(&path).unwrap();
+            crate::migrations().to_version(&mut conn, 16).unwrap();
+            conn.execute_batch(
+                "INSERT INTO organizations (seq, id, name, created_at) VALUES (1, 'org_a', 'A', 0);
+                 INSERT INTO contacts (id, org_seq, name, name_key, initials, phone, language,
+                                       created_at, updated_at, change_seq)
+                 VALUES ('c1', 1, 'Priya Sharma', 'priya sharma', '^^Pr ^^Sh', '+919876543210', 'hi-IN', 1, 1, 1),
+                        ('c2', 1, 'José Álvarez', 'josé álvarez', '^^Jo ^^Ál', '+14155550100', 'es', 2, 2, 2);
+                 UPDATE organizations SET change_seq = 2 WHERE seq = 1;",
+            )
+            .unwrap();
+        }
+        let db = Db::open(&path).unwrap();
+        let tenant = Tenant::of_org(&db.list_orgs().unwrap()[0]);
+        db.write_now(|tx| {
+            contacts::insert(
+                tx,
+                &tenant,
+                NewContact {
+                    name: Name::parse("Ravi Sharman").unwrap(),
+                    phone: PhoneNumber::parse("+919812345678").unwrap(),
+                    language: Language::parse("hi-IN"),
+                    metadata: Metadata::from_json("metadata", &serde_json::json!({})).unwrap(),
+                },
+            )
+            .map(|_| ())
+        })
+        .unwrap();
+        let conn = db.pool.get().unwrap();
+        let found = |filters: Filters| -> Vec<String> {
+            let req = request(filters, Sort::default(), Window::Offset(0), 100);
+            let mut found = names(&list(&conn, &tenant, &req, None).unwrap());
+            found.sort();
+            found
+        };
+        let both = vec!["Priya Sharma".to_string(), "Ravi Sharman".to_string()];
+        assert_eq!(found(search("harm")), both);
+        assert_eq!(found(search("alvarez")), ["José Álvarez"]);
+        assert_eq!(found(search("98765")), ["Priya Sharma"]);
+        assert_eq!(found(search("+91 98")), both);
+        assert_eq!(found(search("sh")), both);
+        assert_eq!(found(search("á")), ["José Álvarez"]);
+        let hindi = |text: &str| Filters {
+            language: Language::parse("hi-IN"),
+            ..search(text)
+        };
+        assert_eq!(found(hindi("sharma")), both);
+        assert_eq!(found(hindi("jose")), Vec::<String>::new());
+    }
+
+    /// The search index of windows (migration 17) against the rule it
+    /// keeps: a term of three characters or more matches any substring of
+    /// a name, ignoring case and accents. Every substring of every name
+    /// (runs shorter than, as long as and longer than a window) finds it;
+    /// among names of ASCII alone, a term finds exactly those holding it,
+    /// ignoring case, including terms longer than a window over periodic
+    /// runs, where windows of a term also lie elsewhere in a name.
+    #[test]
+    fn a_search_term_finds_exactly_the_names_that_hold_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let (org, _) = db.create_org("a").unwrap();
+        let tenant = Tenant::of_org(&org);
+        let mut ascii: Vec<String> = [
+            "Priya Sharma",
+            "O'Brien-Smith",
+            "abababababababababab",
+            "ababababababababababababababc",
+            "xyzxyzxyzxyzxyzxyzxyzxyzq",
+            "Abcdefghijklmnopqrstuvwxyz",
+            "aaaaaaaaaaaaaaaaaaaaaaaaaaaaab b",
+        ]
+        .map(String::from)
+        .to_vec();
+        // Runs of a small alphabet, so that terms repeat across names.
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = |n: u64| {
+            seed = seed.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1);
+            (seed >> 33) % n
+        };
+        let alphabet: Vec<char> = "abAB.'-".chars().collect();
+        for _ in 0..40 {
+            let runs: Vec<String> = (0..=next(2))
+                .map(|_| {
+                    (0..3 + next(28))
+                        .map(|_| alphabet[usize::try_from(next(7)).unwrap()])
+                        .collect()
+                })
+                .collect();
+            ascii.push(runs.join(" "));
+        }
+        let unicode = [
+            "José Álvarez",
+            "राम शर्मा",
+            "Zoë d'Arcy",
+            "Nguyễn Thưởng",
+            "தமிழ்செல்வி",
+        ];
+        db.write_now(|tx| {
+            for (i, name) in ascii.iter().map(String::as_str).chain(unicode).enumerate() {
+                contacts::insert(
+                    tx,
+                    &tenant,
+                    NewContact {
+                        name: Name::parse(name).unwrap(),
+                        phone: PhoneNumber::parse(&format!("+1415555{:04}", 1000 + i)).unwrap(),
+                        language: None,
+                        metadata: Metadata::from_json("metadata", &serde_json::json!({})).unwrap(),
+                    },
+                )?;
+            }
+            Ok(())
+        })
+        .unwrap();
+        let conn = db.pool.get().unwrap();
+        let found = |term: &str| -> std::collections::BTreeSet<String> {
+            let req = request(search(term), Sort::default(), Window::Offset(0), 100);
+            let page = list(&conn, &tenant, &req, None).unwrap();
+            assert_eq!(
+                page.total,
+                i64::try_from(page.rows.len()).unwrap(),
+                "{term}"
+            );
+            names(&page).into_iter().collect()
+        };
+        let substrings = |name: &str| -> Vec<String> {
+            let mut terms = Vec::new();
+            for run in name.split_whitespace() {
+                let chars: Vec<char> = run.chars().collect();
+                for start in 0..chars.len() {
+                    for end in start + 3..=chars.len() {
+                        terms.push(chars[start..end].iter().collect());
+                    }
+                }
+            }
+            terms
+        };
+        let mut terms = std::collections::BTreeSet::new();
+        for name in &ascii {
+            terms.extend(substrings(name));
+        }
+        for length in 3..=24 {
+            terms.insert("ab".repeat(length).chars().take(length).collect::<String>());
+            terms.insert(format!("{}b", "a".repeat(length - 1)));
+        }
+        for term in &terms {
+            let expected: std::collections::BTreeSet<String> = ascii
+                .iter()
+                .filter(|name| name.to_lowercase().contains(&term.to_lowercase()))
+                .cloned()
+                .collect();
+            for asked in [term.clone(), term.to_uppercase()] {
+                let ascii_found: std::collections::BTreeSet<String> =
+                    found(&asked).into_iter().filter(|n| n.is_ascii()).collect();
+                assert_eq!(ascii_found, expected, "{asked}");
+            }
+        }
+        for name in unicode {
+            for term in substrings(name) {
+                assert!(found(&term).contains(name), "{term} in {name}");
+            }
+        }
+        for (term, name) in [
+            ("jose", "José Álvarez"),
+            ("ÁLVAREZ", "José Álvarez"),
+            ("alvar", "José Álvarez"),
+            ("zoe", "Zoë d'Arcy"),
+            ("nguyen", "Nguyễn Thưởng"),
+            ("thuong", "Nguyễn Thưởng"),
+        ] {
+            assert!(found(term).contains(name), "{term} in {name}");
+        }
+        assert!(found("राम").contains("राम शर्मा"));
+        assert!(!found("रमा").contains("राम शर्मा"));
     }
 
     #[test]

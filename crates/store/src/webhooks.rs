@@ -300,6 +300,7 @@ mod tests {
     #[test]
     fn a_day_of_failures_disables_and_a_success_clears_them() {
         let mut conn = Connection::open_in_memory().unwrap();
+        crate::register_search_functions(&conn).unwrap();
         crate::migrations().to_latest(&mut conn).unwrap();
         conn.execute_batch(
             "INSERT INTO organizations (seq, id, name, created_at) VALUES (1, 'org_a', 'A', 0);
