@@ -77,9 +77,36 @@ pub fn initials(name: &str) -> String {
             out.push(' ');
         }
         out.push_str(MARK);
-        out.extend(word.chars().take(2));
+        out.extend(word.chars().filter(|&c| !dropped_by_index(c)).take(2));
     }
     out
+}
+
+/// Whether the index's tokenizer drops `c`: the 25 combining accents
+/// (U+0300 to U+0331) that SQLite's `sqlite3Fts5UnicodeIsdiacritic` lists,
+/// which `remove_diacritics 2` folds to nothing. Characters are counted
+/// as the index sees them, without these: a run's windows, a term's
+/// windows and a term's length. Otherwise a name typed with combining
+/// accents (`e` + U+0301, as some keyboards send) would have windows of
+/// fewer than [`WINDOW`] characters that a long term's windows never
+/// equal, and `a` + two accents would be a three-character term.
+fn dropped_by_index(c: char) -> bool {
+    const FIRST_32: u32 = 0x0802_9FDF; // U+0300..U+031F
+    const NEXT_18: u32 = 0x0003_61F8; // U+0320..U+0331
+    match u32::from(c) {
+        c @ 0x300..=0x31F => FIRST_32 & (1 << (c - 0x300)) != 0,
+        c @ 0x320..=0x331 => NEXT_18 & (1 << (c - 0x320)) != 0,
+        _ => false,
+    }
+}
+
+/// `text` without the characters the index drops ([`dropped_by_index`]).
+fn as_indexed(text: &str) -> std::borrow::Cow<'_, str> {
+    if text.chars().any(dropped_by_index) {
+        text.chars().filter(|&c| !dropped_by_index(c)).collect()
+    } else {
+        std::borrow::Cow::Borrowed(text)
+    }
 }
 
 /// The `sort=name` key: the name in lower case, by Unicode's rules.
@@ -126,17 +153,19 @@ pub fn compile(search: &str) -> Result<Option<SearchPlan>, Rejection> {
     } else {
         for term in terms {
             let digits = phone_digits(term);
+            // Its length and words as the index counts them.
+            let indexed = as_indexed(term);
             if term.chars().all(is_phone_char) && digits.len() >= 3 {
                 fts.push(term_query("phone", &digits));
             } else if !term.chars().any(char::is_alphanumeric) {
                 literals.push(term.to_string());
-            } else if term.chars().count() >= 3 {
-                fts.push(term_query("name", term));
-            } else if words(term).next().is_none() {
+            } else if indexed.chars().count() >= 3 {
+                fts.push(term_query("name", &indexed));
+            } else if words(&indexed).next().is_none() {
                 // Nothing of it can start a word: match it literally.
                 literals.push(term.to_string());
             } else {
-                for word in words(term) {
+                for word in words(&indexed) {
                     let prefix: String = word.chars().take(2).collect();
                     fts.push(format!(
                         "initials : {}*",
@@ -183,6 +212,7 @@ pub fn scoped(query: &str, scope: i64) -> String {
 /// [`term_query`] relies on for long terms.
 pub fn windows(scope: i64, text: &str) -> String {
     let prefix = format!("{scope}:");
+    let text = as_indexed(text);
     let mut out = String::with_capacity(text.len() * 8);
     for run in text.split_whitespace() {
         let starts: Vec<usize> = run.char_indices().map(|(i, _)| i).collect();
@@ -283,6 +313,27 @@ mod tests {
         assert_eq!(tokens[0], "abcdefghijklmnop");
         assert_eq!(tokens[4], "efghijklmnopqrst");
         assert_eq!(tokens[17], "rst");
+    }
+
+    #[test]
+    fn combining_accents_the_index_drops_are_not_counted() {
+        let decomposed = "Ame\u{301}lie-Beaumont-Roy";
+        assert_eq!(
+            windows(7, decomposed).split(' ').next(),
+            Some("7:Amelie-Beaumont-")
+        );
+        assert_eq!(
+            fts("ame\u{301}lie-beaumont-r").as_deref(),
+            Some("name : \"7:amelie-beaumont-\" + \"7:melie-beaumont-r\"*")
+        );
+        // One letter and two accents is a one-letter term: word starts.
+        assert_eq!(
+            fts("a\u{301}\u{301}").as_deref(),
+            Some("initials : \"7:^^a\"*")
+        );
+        assert_eq!(initials("\u{301}Xy z"), "^^Xy ^^z");
+        // Devanagari signs are not accents: they count.
+        assert_eq!(fts("रमा").as_deref(), Some("name : \"7:रमा\"*"));
     }
 
     #[test]

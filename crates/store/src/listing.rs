@@ -2195,8 +2195,23 @@ mod tests {
             "Nguyễn Thưởng",
             "தமிழ்செல்வி",
         ];
+        // Typed with combining accents, and with U+180E (a separator in
+        // SQLite's Unicode tables, not white space): checked one by one.
+        let decomposed = "Ame\u{301}lie-Beaumont-Roy";
+        let others = [
+            decomposed,
+            "Amélie-Beaumont-Roi",
+            "ab\u{180E}cdef",
+            "Xäb cdef",
+        ];
         db.write_now(|tx| {
-            for (i, name) in ascii.iter().map(String::as_str).chain(unicode).enumerate() {
+            for (i, name) in ascii
+                .iter()
+                .map(String::as_str)
+                .chain(unicode)
+                .chain(others)
+                .enumerate()
+            {
                 contacts::insert(
                     tx,
                     &tenant,
@@ -2271,6 +2286,31 @@ mod tests {
         }
         assert!(found("राम").contains("राम शर्मा"));
         assert!(!found("रमा").contains("राम शर्मा"));
+        let both: std::collections::BTreeSet<String> =
+            [decomposed, "Amélie-Beaumont-Roi"].map(String::from).into();
+        for term in [
+            "amelie-beaumont-r",
+            "Amélie-Beaumont-R",
+            "ame\u{301}lie-beaumont-r",
+            "melie",
+        ] {
+            assert_eq!(found(term), both, "{term}");
+        }
+        for term in [
+            "amelie-beaumont-roy",
+            "Amélie-Beaumont-Roy",
+            "e\u{301}lie-beaumont-roy",
+        ] {
+            assert_eq!(found(term), [decomposed.to_string()].into(), "{term}");
+        }
+        // A letter and two accents is a one-letter term: word starts only.
+        assert_eq!(found("m\u{301}\u{301}"), std::collections::BTreeSet::new());
+        assert!(found("a\u{301}\u{301}").contains(decomposed));
+        assert_eq!(found("b\u{180E}cd"), ["ab\u{180E}cdef".to_string()].into());
+        assert_eq!(found("ab\u{180E}"), ["ab\u{180E}cdef".to_string()].into());
+        assert_eq!(found("\u{180E}cde"), ["ab\u{180E}cdef".to_string()].into());
+        let cdef = found("cdef");
+        assert!(cdef.contains("ab\u{180E}cdef") && cdef.contains("Xäb cdef"));
     }
 
     #[test]
