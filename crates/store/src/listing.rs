@@ -1762,6 +1762,16 @@ mod tests {
         }
     }
 
+    /// A contact of `name`, `phone` and `language`, without metadata.
+    fn plain_contact(name: &str, phone: &str, language: Option<&str>) -> NewContact {
+        NewContact {
+            name: Name::parse(name).unwrap(),
+            phone: PhoneNumber::parse(phone).unwrap(),
+            language: language.and_then(Language::parse),
+            metadata: Metadata::from_json("metadata", &serde_json::json!({})).unwrap(),
+        }
+    }
+
     fn search(text: &str) -> Filters {
         Filters {
             search: search::compile(text).unwrap(),
@@ -2115,12 +2125,7 @@ mod tests {
             contacts::insert(
                 tx,
                 &tenant,
-                NewContact {
-                    name: Name::parse("Ravi Sharman").unwrap(),
-                    phone: PhoneNumber::parse("+919812345678").unwrap(),
-                    language: Language::parse("hi-IN"),
-                    metadata: Metadata::from_json("metadata", &serde_json::json!({})).unwrap(),
-                },
+                plain_contact("Ravi Sharman", "+919812345678", Some("hi-IN")),
             )
             .map(|_| ())
         })
@@ -2215,12 +2220,7 @@ mod tests {
                 contacts::insert(
                     tx,
                     &tenant,
-                    NewContact {
-                        name: Name::parse(name).unwrap(),
-                        phone: PhoneNumber::parse(&format!("+1415555{:04}", 1000 + i)).unwrap(),
-                        language: None,
-                        metadata: Metadata::from_json("metadata", &serde_json::json!({})).unwrap(),
-                    },
+                    plain_contact(name, &format!("+1415555{:04}", 1000 + i), None),
                 )?;
             }
             Ok(())
